@@ -1,0 +1,38 @@
+"""Build: a graph becomes a functional ``keras.Model``, one layer per node.
+
+Nothing is decided here: every argument (initializers and activations
+included) comes from the node, which expansion made concrete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from kzoo.graph import INPUT, Graph, analyse
+from kzoo.ops import OPS
+from kzoo.spec.resolve import Spec
+
+
+def build_graph(graph: Graph) -> Any:
+    """The Keras model of an analysed graph."""
+    import keras
+
+    import kzoo.keras  # noqa: F401  (registers kzoo's custom objects)
+
+    tensors = {INPUT: keras.Input(shape=graph.input_shape, name=INPUT)}
+    for node in graph.nodes.values():
+        layer = OPS.get(node.op).keras_layer(node.args, node.name)
+        ins = [tensors[i] for i in node.inputs]
+        tensors[node.name] = layer(ins if OPS.get(node.op).max_inputs != 1 else ins[0])
+    outputs = [tensors[o] for o in graph.outputs]
+    return keras.Model(tensors[INPUT], outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
+
+
+def build(source: str | Path | Spec | Graph, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
+    """Build a Keras model from a YAML file (or a spec or graph).
+
+    >>> model = kzoo.build("architectures/vgg16.yaml", classes=10)
+    """
+    graph = source if isinstance(source, Graph) else analyse(source, {**(overrides or {}), **params}, "kzoo.build()")
+    return build_graph(graph)

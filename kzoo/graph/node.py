@@ -1,0 +1,67 @@
+"""The flat graph that expansion produces and the builder consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kzoo.errors import Mark
+from kzoo.ops.base import OpArgs, Stats
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A ``from:`` reference, resolved against the scope it was written in."""
+
+    text: str
+    scope: tuple[str, ...]
+    mark: Mark | None
+    path: str
+
+
+@dataclass
+class Node:
+    """One layer: every attribute concrete, pointing back at its YAML line."""
+
+    name: str
+    op: str
+    args: OpArgs
+    inputs: list[Any]  # node names; Refs until resolution
+    source: Mark | None
+    path: str
+    stats: Stats | None = None
+
+    def attrs(self) -> dict[str, Any]:
+        """The op's arguments as plain data (initializers as {name: args})."""
+        out = {}
+        for key in type(self.args).model_fields:
+            value = getattr(self.args, key)
+            out[key] = value.to_yaml() if hasattr(value, "to_yaml") else value
+        return out
+
+
+INPUT = "input"
+
+
+@dataclass
+class Graph:
+    """A whole model: nodes in topological order, its input and outputs."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    nodes: dict[str, Node]
+    outputs: list[str]
+    file: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, int]:
+        stats = [n.stats for n in self.nodes.values() if n.stats is not None]
+        trainable = sum(s.trainable for s in stats)
+        non_trainable = sum(s.non_trainable for s in stats)
+        return {
+            "params": trainable + non_trainable,
+            "trainable_params": trainable,
+            "non_trainable_params": non_trainable,
+            "madds": sum(s.madds for s in stats),
+            "layers": len(self.nodes),
+        }

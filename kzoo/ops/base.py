@@ -1,0 +1,157 @@
+"""What an op is: argument schema, static rule and Keras constructor together.
+
+An op is registered under its YAML name in :data:`OPS`. Its ``Args`` is a
+pydantic model (strict, unknown keys rejected) whose defaults are the op's
+defaults; its :meth:`Op.infer` computes the output shape, parameter counts,
+multiply-adds and receptive field without TensorFlow or Keras; its
+:meth:`Op.keras_layer` imports Keras lazily and builds one layer.
+
+A plugin adds a layer type with one subclass::
+
+    @kzoo.register_op
+    class Swish(kzoo.ops.Op):
+        name = "swish_gate"
+        class Args(kzoo.ops.OpArgs):
+            pass
+        def infer(self, args, inputs):
+            return Stats(inputs[0])
+        def keras_layer(self, args, name):
+            ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kzoo.registry import Registry
+
+
+class OpArgs(BaseModel):
+    """Base of every op's argument model: strict types, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True)
+
+
+class FnSpec(BaseModel):
+    """A named function (initializer or activation) with its arguments."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    def to_yaml(self) -> Any:
+        return {self.name: dict(self.args)} if self.args else self.name
+
+
+def fn(name: str, **args: Any) -> Any:
+    """A FnSpec default for an op's ``Args`` (``init: FnSpec = fn("he_normal")``)."""
+    return Field(default_factory=lambda: FnSpec(name=name, args=args))
+
+
+PosInt = Annotated[int, Field(ge=1)]
+Pair = Annotated[list[PosInt], Field(min_length=2, max_length=2)]
+Size = PosInt | Pair  # an int for both spatial axes, or [rows, cols]
+
+
+def pair(value: int | list[int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A node's output, statically: shape (no batch axis) and receptive field.
+
+    ``rf`` is the receptive-field size in input pixels (None: the whole
+    input); ``jump`` is the input-pixel distance between neighbouring outputs.
+    """
+
+    shape: tuple[int, ...]
+    rf: int | None = 1
+    jump: int = 1
+
+    def with_shape(self, shape: tuple[int, ...]) -> "Tensor":
+        return replace(self, shape=shape)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What one node adds: its output, weights and multiply-adds."""
+
+    out: Tensor
+    trainable: int = 0
+    non_trainable: int = 0
+    madds: int = 0
+
+
+class ShapeError(Exception):
+    """Raised by :meth:`Op.infer`; the caller adds the node's YAML location."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+class Op:
+    """One layer type of the language. Subclass, set ``name`` and ``Args``."""
+
+    name: ClassVar[str]
+    Args: ClassVar[type[OpArgs]] = OpArgs
+    primary: ClassVar[str | None] = None  # `dropout: 0.5` means `dropout: {rate: 0.5}`
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+
+    def infer(self, args: Any, inputs: list[Tensor]) -> Stats:
+        raise NotImplementedError
+
+    def keras_layer(self, args: Any, name: str) -> Any:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        return (self.__doc__ or "").strip().splitlines()[0] if self.__doc__ else ""
+
+
+OPS: Registry[Op] = Registry("op")
+
+
+def register_op(cls: type[Op]) -> type[Op]:
+    """Class decorator: register one instance of an :class:`Op` subclass."""
+    OPS.register(cls.name, cls())
+    return cls
+
+
+def spatial(t: Tensor, op: str) -> tuple[int, int, int]:
+    """The (rows, cols, channels) of an image tensor, or a ShapeError."""
+    if len(t.shape) != 3:
+        raise ShapeError(
+            f"{op} needs an image input (rows, cols, channels), got shape {t.shape}",
+            "flatten or global pooling happened earlier than this layer",
+        )
+    return t.shape  # type: ignore[return-value]
+
+
+def window_out(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
+    """Output length of a sliding window, as Keras computes it."""
+    if padding == "same":
+        return -(-size // stride)
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def slide(t: Tensor, op: str, kernel: Any, stride: Any, padding: str, dilation: Any = 1) -> tuple[int, int, Tensor]:
+    """Apply a sliding window to a tensor's rows and cols: new rows, cols, receptive field."""
+    rows, cols, ch = spatial(t, op)
+    (kr, kc), (sr, sc), (dr, dc) = pair(kernel), pair(stride), pair(dilation)
+    out_r = window_out(rows, kr, sr, padding, dr)
+    out_c = window_out(cols, kc, sc, padding, dc)
+    if out_r < 1 or out_c < 1:
+        raise ShapeError(
+            f"output would be {out_r}x{out_c}: input {rows}x{cols}, window {kr}x{kc}, "
+            f"stride {sr}x{sc}, padding {padding}",
+            "the input is too small for this many downsampling layers; "
+            "use a larger input or padding: same",
+        )
+    k_eff = (max(kr, kc) - 1) * max(dr, dc) + 1
+    rf = None if t.rf is None else t.rf + (k_eff - 1) * t.jump
+    return out_r, out_c, Tensor((out_r, out_c, ch), rf, t.jump * max(sr, sc))

@@ -1,0 +1,169 @@
+"""Initializers and activations the language knows, with their arguments.
+
+This module is the static catalogue (no Keras import): each entry declares
+its argument schema and how to make the Keras object, which is imported
+lazily. In YAML an initializer or activation is a name or a one-key mapping
+with arguments::
+
+    init: he_normal
+    init: {variance_scaling: {scale: 2, mode: fan_in, distribution: truncated_normal}}
+    activation: {leaky_relu: {beta: 0.1}}
+
+Variance rules, with n_in = fan-in (kernel rows × cols × input channels) and
+n_out = fan-out (kernel rows × cols × filters):
+
+=================  ============================  ======================
+name               distribution                  Var(w)
+=================  ============================  ======================
+lecun_normal       truncated normal              1 / n_in
+lecun_uniform      U[-√(3/n_in), √(3/n_in)]      1 / n_in
+glorot_normal      truncated normal              2 / (n_in + n_out)
+glorot_uniform     U[-√(6/(n_in+n_out)), …]      2 / (n_in + n_out)
+he_normal          truncated normal              2 / n_in
+he_uniform         U[-√(6/n_in), √(6/n_in)]      2 / n_in
+torch_legacy       U[-1/√n_in, 1/√n_in]          1 / (3 n_in)
+variance_scaling   as its mode/distribution say  scale / n
+=================  ============================  ======================
+
+(The truncated normals are rescaled so their variance is exactly the rule.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kzoo.registry import Registry
+
+
+class FnArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True)
+
+
+class Seeded(FnArgs):
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class FnDef:
+    """A registered initializer or activation."""
+
+    name: str
+    Args: type[FnArgs]
+    make: Callable[[dict[str, Any]], Any]  # validated args -> Keras object or name
+    doc: str
+
+
+INITIALIZERS: Registry[FnDef] = Registry("initializer")
+ACTIVATIONS: Registry[FnDef] = Registry("activation")
+
+
+def register_initializer(name: str, args: type[FnArgs], make: Callable[[dict], Any], doc: str) -> FnDef:
+    return INITIALIZERS.register(name, FnDef(name, args, make, doc))
+
+
+def register_activation(name: str, args: type[FnArgs], make: Callable[[dict], Any], doc: str) -> FnDef:
+    return ACTIVATIONS.register(name, FnDef(name, args, make, doc))
+
+
+def _keras_init(class_name: str) -> Callable[[dict], Any]:
+    def make(args: dict) -> Any:
+        import keras
+
+        return getattr(keras.initializers, class_name)(**args)
+
+    return make
+
+
+def _kzoo_obj(module: str, class_name: str) -> Callable[[dict], Any]:
+    def make(args: dict) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), class_name)(**args)
+
+    return make
+
+
+class VarianceScalingArgs(Seeded):
+    scale: float = Field(1.0, gt=0)
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_in"
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform"] = "truncated_normal"
+
+
+class OrthogonalArgs(Seeded):
+    gain: float = 1.0
+
+
+class ConstantArgs(FnArgs):
+    value: float = 0.0
+
+
+class NormalArgs(Seeded):
+    mean: float = 0.0
+    stddev: float = Field(0.05, gt=0)
+
+
+class UniformArgs(Seeded):
+    minval: float = -0.05
+    maxval: float = 0.05
+
+
+_BUILTIN_INITS = {
+    "lecun_normal": ("LecunNormal", Seeded, "truncated normal, Var = 1/n_in (LeCun et al. 1998)"),
+    "lecun_uniform": ("LecunUniform", Seeded, "U[-sqrt(3/n_in), sqrt(3/n_in)], Var = 1/n_in"),
+    "glorot_normal": ("GlorotNormal", Seeded, "truncated normal, Var = 2/(n_in+n_out) (Glorot & Bengio 2010)"),
+    "glorot_uniform": ("GlorotUniform", Seeded, "U[-sqrt(6/(n_in+n_out)), ...], Var = 2/(n_in+n_out)"),
+    "he_normal": ("HeNormal", Seeded, "truncated normal, Var = 2/n_in (He et al. 2015)"),
+    "he_uniform": ("HeUniform", Seeded, "U[-sqrt(6/n_in), sqrt(6/n_in)], Var = 2/n_in"),
+    "orthogonal": ("Orthogonal", OrthogonalArgs, "a (gain-scaled) random orthogonal matrix (Saxe et al. 2014)"),
+    "zeros": ("Zeros", FnArgs, "all weights 0"),
+    "ones": ("Ones", FnArgs, "all weights 1"),
+    "constant": ("Constant", ConstantArgs, "all weights equal to value"),
+    "variance_scaling": ("VarianceScaling", VarianceScalingArgs, "Var = scale/n, n by mode"),
+    "random_normal": ("RandomNormal", NormalArgs, "N(mean, stddev^2), e.g. VGG's N(0, 0.01^2)"),
+    "random_uniform": ("RandomUniform", UniformArgs, "U[minval, maxval]"),
+}
+
+for _name, (_cls, _args, _doc) in _BUILTIN_INITS.items():
+    register_initializer(_name, _args, _keras_init(_cls), _doc)
+
+register_initializer(
+    "torch_legacy",
+    Seeded,
+    _kzoo_obj("kzoo.keras.initializers", "TorchLegacy"),
+    "U[-1/sqrt(n_in), 1/sqrt(n_in)], Var = 1/(3 n_in): too small by a factor 3 for tanh",
+)
+
+
+class LeakyArgs(FnArgs):
+    beta: float = Field(0.01, ge=0.01, le=0.3)
+
+
+class EluArgs(FnArgs):
+    alpha: float = Field(1.0, gt=0)
+
+
+def _name(keras_name: str) -> Callable[[dict], Any]:
+    return lambda args: keras_name
+
+
+_BUILTIN_ACTS = {
+    "relu": "max(x, 0)",
+    "sigmoid": "1 / (1 + exp(-x))",
+    "tanh": "tanh(x)",
+    "hard_tanh": "clip(x, -1, 1)",
+    "softmax": "exp(x) / sum(exp(x)) over the last axis",
+    "linear": "x (no activation)",
+}
+for _name_, _doc in _BUILTIN_ACTS.items():
+    register_activation(_name_, FnArgs, _name(_name_), _doc)
+
+register_activation(
+    "leaky_relu", LeakyArgs, _kzoo_obj("kzoo.keras.activations", "LeakyReLU"), "x if x > 0 else beta * x"
+)
+register_activation("elu", EluArgs, _kzoo_obj("kzoo.keras.activations", "ELU"), "x if x > 0 else alpha (exp(x) - 1)")
+register_activation(
+    "lecun_tanh", FnArgs, _kzoo_obj("kzoo.keras.activations", "LecunTanh"), "1.7159 tanh(2x/3) (LeCun et al. 1998)"
+)

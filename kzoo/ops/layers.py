@@ -1,0 +1,119 @@
+"""Weighted layers: ``conv`` (2-D convolution) and ``dense``.
+
+Both carry ``init`` (kernel), ``bias_init``, ``activation`` and ``use_bias``;
+expansion fills them from scoped ``defaults`` so that after expansion every
+conv and dense node names its initializer and activation explicitly.
+
+Multiply-adds are counted as torchvision and the ResNet paper count them:
+one per weight per output position (bias additions not counted).
+
+YAML::
+
+    - conv: {filters: 64, kernel: 3, stride: 1, padding: same, init: he_normal, activation: relu}
+    - dense: {units: 4096, activation: relu}
+    - dense: 10          # shorthand for {units: 10}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from kzoo.ops.base import FnSpec, Op, OpArgs, PosInt, ShapeError, Size, Stats, Tensor, fn, pair, register_op, slide
+
+
+class WeightedArgs(OpArgs):
+    use_bias: bool = True
+    init: FnSpec = fn("glorot_uniform")
+    bias_init: FnSpec = fn("zeros")
+    activation: FnSpec = fn("linear")
+
+
+class ConvArgs(WeightedArgs):
+    filters: PosInt
+    kernel: Size
+    stride: Size = 1
+    padding: Literal["valid", "same"] = "valid"
+    dilation: Size = 1
+    groups: PosInt = 1
+
+
+def keras_fn(spec: FnSpec, registry: Any) -> Any:
+    return registry.get(spec.name).make(dict(spec.args))
+
+
+def weighted_kwargs(args: WeightedArgs) -> dict[str, Any]:
+    from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS
+
+    return dict(
+        use_bias=args.use_bias,
+        kernel_initializer=keras_fn(args.init, INITIALIZERS),
+        bias_initializer=keras_fn(args.bias_init, INITIALIZERS),
+        activation=keras_fn(args.activation, ACTIVATIONS),
+    )
+
+
+@register_op
+class Conv(Op):
+    """2-D convolution (Keras ``Conv2D``), channels last."""
+
+    name = "conv"
+    Args = ConvArgs
+
+    def infer(self, args: ConvArgs, inputs: list[Tensor]) -> Stats:
+        out_r, out_c, out = slide(inputs[0], "conv", args.kernel, args.stride, args.padding, args.dilation)
+        ch = inputs[0].shape[2]
+        if ch % args.groups or args.filters % args.groups:
+            raise ShapeError(
+                f"groups={args.groups} must divide both the input channels ({ch}) and filters ({args.filters})"
+            )
+        if pair(args.stride) != (1, 1) and pair(args.dilation) != (1, 1):
+            raise ShapeError("a convolution cannot be both strided and dilated (Keras refuses it)")
+        kr, kc = pair(args.kernel)
+        per_out = kr * kc * (ch // args.groups)
+        weights = per_out * args.filters + (args.filters if args.use_bias else 0)
+        out = out.with_shape((out_r, out_c, args.filters))
+        return Stats(out, trainable=weights, madds=out_r * out_c * args.filters * per_out)
+
+    def keras_layer(self, args: ConvArgs, name: str) -> Any:
+        import keras
+
+        return keras.layers.Conv2D(
+            args.filters,
+            pair(args.kernel),
+            strides=pair(args.stride),
+            padding=args.padding,
+            dilation_rate=pair(args.dilation),
+            groups=args.groups,
+            name=name,
+            **weighted_kwargs(args),
+        )
+
+
+class DenseArgs(WeightedArgs):
+    units: PosInt = Field(description="number of output units")
+
+
+@register_op
+class Dense(Op):
+    """Fully connected layer (Keras ``Dense``) over the last axis."""
+
+    name = "dense"
+    Args = DenseArgs
+    primary = "units"
+
+    def infer(self, args: DenseArgs, inputs: list[Tensor]) -> Stats:
+        t = inputs[0]
+        n_in = t.shape[-1]
+        positions = 1
+        for d in t.shape[:-1]:
+            positions *= d
+        weights = n_in * args.units + (args.units if args.use_bias else 0)
+        out = Tensor(t.shape[:-1] + (args.units,), t.rf, t.jump)
+        return Stats(out, trainable=weights, madds=positions * n_in * args.units)
+
+    def keras_layer(self, args: DenseArgs, name: str) -> Any:
+        import keras
+
+        return keras.layers.Dense(args.units, name=name, **weighted_kwargs(args))

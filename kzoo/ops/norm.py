@@ -1,0 +1,80 @@
+"""Normalisation: ``batchnorm`` and ``lrn``.
+
+``batchnorm`` is Keras ``BatchNormalization`` over the channel axis: 2C
+trainable (gamma, beta) and 2C non-trainable (moving mean and variance)
+weights. ``lrn`` is local response normalisation across channels
+(Krizhevsky et al. 2012, section 3.3)::
+
+    b_c = a_c / (k + alpha/n * sum_{c' in window(c, n)} a_c'^2) ** beta
+
+over the n channels centred on c (``alpha_mode: mean``, as Caffe and
+GoogLeNet use it), or with the un-divided alpha of Krizhevsky et al.'s paper
+and ``tf.nn.lrn`` (``alpha_mode: sum``). Keras has no LRN, so kzoo's
+``LocalResponseNormalization`` is written with ``keras.ops``.
+
+YAML::
+
+    - batchnorm: {epsilon: 1.001e-5}
+    - lrn: {n: 5, k: 2, alpha: 1e-4, beta: 0.75, alpha_mode: sum}   # AlexNet
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from kzoo.ops.base import Op, OpArgs, Stats, Tensor, register_op
+
+
+class BatchNormArgs(OpArgs):
+    momentum: float = Field(0.99, ge=0, le=1)
+    epsilon: float = Field(1e-3, gt=0)
+    center: bool = True
+    scale: bool = True
+
+
+@register_op
+class BatchNorm(Op):
+    """Batch normalisation over channels (Keras ``BatchNormalization``)."""
+
+    name = "batchnorm"
+    Args = BatchNormArgs
+
+    def infer(self, args: BatchNormArgs, inputs: list[Tensor]) -> Stats:
+        ch = inputs[0].shape[-1]
+        trainable = ch * (int(args.center) + int(args.scale))
+        return Stats(inputs[0], trainable=trainable, non_trainable=2 * ch)
+
+    def keras_layer(self, args: BatchNormArgs, name: str) -> Any:
+        import keras
+
+        return keras.layers.BatchNormalization(
+            axis=-1, momentum=args.momentum, epsilon=args.epsilon, center=args.center, scale=args.scale, name=name
+        )
+
+
+class LRNArgs(OpArgs):
+    n: int = Field(5, ge=1, description="channels in the window (odd)")
+    k: float = 2.0
+    alpha: float = Field(1e-4, ge=0)
+    beta: float = 0.75
+    alpha_mode: Literal["mean", "sum"] = "mean"
+
+
+@register_op
+class LRN(Op):
+    """Local response normalisation across channels (kzoo ``LocalResponseNormalization``)."""
+
+    name = "lrn"
+    Args = LRNArgs
+
+    def infer(self, args: LRNArgs, inputs: list[Tensor]) -> Stats:
+        return Stats(inputs[0])
+
+    def keras_layer(self, args: LRNArgs, name: str) -> Any:
+        from kzoo.keras.layers import LocalResponseNormalization
+
+        return LocalResponseNormalization(
+            n=args.n, k=args.k, alpha=args.alpha, beta=args.beta, alpha_mode=args.alpha_mode, name=name
+        )

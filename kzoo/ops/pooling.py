@@ -1,0 +1,107 @@
+"""Pooling: ``maxpool``, ``avgpool``, ``l2pool``, ``global_avgpool``, ``global_maxpool``.
+
+``stride`` defaults to the pool size (non-overlapping); AlexNet's
+overlapping pooling is ``{pool: 3, stride: 2}``. ``l2pool`` is the square
+root of the mean of squares over the window (Sermanet et al. 2012).
+
+YAML::
+
+    - maxpool: {pool: 3, stride: 2, padding: same}
+    - maxpool: 2            # shorthand for {pool: 2}
+    - global_avgpool
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from kzoo.ops.base import Op, OpArgs, Size, Stats, Tensor, pair, register_op, slide, spatial
+
+
+class PoolArgs(OpArgs):
+    pool: Size = 2
+    stride: Size | None = None
+    padding: Literal["valid", "same"] = "valid"
+
+
+class _Pool(Op):
+    Args = PoolArgs
+    primary = "pool"
+    keras_class = ""
+
+    def infer(self, args: PoolArgs, inputs: list[Tensor]) -> Stats:
+        stride = args.pool if args.stride is None else args.stride
+        _, _, out = slide(inputs[0], self.name, args.pool, stride, args.padding)
+        return Stats(out)
+
+    def keras_kwargs(self, args: PoolArgs) -> dict[str, Any]:
+        stride = args.pool if args.stride is None else args.stride
+        return dict(pool_size=pair(args.pool), strides=pair(stride), padding=args.padding)
+
+    def keras_layer(self, args: PoolArgs, name: str) -> Any:
+        import keras
+
+        return getattr(keras.layers, self.keras_class)(name=name, **self.keras_kwargs(args))
+
+
+@register_op
+class MaxPool(_Pool):
+    """Max pooling over a window (Keras ``MaxPooling2D``)."""
+
+    name = "maxpool"
+    keras_class = "MaxPooling2D"
+
+
+@register_op
+class AvgPool(_Pool):
+    """Average pooling over a window (Keras ``AveragePooling2D``)."""
+
+    name = "avgpool"
+    keras_class = "AveragePooling2D"
+
+
+@register_op
+class L2Pool(_Pool):
+    """sqrt(mean(x^2)) over each window (kzoo ``L2Pooling2D``)."""
+
+    name = "l2pool"
+
+    def keras_layer(self, args: PoolArgs, name: str) -> Any:
+        from kzoo.keras.layers import L2Pooling2D
+
+        return L2Pooling2D(name=name, **self.keras_kwargs(args))
+
+
+class GlobalArgs(OpArgs):
+    keepdims: bool = False
+
+
+class _Global(Op):
+    Args = GlobalArgs
+    keras_class = ""
+
+    def infer(self, args: GlobalArgs, inputs: list[Tensor]) -> Stats:
+        _, _, ch = spatial(inputs[0], self.name)
+        shape = (1, 1, ch) if args.keepdims else (ch,)
+        return Stats(Tensor(shape, None, inputs[0].jump))
+
+    def keras_layer(self, args: GlobalArgs, name: str) -> Any:
+        import keras
+
+        return getattr(keras.layers, self.keras_class)(keepdims=args.keepdims, name=name)
+
+
+@register_op
+class GlobalAvgPool(_Global):
+    """Mean over all positions (Keras ``GlobalAveragePooling2D``)."""
+
+    name = "global_avgpool"
+    keras_class = "GlobalAveragePooling2D"
+
+
+@register_op
+class GlobalMaxPool(_Global):
+    """Max over all positions (Keras ``GlobalMaxPooling2D``)."""
+
+    name = "global_maxpool"
+    keras_class = "GlobalMaxPooling2D"

@@ -1,0 +1,206 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML's ``SafeLoader`` composes the document into nodes that carry their
+start marks; we construct Python values from those nodes ourselves so that
+each mapping (:class:`YMap`) and sequence (:class:`YSeq`) keeps the line and
+column of every key and item. Written by hand because no library keeps marks
+on PyYAML's output; the scalar parsing itself is PyYAML's.
+
+Refused with a :class:`SpecError`: tags outside plain YAML (``!!python/...``),
+duplicate keys, documents that expand past :data:`MAX_NODES` values (alias
+bombs) or nest deeper than :data:`MAX_DEPTH`, and more than one document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kzoo.errors import Mark, SpecError
+
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+
+
+class YMap(dict):
+    """A mapping that remembers the marks of its keys and values."""
+
+    mark: Mark | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.key_marks: dict[Any, Mark] = {}
+        self.val_marks: dict[Any, Mark] = {}
+        self.raw: dict[Any, str] = {}
+
+
+class YSeq(list):
+    """A sequence that remembers the mark of each item."""
+
+    mark: Mark | None = None
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.marks: list[Mark | None] = []
+        self.raw: list[str | None] = []
+
+
+def mark_of(container: Any, key: Any = None, *, of_key: bool = False) -> Mark | None:
+    """The mark of ``container[key]`` (or of the container itself)."""
+    if key is None:
+        return getattr(container, "mark", None)
+    if isinstance(container, YMap):
+        table = container.key_marks if of_key else container.val_marks
+        return table.get(key, container.mark)
+    if isinstance(container, YSeq) and isinstance(key, int) and 0 <= key < len(container.marks):
+        return container.marks[key]
+    return getattr(container, "mark", None)
+
+
+def raw_of(container: Any, key: Any) -> str | None:
+    """The source text of a YAML 1.1 boolean (``off``, ``yes``) at ``key``."""
+    if isinstance(container, YMap):
+        return container.raw.get(key)
+    if isinstance(container, YSeq) and isinstance(key, int) and key < len(container.raw):
+        return container.raw[key]
+    return None
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, file: str | None):
+        self.loader = loader
+        self.file = file
+        self.count = 0
+
+    def mark(self, node: yaml.Node) -> Mark:
+        m = node.start_mark
+        return Mark(self.file, m.line + 1, m.column + 1)
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(
+                f"document expands to more than {MAX_NODES} values",
+                self.mark(node),
+                hint="YAML aliases (*name) that repeat large anchors multiply; "
+                "this looks like an alias bomb",
+            )
+        if depth > MAX_DEPTH:
+            raise SpecError(
+                f"document nests deeper than {MAX_DEPTH} levels",
+                self.mark(node),
+                hint="a recursive YAML alias refers to itself",
+            )
+        if isinstance(node, yaml.MappingNode):
+            return self.build_map(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return self.build_seq(node, depth)
+        return self.build_scalar(node)
+
+    def check_tag(self, node: yaml.Node, allowed: set[str]) -> None:
+        if node.tag not in allowed:
+            raise SpecError(
+                f"YAML tag {node.tag!r} is not allowed",
+                self.mark(node),
+                hint="kzoo files hold plain data: maps, lists, strings, numbers, "
+                "booleans and null; remove the tag",
+            )
+
+    def build_scalar(self, node: yaml.Node) -> Any:
+        self.check_tag(node, _SCALAR_TAGS)
+        return self.loader.construct_object(node, deep=False)
+
+    def raw_text(self, node: yaml.Node) -> str | None:
+        if node.tag == _TAG + "bool" and str(node.value).lower() in YAML11_BOOLS:
+            return str(node.value)
+        return None
+
+    def build_seq(self, node: yaml.SequenceNode, depth: int) -> YSeq:
+        self.check_tag(node, {_TAG + "seq"})
+        out = YSeq()
+        out.mark = self.mark(node)
+        for item in node.value:
+            out.append(self.build(item, depth + 1))
+            out.marks.append(self.mark(item))
+            out.raw.append(self.raw_text(item))
+        return out
+
+    def build_map(self, node: yaml.MappingNode, depth: int) -> YMap:
+        self.check_tag(node, {_TAG + "map"})
+        try:
+            self.loader.flatten_mapping(node)  # YAML merge keys (<<: *base)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"bad merge key: {exc.problem}", self.mark(node)) from None
+        out = YMap()
+        out.mark = self.mark(node)
+        for key_node, val_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError("mapping keys must be plain scalars", self.mark(key_node))
+            key = self.build_scalar(key_node)
+            if key in out:
+                raise SpecError(
+                    f"duplicate key {key!r}",
+                    self.mark(key_node),
+                    hint=f"first given at line {out.key_marks[key].line}",
+                )
+            out.key_marks[key] = self.mark(key_node)
+            out[key] = self.build(val_node, depth + 1)
+            out.val_marks[key] = self.mark(val_node)
+            raw = self.raw_text(val_node)
+            if raw is not None:
+                out.raw[key] = raw
+            if self.raw_text(key_node) is not None:
+                raise SpecError(
+                    f"key {key_node.value!r} is read by YAML 1.1 as the boolean {key}",
+                    self.mark(key_node),
+                    hint=f"quote it: '{key_node.value}'",
+                )
+        return out
+
+
+def loads(text: str, file: str | None = None) -> Any:
+    """Parse one YAML document from ``text``, keeping marks."""
+    loader = yaml.SafeLoader(text)
+    try:
+        if not loader.check_node():
+            return YMap()
+        node = loader.get_node()
+        if loader.check_node():
+            extra = loader.get_node()
+            raise SpecError(
+                "more than one YAML document",
+                Mark(file, extra.start_mark.line + 1, extra.start_mark.column + 1),
+                hint="a kzoo file holds one document; remove the '---'",
+            )
+        return _Builder(loader, file).build(node)
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        mark = Mark(file, m.line + 1, m.column + 1) if m else Mark(file)
+        raise SpecError(f"invalid YAML: {exc.problem or exc.context}", mark) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", Mark(file)) from None
+    except RecursionError:
+        raise SpecError("document nests too deeply", Mark(file)) from None
+    finally:
+        loader.dispose()
+
+
+def load_file(path: str | Path) -> Any:
+    """Read and parse a YAML file; a missing or undecodable file is a SpecError."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}", hint="check the path or use a zoo name") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory, not a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path} is not UTF-8 text ({exc.reason})", Mark(str(path))) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror}", Mark(str(path))) from None
+    return loads(text, str(path))

@@ -1,0 +1,132 @@
+"""The schema of an architecture file, and its JSON Schema for editors.
+
+Top-level keys::
+
+    name: resnet50                  # required; the name users load it by
+    extends: families/resnet.yaml   # optional; a file this one overrides
+    aliases: [resnet]               # other names for this file (not inherited)
+    paper: "He et al. 2016, Deep Residual Learning ..."
+    reference: "Table 1"            # which table or figure the file follows
+    differences: [...]              # how the file differs from the paper
+    input: [224, 224, 3]            # rows, cols, channels
+    params: {depth: 50}             # overridable: --set depth=101, load(depth=101)
+    tables: {stages: {50: [3, 4, 6, 3]}}   # looked up in expressions: ${stages[depth]}
+    defaults: {conv: {init: he_normal}}    # per-op defaults for the whole file
+    blocks: {bottleneck: {args: {...}, layers: [...]}}
+    layers: [...]                   # the main path
+    heads: {aux1: {from: inception4a, when: $aux, layers: [...]}}
+    outputs: [name, ...]            # optional; default: main path, then heads
+    train: {...}                    # the paper's training recipe (kzoo train)
+
+``kzoo schema`` prints :func:`json_schema`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TOP_LEVEL_KEYS = (
+    "name extends aliases paper reference differences description input params "
+    "tables defaults blocks layers heads outputs train"
+).split()
+
+
+class ArchitectureFile(BaseModel):
+    """One architecture file after ``extends`` is applied."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    extends: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    paper: str | None = None
+    reference: str | None = None
+    differences: str | list[str] | None = None
+    description: str | None = None
+    input: list[int | str] = Field(min_length=3, max_length=3)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tables: dict[str, dict[Any, Any]] = Field(default_factory=dict)
+    defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    blocks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    layers: list[Any] | dict[str, Any]
+    heads: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    outputs: list[str] | None = None
+    train: dict[str, Any] | None = None
+
+
+def _expr_or(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "string", "pattern": r"\$"}]}
+
+
+def _fn_schema(names: list[str]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"enum": names},
+            {"type": "object", "propertyNames": {"enum": names}, "minProperties": 1, "maxProperties": 1},
+        ]
+    }
+
+
+def _op_args_schema(op: Any, inits: list[str], acts: list[str]) -> dict[str, Any]:
+    schema = op.Args.model_json_schema()
+    props = schema.get("properties", {})
+    for key, prop in list(props.items()):
+        if key.endswith("init"):
+            props[key] = _fn_schema(inits)
+        elif key in ("activation", "fn"):
+            props[key] = _fn_schema(acts)
+        else:
+            props[key] = _expr_or(prop)
+    props["name"] = {"type": "string", "description": "layer name within its scope"}
+    props["from"] = {
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        "description": "input layer(s) by name; default: the previous item",
+    }
+    schema.pop("required", None)  # a required arg may come from defaults
+    schema.pop("title", None)
+    return schema
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of architecture files."""
+    from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS
+
+    inits, acts = INITIALIZERS.names(), ACTIVATIONS.names()
+    defs: dict[str, Any] = {}
+    item_variants: list[dict[str, Any]] = [{"type": "string", "description": "an op, block or activation name"}]
+    for name, op in OPS.items():
+        defs[f"op_{name}"] = _op_args_schema(op, inits, acts)
+        item_variants.append(
+            {
+                "type": "object",
+                "required": [name],
+                "properties": {name: {"anyOf": [{"$ref": f"#/$defs/op_{name}"}, {"type": ["null", "number", "string", "array"]}]},
+                               "when": {}},
+                "additionalProperties": False,
+                "description": op.summary(),
+            }
+        )
+    item_variants.append({"type": "object", "required": ["repeat"], "properties": {
+        "repeat": _expr_or({"type": "integer", "minimum": 0}), "var": {"type": "string"}, "name": {"type": "string"},
+        "layers": {"$ref": "#/$defs/body"}, "defaults": {"type": "object"}, "when": {}}, "additionalProperties": False})
+    item_variants.append({"type": "object", "required": ["parallel"], "properties": {
+        "parallel": {"type": "array", "items": {"$ref": "#/$defs/body"}}, "merge": {}, "then": {"$ref": "#/$defs/body"},
+        "name": {"type": "string"}, "from": {}, "defaults": {"type": "object"}, "when": {}}, "additionalProperties": False})
+    item_variants.append({"type": "object", "description": "a block call: {block_name: {arg: value}}",
+                          "minProperties": 1, "maxProperties": 2})
+    defs["item"] = {"anyOf": item_variants}
+    defs["body"] = {"anyOf": [
+        {"type": "array", "items": {"$ref": "#/$defs/item"}},
+        {"type": "object", "properties": {"defaults": {"type": "object"}, "layers": {"$ref": "#/$defs/body"},
+                                          "name": {"type": "string"}}},
+    ]}
+    top = ArchitectureFile.model_json_schema()
+    top["properties"]["layers"] = {"$ref": "#/$defs/body"}
+    top["properties"]["defaults"] = {"type": "object", "properties": {
+        n: {"type": "object"} for n in OPS.names()}, "additionalProperties": False}
+    top["required"] = ["name"]
+    top.setdefault("$defs", {}).update(defs)
+    top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    top["title"] = "kzoo architecture file"
+    return top
