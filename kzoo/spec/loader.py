@@ -13,6 +13,7 @@ bombs) or nest deeper than :data:`MAX_DEPTH`, and more than one document.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 _TAG = "tag:yaml.org,2002:"
+_FLOAT12 = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 
@@ -113,6 +115,8 @@ class _Builder:
 
     def build_scalar(self, node: yaml.Node) -> Any:
         self.check_tag(node, _SCALAR_TAGS)
+        if node.tag == _TAG + "str" and node.style is None and _FLOAT12.match(node.value):
+            return float(node.value)  # YAML 1.2 reads 1e-4 as a number; PyYAML (1.1) as a string
         return self.loader.construct_object(node, deep=False)
 
     def raw_text(self, node: yaml.Node) -> str | None:

@@ -1,0 +1,156 @@
+"""The ``kzoo`` command line: thin, one library call per command.
+
+  kzoo validate FILE [FILE ...]          check files (no TensorFlow import)
+  kzoo summary FILE|NAME [--set k=v] [--json]   shapes, params, multiply-adds
+  kzoo build FILE|NAME [--set k=v] [-o model.keras]   build with Keras, summarise, save
+  kzoo list [--json]                     the architectures of the zoo
+  kzoo schema                            JSON Schema of architecture files
+
+A mistake in a file or an option prints one or two lines (file:line:col,
+what was wrong, a hint) and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from kzoo.errors import KzooError
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    from kzoo.spec import parse_override
+
+    return dict(parse_override(p) for p in pairs)
+
+
+def _analyse(target: str, sets: Sequence[str]) -> Any:
+    from kzoo.graph import analyse
+    from kzoo.zoo import resolve_source
+
+    return analyse(resolve_source(target), _overrides(sets), "--set")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from kzoo.graph import analyse
+
+    for file in args.files:
+        graph = analyse(file)
+        t = graph.totals()
+        print(f"ok  {file}: {graph.name}, {t['layers']} layers, {t['params']:,} params")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from kzoo.report import summary_dict, summary_text
+
+    graph = _analyse(args.target, args.set)
+    print(json.dumps(summary_dict(graph), indent=2) if args.json else summary_text(graph))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from kzoo.build import build_graph
+    from kzoo.report import summary_text
+
+    graph = _analyse(args.target, args.set)
+    model = build_graph(graph)
+    print(summary_text(graph))
+    print(f"Keras model {model.name!r}: {model.count_params():,} params")
+    if args.output:
+        out = save_atomic(model, Path(args.output))
+        print(f"saved {out}")
+    return 0
+
+
+def save_atomic(model: Any, out: Path) -> Path:
+    """Save to a temporary file beside ``out``, then rename: never half-written."""
+    if out.suffix != ".keras":
+        raise KzooError(f"the output file must end in .keras, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from kzoo.report import zoo_rows
+
+    rows = zoo_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':<14} {'aliases':<10} {'params':>14} {'multiply-adds':>14}  paper")
+    for r in rows:
+        gmadds = f"{r['madds'] / 1e9:.2f} G"
+        print(f"{r['name']:<14} {','.join(r['aliases']):<10} {r['params']:>14,} {gmadds:>14}  {r['paper'] or ''}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from kzoo.spec.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kzoo", description="Classic CNNs as YAML files, built as Keras models.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Any, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.set_defaults(fn=fn)
+        return sp
+
+    def sets(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a param of the file (repeatable), e.g. --set depth=101; "
+                        "--set input=[64,64,3] replaces the input shape")
+
+    sp = add("validate", cmd_validate, "check architecture files: schema, names, shapes (no TensorFlow)")
+    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp = add("summary", cmd_summary, "per-layer output shape, params, multiply-adds, receptive field (no TensorFlow)")
+    sp.add_argument("target", metavar="FILE|NAME")
+    sets(sp)
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp = add("build", cmd_build, "validate, build the Keras model, print its summary and optionally save it")
+    sp.add_argument("target", metavar="FILE|NAME")
+    sets(sp)
+    sp.add_argument("-o", "--output", metavar="FILE.keras", help="save the (untrained) model here")
+    sp = add("list", cmd_list, "list the architectures of the zoo with params and multiply-adds")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    add("schema", cmd_schema, "print the JSON Schema of architecture files (for editors)")
+    return p
+
+
+def _version() -> str:
+    from kzoo import __version__
+
+    return f"kzoo {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KzooError as exc:
+        print(f"kzoo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
