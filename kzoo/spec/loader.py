@@ -136,22 +136,27 @@ class _Builder:
 
     def build_map(self, node: yaml.MappingNode, depth: int) -> YMap:
         self.check_tag(node, {_TAG + "map"})
+        own = sum(1 for k, _ in node.value if k.tag != _TAG + "merge")
         try:
             self.loader.flatten_mapping(node)  # YAML merge keys (<<: *base)
         except yaml.YAMLError as exc:
             raise SpecError(f"bad merge key: {exc.problem}", self.mark(node)) from None
         out = YMap()
         out.mark = self.mark(node)
-        for key_node, val_node in node.value:
+        merged = len(node.value) - own  # pairs from <<: come first and may be overridden
+        explicit: set = set()
+        for index, (key_node, val_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError("mapping keys must be plain scalars", self.mark(key_node))
             key = self.build_scalar(key_node)
-            if key in out:
+            if key in explicit and index >= merged:
                 raise SpecError(
                     f"duplicate key {key!r}",
                     self.mark(key_node),
                     hint=f"first given at line {out.key_marks[key].line}",
                 )
+            if index >= merged:
+                explicit.add(key)
             out.key_marks[key] = self.mark(key_node)
             out[key] = self.build(val_node, depth + 1)
             out.val_marks[key] = self.mark(val_node)

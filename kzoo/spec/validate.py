@@ -9,7 +9,8 @@ was expected.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -43,7 +44,8 @@ def _walk(source: Any, loc: tuple) -> tuple[Any, Any]:
 
 
 def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, path: str, what: str) -> SpecError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo explains a 'missing'
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in _TYPE_WORDS)))
     container, key = _walk(source, loc)
     field = ".".join(str(p) for p in loc)
@@ -74,11 +76,34 @@ def _describe(model: type[BaseModel], loc: tuple) -> str | None:
     if not loc or loc[0] not in model.model_fields:
         return None
     info = model.model_fields[loc[0]]
-    text = str(info.annotation).replace("typing.", "")
-    bits = [f"expected {text}"]
+    bits = ["expected " + type_text(info.annotation, info.metadata)]
     if info.description:
         bits.append(info.description)
-    for meta in info.metadata:
-        bits.append(str(meta))
     return "; ".join(bits)
 
+
+def type_text(annotation: Any, metadata: list | tuple = ()) -> str:
+    """A readable name of a type annotation: 'int >= 1 or list of 2 int >= 1'."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return type_text(args[0], args[1:])
+    if origin in (Union, UnionType):
+        return " or ".join(type_text(a) for a in args if a is not type(None)) + (
+            " or null" if type(None) in args else "")
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    text = getattr(annotation, "__name__", str(annotation))
+    if origin is list:
+        text = "list of " + type_text(args[0]) if args else "list"
+    lengths = {}
+    for meta in metadata:
+        for m in getattr(meta, "metadata", [meta]):
+            for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(m, attr, None) is not None:
+                    text += f" {sym} {getattr(m, attr)}"
+            for attr in ("min_length", "max_length"):
+                if getattr(m, attr, None) is not None:
+                    lengths[attr] = getattr(m, attr)
+    if lengths and len(set(lengths.values())) == 1 and len(lengths) == 2:
+        text = text.replace("list of", f"list of {lengths['min_length']}", 1)
+    return text

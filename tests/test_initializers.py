@@ -1,0 +1,73 @@
+"""Initializers: empirical variance against each documented rule, seeds, config round trips."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kzoo.ops import INITIALIZERS
+
+SHAPE = (3, 3, 256, 512)  # a large conv kernel
+FAN_IN, FAN_OUT = 3 * 3 * 256, 3 * 3 * 512
+
+# name -> (args, expected mean, expected variance), from the formulas in
+# kzoo/ops/functions.py's docstring; checked against the registry below.
+RULES = {
+    "lecun_normal": ({}, 0.0, 1 / FAN_IN),
+    "lecun_uniform": ({}, 0.0, 1 / FAN_IN),
+    "glorot_normal": ({}, 0.0, 2 / (FAN_IN + FAN_OUT)),
+    "glorot_uniform": ({}, 0.0, 2 / (FAN_IN + FAN_OUT)),
+    "he_normal": ({}, 0.0, 2 / FAN_IN),
+    "he_uniform": ({}, 0.0, 2 / FAN_IN),
+    "torch_legacy": ({}, 0.0, 1 / (3 * FAN_IN)),
+    "orthogonal": ({"gain": 2.0}, 0.0, 4 / FAN_IN),  # orthonormal columns of length 2304, scaled by gain
+    "zeros": ({}, 0.0, 0.0),
+    "ones": ({}, 1.0, 0.0),
+    "constant": ({"value": 0.25}, 0.25, 0.0),
+    "variance_scaling": ({"scale": 3.0, "mode": "fan_out", "distribution": "uniform"}, 0.0, 3 / FAN_OUT),
+    "random_normal": ({"stddev": 0.01}, 0.0, 1e-4),
+    "random_uniform": ({"minval": -0.3, "maxval": 0.3}, 0.0, 0.6**2 / 12),
+}
+
+
+def test_rules_cover_the_registry():
+    assert sorted(RULES) == INITIALIZERS.names()
+
+
+def make(name, **args):
+    fn = INITIALIZERS.get(name)
+    return fn.make(fn.Args.model_validate(args).model_dump(exclude_none=True))
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_empirical_variance_matches_rule(name):
+    args, mean, var = RULES[name]
+    w = np.asarray(make(name, **args)(SHAPE))
+    assert abs(w.mean() - mean) < 1e-3 + 0.01 * abs(mean)
+    assert w.var() == pytest.approx(var, rel=0.03, abs=1e-12)
+
+
+def test_torch_legacy_is_the_uniform_limit_one_over_sqrt_fan_in():
+    w = np.asarray(make("torch_legacy", seed=1)(SHAPE))
+    limit = 1 / math.sqrt(FAN_IN)
+    assert w.max() <= limit and w.min() >= -limit and w.max() > 0.99 * limit
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(RULES) if "seed" in INITIALIZERS.get(n).Args.model_fields])
+def test_seeded_initializers_are_deterministic(name):
+    a = np.asarray(make(name, seed=7, **RULES[name][0])((64, 32)))
+    b = np.asarray(make(name, seed=7, **RULES[name][0])((64, 32)))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_config_round_trip(name):
+    import keras
+
+    import kzoo.keras  # noqa: F401
+
+    init = make(name, **RULES[name][0])
+    again = keras.initializers.deserialize(keras.initializers.serialize(init))
+    assert type(again) is type(init) and again.get_config() == init.get_config()

@@ -1,0 +1,88 @@
+"""Every registered op: schema and defaults, and static rule vs the Keras layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kzoo.ops import OPS, Tensor
+
+# One sample per op: (args, input shapes). The test below checks this table
+# against the registry, so a new op cannot go untested.
+SAMPLES = {
+    "conv": ({"filters": 6, "kernel": [3, 5], "stride": 2, "padding": "same", "groups": 2}, [(11, 13, 4)]),
+    "dense": ({"units": 7}, [(5,)]),
+    "maxpool": ({"pool": 3, "stride": 2}, [(11, 12, 3)]),
+    "avgpool": ({"pool": 2, "padding": "same"}, [(7, 7, 2)]),
+    "l2pool": ({"pool": 2}, [(8, 8, 3)]),
+    "global_avgpool": ({}, [(5, 5, 4)]),
+    "global_maxpool": ({"keepdims": True}, [(5, 5, 4)]),
+    "flatten": ({}, [(3, 4, 5)]),
+    "dropout": ({"rate": 0.3}, [(4, 4, 2)]),
+    "batchnorm": ({"epsilon": 1e-5}, [(4, 4, 6)]),
+    "lrn": ({"n": 5, "alpha_mode": "sum"}, [(4, 4, 8)]),
+    "zeropad": ({"padding": [[1, 2], [0, 3]]}, [(4, 5, 2)]),
+    "activation": ({"fn": {"name": "relu"}}, [(3, 3, 2)]),
+    "add": ({}, [(4, 4, 3), (4, 4, 3)]),
+    "concat": ({}, [(4, 4, 3), (4, 4, 5)]),
+}
+
+
+def test_samples_cover_the_registry():
+    assert sorted(SAMPLES) == OPS.names()
+
+
+@pytest.mark.parametrize("name", OPS.names())
+def test_schema_defaults_validate_and_primary_exists(name):
+    op = OPS.get(name)
+    args = op.Args.model_validate(_args(name))
+    for field, info in op.Args.model_fields.items():
+        if not info.is_required():
+            default = info.get_default(call_default_factory=True)
+            assert op.Args.model_validate({**_args(name), field: default}) == args.model_copy(update={field: default})
+    if op.primary is not None:
+        assert op.primary in op.Args.model_fields
+    assert op.summary(), f"op {name} needs a docstring: its first line is the user documentation"
+
+
+def _args(name):
+    from kzoo.ops import FnSpec
+
+    args = dict(SAMPLES[name][0])
+    if "fn" in args:
+        args["fn"] = FnSpec(**args["fn"])
+    return args
+
+
+@pytest.mark.parametrize("name", OPS.names())
+def test_static_rule_matches_keras(name):
+    import keras
+
+    op = OPS.get(name)
+    args = op.Args.model_validate(_args(name))
+    shapes = SAMPLES[name][1]
+    stats = op.infer(args, [Tensor(s) for s in shapes])
+    layer = op.keras_layer(args, f"t_{name}")
+    inputs = [keras.Input(shape=s) for s in shapes]
+    out = layer(inputs if len(inputs) > 1 else inputs[0])
+    assert tuple(out.shape[1:]) == stats.out.shape
+    assert sum(int(np.prod(w.shape)) for w in layer.trainable_weights) == stats.trainable
+    assert sum(int(np.prod(w.shape)) for w in layer.non_trainable_weights) == stats.non_trainable
+    assert layer.name == f"t_{name}"
+
+
+def test_conv_multiply_adds_and_receptive_field():
+    op = OPS.get("conv")
+    args = op.Args.model_validate({"filters": 64, "kernel": 7, "stride": 2, "padding": "same"})
+    stats = op.infer(args, [Tensor((224, 224, 3))])
+    assert stats.madds == 112 * 112 * 64 * 7 * 7 * 3  # torchvision/ResNet-paper counting
+    assert (stats.out.rf, stats.out.jump) == (7, 2)
+    pool = OPS.get("maxpool")
+    after = pool.infer(pool.Args.model_validate({"pool": 3, "stride": 2, "padding": "same"}), [stats.out])
+    assert (after.out.rf, after.out.jump) == (7 + 2 * 2, 4)
+
+
+def test_dense_counts():
+    op = OPS.get("dense")
+    stats = op.infer(op.Args.model_validate({"units": 10, "use_bias": False}), [Tensor((84,))])
+    assert (stats.trainable, stats.madds) == (840, 840)
