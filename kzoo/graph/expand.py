@@ -239,7 +239,7 @@ class Expander:
         args = self.arg_map(args, op.primary, container, key, path, f"op {op_name!r}")
         name_text, from_ = args.pop("name", None), args.pop("from", None)
         merged = YMap()
-        merged.mark = args.mark or mark_of(container, key)
+        merged.mark = mark_of(container, key, of_key=True)  # where the op's name is written
         for layer in [d[op_name] for d in scope.defaults if op_name in d] + [args]:
             for k, v in layer.items():
                 merged[k], merged.val_marks[k], merged.key_marks[k] = v, mark_of(layer, k), mark_of(layer, k, of_key=True)

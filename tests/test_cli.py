@@ -1,0 +1,105 @@
+"""The command line, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_python
+
+
+def kzoo(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "kzoo.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          timeout=600)
+
+
+def test_static_commands_do_not_import_tensorflow_or_keras():
+    result = run_python("""
+        import sys, io, contextlib
+        from kzoo.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["summary", "resnet152"]) == 0
+            assert main(["validate", "architectures/googlenet.yaml", "architectures/vgg16.yaml"]) == 0
+            assert main(["list"]) == 0
+            assert main(["schema"]) == 0
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax"))
+        print(heavy)
+        assert not heavy, heavy
+    """, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_summary_json_rows_and_totals():
+    result = kzoo("summary", "resnet", "--set", "depth=18", "--set", "classes=10", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["totals"]["params"] == 11_703_912 - (512 * 1000 + 1000) + (512 * 10 + 10)
+    assert data["layers"][-1]["output_shape"] == [10]
+    row = next(r for r in data["layers"] if r["name"] == "conv1_conv")
+    assert row["output_shape"] == [112, 112, 64] and row["params"] == 7 * 7 * 3 * 64 + 64
+    assert row["madds"] == 112 * 112 * 64 * 7 * 7 * 3 and row["source"].endswith("families/resnet.yaml:70:5")
+    assert sum(r["params"] for r in data["layers"]) == data["totals"]["params"]
+    assert data["outputs"] == [{"name": "predictions", "shape": [10]}]
+
+
+def test_summary_text_table():
+    result = kzoo("summary", "architectures/lenet5.yaml")
+    assert result.returncode == 0
+    assert "Total params: 61,706" in result.stdout and "c3" in result.stdout
+
+
+def test_list_json_and_schema():
+    rows = json.loads(kzoo("list", "--json").stdout)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["vgg16"]["params"] == 138_357_544 and by_name["resnet50"]["aliases"] == ["resnet"]
+    schema = json.loads(kzoo("schema").stdout)
+    assert "conv" in schema["properties"]["defaults"]["properties"]
+    assert "op_conv" in schema["$defs"]
+
+
+@pytest.mark.slow
+def test_build_saves_a_model(tmp_path):
+    out = tmp_path / "sub" / "lenet.keras"
+    result = kzoo("build", "architectures/lenet5.yaml", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.is_file() and "Keras model 'lenet5': 61,706 params" in result.stdout
+    assert not list(out.parent.glob(".*tmp*")), "the temporary file must be renamed away"
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("name: x\ninput: [8, 8, 1]\nlayers: [{conv: {filters: 2, kernal: 3}}]\n", "m.yaml:3:30: error: unknown key"),
+        ("name: x\ninput: [8, 8, 1]\nlayers: [{pool: 2}]\n", "did you mean"),
+        ("name: x\ninput: [8, 8, 1]\nlayers: [{conv: {filters: 2, kernel: 3, padding: no}}]\n", "quote it"),
+        ("name: x\ninput: [8, 8, 1]\nlayers: [!!python/object:os.system {}]\n", "tag"),
+        ("name: x\ninput: [8, 8, 1]\nlayers: [{conv: {filters: 2, kernel: 9}}]\n", "output would be 0x0"),
+    ],
+)
+def test_mistakes_print_one_or_two_lines_and_exit_2(tmp_path, text, expect):
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    for command in ("validate", "summary", "build"):
+        result = kzoo(command, path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert expect in result.stderr and "Traceback" not in result.stderr
+        assert 1 <= len(result.stderr.strip().splitlines()) <= 2, result.stderr
+
+
+def test_unknown_name_and_bad_set():
+    result = kzoo("summary", "resnet5")
+    assert result.returncode == 2 and "did you mean" in result.stderr
+    result = kzoo("summary", "resnet", "--set", "depth")
+    assert result.returncode == 2 and "key=value" in result.stderr
+    result = kzoo("summary", "resnet", "--set", "depth=42")
+    assert result.returncode == 2 and "18, 34, 50, 101, 152" in result.stderr
+
+
+def test_help_lists_every_command():
+    out = kzoo("--help").stdout
+    for command in ("validate", "summary", "build", "list", "schema"):
+        assert command in out

@@ -1,0 +1,109 @@
+"""Every architecture in the zoo: static analysis vs the built Keras model,
+and the architectures keras.applications also has, against it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo.graph import analyse
+from kzoo.zoo import find, list_architectures
+
+ARCHS = list_architectures()
+# kzoo name -> keras.applications constructor with the same layer names and weights.
+KERAS_APPLICATIONS = {"vgg16": "VGG16", "resnet50": "ResNet50", "resnet101": "ResNet101", "resnet152": "ResNet152"}
+BIG = {"vgg16", "resnet101", "resnet152"}
+
+
+def test_reference_table_names_real_architectures():
+    assert set(KERAS_APPLICATIONS) <= set(ARCHS) and BIG <= set(ARCHS)
+
+
+def test_every_file_is_named_after_itself_and_names_its_paper():
+    for name in ARCHS:
+        graph = analyse(find(name))
+        assert graph.name == name, f"{find(name)} declares name {graph.name}"
+        assert graph.meta["paper"], f"{name} must name its paper"
+
+
+def test_aliases_resolve_to_the_family_default():
+    assert find("resnet").name == "resnet50.yaml"
+    assert find("vgg").name == "vgg16.yaml"
+    with pytest.raises(kzoo.SpecError, match="unknown architecture 'resnet5'") as e:
+        find("resnet5")
+    assert "resnet50" in e.value.hint
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in ARCHS])
+def test_static_analysis_equals_keras(name):
+    import keras
+
+    graph = analyse(find(name))
+    model = kzoo.build(graph)
+    totals = graph.totals()
+    assert model.count_params() == totals["params"]
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == totals["trainable_params"]
+    outputs = model.outputs
+    for out, node_name in zip(outputs, graph.outputs):
+        assert tuple(out.shape[1:]) == graph.nodes[node_name].stats.out.shape
+    for node in graph.nodes.values():
+        layer = model.get_layer(node.name)
+        assert tuple(layer.output.shape[1:]) == node.stats.out.shape, node.name
+        if node.op in ("conv", "dense"):  # build.py decides nothing: the layer has the node's init
+            attrs = node.attrs()
+            init = keras.initializers.serialize(layer.kernel_initializer)
+            want = attrs["init"] if isinstance(attrs["init"], str) else next(iter(attrs["init"]))
+            assert _snake(init["class_name"]) in {want.replace("_", ""), want}, (node.name, init, want)
+            assert layer.use_bias == attrs["use_bias"]
+
+
+def _snake(class_name: str) -> str:
+    return class_name.lower().replace("_", "")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n
+                                  for n in sorted(KERAS_APPLICATIONS)])
+def test_same_layers_and_weights_as_keras_applications(name):
+    import keras
+
+    ref = getattr(keras.applications, KERAS_APPLICATIONS[name])(weights=None)
+    ours = kzoo.load(name)
+    assert ours.count_params() == ref.count_params()
+    ref_weights = {layer.name: [tuple(w.shape) for w in layer.weights] for layer in ref.layers if layer.weights}
+    our_weights = {layer.name: [tuple(w.shape) for w in layer.weights] for layer in ours.layers if layer.weights}
+    assert our_weights == ref_weights
+
+
+def test_paper_parameter_counts():
+    # GoogLeNet: Szegedy et al. 2014 (Caffe bvlc_googlenet); ResNet without conv bias: torchvision.
+    assert analyse(find("googlenet")).totals()["params"] == 13_378_280
+    assert analyse(find("googlenet"), {"include_aux": False}).totals()["params"] == 6_998_552
+    torchvision = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160, 152: 60_192_808}
+    for depth, count in torchvision.items():
+        assert analyse(find(f"resnet{depth}"), {"conv_bias": False}).totals()["trainable_params"] == count
+
+
+def test_resnet_multiply_adds_match_the_paper():
+    # He et al. 2016, Table 1: FLOPs (multiply-adds) at 224x224.
+    paper = {18: 1.8e9, 34: 3.6e9, 50: 3.8e9, 101: 7.6e9, 152: 11.3e9}
+    for depth, madds in paper.items():
+        got = analyse(find(f"resnet{depth}")).totals()["madds"]
+        assert got == pytest.approx(madds, rel=0.035), depth
+
+
+def test_vgg16_multiply_adds():
+    assert analyse(find("vgg16")).totals()["madds"] == pytest.approx(15.5e9, rel=0.01)
+
+
+def test_load_with_params_and_input_shape():
+    model = kzoo.load("resnet", depth=18, classes=10, input_shape=(64, 64, 3))
+    assert model.output.shape[-1] == 10 and tuple(model.input.shape[1:]) == (64, 64, 3)
+    assert "conv5_block2_out" in [layer.name for layer in model.layers]
+
+
+def test_googlenet_has_two_auxiliary_outputs_removable_by_option():
+    graph = analyse(find("googlenet"))
+    assert graph.outputs == ["loss3_classifier", "aux1_classifier", "aux2_classifier"]
+    assert analyse(find("googlenet"), {"include_aux": False}).outputs == ["loss3_classifier"]
