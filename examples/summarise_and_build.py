@@ -1,6 +1,6 @@
 """Analyse a zoo architecture without Keras, then build and run it.
 
-    python examples/summarise_and_build.py resnet18 depth=34 classes=10
+python examples/summarise_and_build.py resnet18 depth=34 classes=10
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ included) comes from the node, which expansion made concrete.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kzoo.graph import INPUT, Graph, analyse
 from kzoo.ops import OPS

@@ -16,8 +16,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from kzoo.errors import KzooError
 
@@ -113,9 +114,14 @@ def parser() -> argparse.ArgumentParser:
         return sp
 
     def sets(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a param of the file (repeatable), e.g. --set depth=101; "
-                        "--set input=[64,64,3] replaces the input shape")
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a param of the file (repeatable), e.g. --set depth=101; "
+            "--set input=[64,64,3] replaces the input shape",
+        )
 
     sp = add("validate", cmd_validate, "check architecture files: schema, names, shapes (no TensorFlow)")
     sp.add_argument("files", nargs="+", metavar="FILE")

@@ -9,8 +9,8 @@ prints it in one or two lines and exits with status 2.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 class KzooError(Exception):

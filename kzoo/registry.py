@@ -10,7 +10,8 @@ is loaded once, the first time any registry is read.
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
 

@@ -12,19 +12,21 @@ def layer_rows(graph: Graph) -> list[dict[str, Any]]:
     for node in graph.nodes.values():
         s = node.stats
         assert s is not None, "analyse() infers every node"
-        rows.append({
-            "name": node.name,
-            "op": node.op,
-            "inputs": list(node.inputs),
-            "output_shape": list(s.out.shape),
-            "params": s.trainable + s.non_trainable,
-            "trainable_params": s.trainable,
-            "non_trainable_params": s.non_trainable,
-            "madds": s.madds,
-            "receptive_field": s.out.rf,
-            "source": str(node.source) if node.source else None,
-            "attrs": node.attrs(),
-        })
+        rows.append(
+            {
+                "name": node.name,
+                "op": node.op,
+                "inputs": list(node.inputs),
+                "output_shape": list(s.out.shape),
+                "params": s.trainable + s.non_trainable,
+                "trainable_params": s.trainable,
+                "non_trainable_params": s.non_trainable,
+                "madds": s.madds,
+                "receptive_field": s.out.rf,
+                "source": str(node.source) if node.source else None,
+                "attrs": node.attrs(),
+            }
+        )
     return rows
 
 
@@ -53,15 +55,22 @@ def summary_text(graph: Graph) -> str:
     lines = [f"Model: {graph.name}   input {_shape(list(graph.input_shape))}   ({graph.file})", head, "-" * len(head)]
     for r in rows:
         rf = "all" if r["receptive_field"] is None else str(r["receptive_field"])
-        lines.append(f"{r['name']:<{width}}{r['op']:<16}{_shape(r['output_shape']):<18}"
-                     f"{r['params']:>13,}{r['madds']:>16,}{rf:>6}")
+        lines.append(
+            f"{r['name']:<{width}}{r['op']:<16}{_shape(r['output_shape']):<18}"
+            f"{r['params']:>13,}{r['madds']:>16,}{rf:>6}"
+        )
     t = graph.totals()
-    lines += ["-" * len(head),
-              f"Total params: {t['params']:,} (trainable {t['trainable_params']:,}, "
-              f"non-trainable {t['non_trainable_params']:,})",
-              f"Multiply-adds: {t['madds']:,} ({t['madds'] / 1e9:.2f} G)   Layers: {t['layers']}",
-              "Outputs: " + ", ".join(f"{o} {_shape(list(graph.nodes[o].stats.out.shape))}"  # type: ignore[union-attr]
-                                      for o in graph.outputs)]
+    lines += [
+        "-" * len(head),
+        f"Total params: {t['params']:,} (trainable {t['trainable_params']:,}, "
+        f"non-trainable {t['non_trainable_params']:,})",
+        f"Multiply-adds: {t['madds']:,} ({t['madds'] / 1e9:.2f} G)   Layers: {t['layers']}",
+        "Outputs: "
+        + ", ".join(
+            f"{o} {_shape(list(graph.nodes[o].stats.out.shape))}"  # type: ignore[union-attr]
+            for o in graph.outputs
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -77,7 +86,15 @@ def zoo_rows() -> list[dict[str, Any]]:
     for name in list_architectures():
         graph = analyse(find(name))
         t = graph.totals()
-        rows.append({"name": name, "aliases": sorted(by_name.get(name, [])), "params": t["params"],
-                     "madds": t["madds"], "input_shape": list(graph.input_shape), "paper": graph.meta.get("paper"),
-                     "file": str(find(name))})
+        rows.append(
+            {
+                "name": name,
+                "aliases": sorted(by_name.get(name, [])),
+                "params": t["params"],
+                "madds": t["madds"],
+                "input_shape": list(graph.input_shape),
+                "paper": graph.meta.get("paper"),
+                "file": str(find(name)),
+            }
+        )
     return rows

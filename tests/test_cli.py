@@ -12,13 +12,19 @@ from conftest import ROOT, run_python
 
 
 def kzoo(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kzoo.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "kzoo.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=600,
+    )
 
 
 def test_static_commands_do_not_import_tensorflow_or_keras():
-    result = run_python("""
+    result = run_python(
+        """
         import sys, io, contextlib
         from kzoo.cli import main
         with contextlib.redirect_stdout(io.StringIO()):
@@ -29,7 +35,9 @@ def test_static_commands_do_not_import_tensorflow_or_keras():
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "jax"))
         print(heavy)
         assert not heavy, heavy
-    """, cwd=ROOT)
+    """,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
 
 

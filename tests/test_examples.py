@@ -19,7 +19,12 @@ def test_every_example_has_arguments_here():
 @pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(ARGS))
 def test_example_runs(script):
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), *ARGS[script]], capture_output=True,
-                            text=True, timeout=600, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), *ARGS[script]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "output shapes: [(1, 10)]" in result.stdout

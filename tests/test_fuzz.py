@@ -19,10 +19,52 @@ BASES = {
     for name in ("lenet5.yaml", "googlenet.yaml", "families/resnet.yaml", "families/vgg.yaml")
 }
 TOKENS = [
-    "0", "-1", "999999", "1e9", "2.5", "off", "yes", "null", "true", "[]", "{}", "''", "${1/0}", "$nope",
-    "${depth * 10**9}", "${widths}", "conv", "dense", "repeat", "parallel", "merge", "when", "from", "name",
-    "input", "&a", "*a", "!!python/object:os.system", "'", '"', "::", "- ", "[", "{", "${", "$", "<<: *a",
-    "layers", "blocks", "defaults", "heads", "add", "concat", "bottleneck", "inception", "relu",
+    "0",
+    "-1",
+    "999999",
+    "1e9",
+    "2.5",
+    "off",
+    "yes",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "''",
+    "${1/0}",
+    "$nope",
+    "${depth * 10**9}",
+    "${widths}",
+    "conv",
+    "dense",
+    "repeat",
+    "parallel",
+    "merge",
+    "when",
+    "from",
+    "name",
+    "input",
+    "&a",
+    "*a",
+    "!!python/object:os.system",
+    "'",
+    '"',
+    "::",
+    "- ",
+    "[",
+    "{",
+    "${",
+    "$",
+    "<<: *a",
+    "layers",
+    "blocks",
+    "defaults",
+    "heads",
+    "add",
+    "concat",
+    "bottleneck",
+    "inception",
+    "relu",
 ]
 WORD = re.compile(r"[A-Za-z_$][\w${}+*.]*|\d+")
 
@@ -42,7 +84,7 @@ def mutated(draw):
             words = list(WORD.finditer(lines[i]))
             if words:
                 m = draw(st.sampled_from(words))
-                lines[i] = lines[i][: m.start()] + draw(st.sampled_from(TOKENS)) + lines[i][m.end():]
+                lines[i] = lines[i][: m.start()] + draw(st.sampled_from(TOKENS)) + lines[i][m.end() :]
         elif kind == "insert":
             pos = draw(st.integers(0, len(lines[i])))
             lines[i] = lines[i][:pos] + draw(st.text(alphabet=":-[]{}&*!|>'\"#$% ,\t\\", max_size=3)) + lines[i][pos:]
@@ -51,8 +93,9 @@ def mutated(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=400, deadline=3000, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                    HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=3000, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(text=mutated())
 def test_mutated_files_give_a_model_or_a_spec_error(tmp_path, text):
     path = tmp_path / "mutant.yaml"

@@ -8,8 +8,9 @@ import pytest
 
 from conftest import ROOT, run_python
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                                reason="jax is not installed (pip install -e .[test] installs it)")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install -e .[test] installs it)"
+)
 
 
 @pytest.mark.slow
@@ -26,7 +27,8 @@ layers:
   - global_avgpool
   - dense: {units: 3, activation: softmax}
 """)
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import numpy as np, keras, kzoo
         assert keras.backend.backend() == "jax", keras.backend.backend()
         for name, shape in [("lenet5", (32, 32, 1)), ("resnet18", (64, 64, 3)), ("{custom}", (16, 16, 3))]:
@@ -42,6 +44,9 @@ layers:
             changed = sum(not np.allclose(a, np.asarray(b)) for a, b in zip(before, m.trainable_weights))
             assert changed > 0
             print(name, "ok", float(loss))
-    """, env={"KERAS_BACKEND": "jax"}, cwd=ROOT)
+    """,
+        env={"KERAS_BACKEND": "jax"},
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(" ok ") == 3

@@ -46,8 +46,13 @@ def test_l2_pooling_is_root_mean_square():
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-@pytest.mark.parametrize("cls, kwargs", [("LocalResponseNormalization", {"n": 3, "alpha_mode": "sum"}),
-                                         ("L2Pooling2D", {"pool_size": (3, 3), "strides": (1, 1)})])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        ("LocalResponseNormalization", {"n": 3, "alpha_mode": "sum"}),
+        ("L2Pooling2D", {"pool_size": (3, 3), "strides": (1, 1)}),
+    ],
+)
 def test_config_round_trip(cls, kwargs):
     import keras
 

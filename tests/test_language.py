@@ -17,13 +17,16 @@ def names(graph):
 
 
 def test_params_and_overrides(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 params: {width: 8, classes: 10}
 layers:
   - conv: {filters: $width, kernel: 3}
   - global_avgpool
   - dense: $classes
 """
+    )
     g = analyse_text(text)
     assert g.nodes["conv1"].args.filters == 8
     g = analyse_text(text, width=16, classes=3)
@@ -42,13 +45,17 @@ def test_override_errors_name_the_param(analyse_text):
 def test_extends_merges_maps_and_replaces_lists(write):
     from kzoo.graph import analyse
 
-    write(HEAD + """
+    write(
+        HEAD
+        + """
 params: {width: 8, depth: 2}
 defaults: {conv: {kernel: 3, padding: same}}
 layers:
   - repeat: $depth
     layers: [{conv: {filters: $width}}]
-""", "families/base.yaml")
+""",
+        "families/base.yaml",
+    )
     child = write("extends: families/base.yaml\nname: child\nparams: {depth: 3}\n", "child.yaml")
     g = analyse(child)
     assert g.name == "child"
@@ -66,7 +73,9 @@ def test_extends_cycle_is_an_error(write):
 
 
 def test_table_lookup_by_param(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 params: {size: small}
 tables:
   widths: {small: [4, 8], large: [16, 32, 64]}
@@ -74,6 +83,7 @@ layers:
   - repeat: "${len(widths[size])}"
     layers: [{conv: {filters: "${widths[size][i]}", kernel: 1}}]
 """
+    )
     assert [n.args.filters for n in analyse_text(text).nodes.values()] == [4, 8]
     assert [n.args.filters for n in analyse_text(text, size="large").nodes.values()] == [16, 32, 64]
     with pytest.raises(SpecError, match="no entry 'huge'") as e:
@@ -82,7 +92,9 @@ layers:
 
 
 def test_scoped_defaults_file_block_list(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 defaults:
   conv: {kernel: 3, padding: same, init: he_normal, activation: relu}
 blocks:
@@ -98,7 +110,8 @@ layers:
     layers:
       - conv: {name: inner, filters: 4}
       - conv: {name: explicit, filters: 4, init: zeros, activation: {leaky_relu: {beta: 0.2}}}
-""")
+"""
+    )
     top, blk, inner, explicit = (g.nodes[n] for n in ["top", "blk_c", "inner", "explicit"])
     assert (top.args.init.name, top.args.activation.name) == ("he_normal", "relu")
     assert (blk.args.init.name, blk.args.activation.name) == ("he_normal", "tanh")
@@ -118,17 +131,22 @@ def test_every_conv_and_dense_has_concrete_init_and_activation(analyse_text):
 
 
 def test_list_level_defaults_body_mapping(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 layers:
   defaults: {conv: {kernel: 1, activation: elu}}
   layers:
     - conv: {filters: 2}
-""")
+"""
+    )
     assert g.nodes["conv1"].args.activation.name == "elu"
 
 
 def test_repeat_with_loop_index_and_names(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 layers:
   - repeat: 3
     var: s
@@ -138,25 +156,38 @@ layers:
         var: b
         layers:
           - conv: {name: "conv${b + 1}", filters: "${4 * 2**s}", kernel: 3, padding: same}
-""")
+"""
+    )
     assert names(g) == [f"stage{s}_conv{b}" for s in (1, 2, 3) for b in (1, 2)]
     assert g.nodes["stage3_conv2"].args.filters == 16
 
 
 def test_unnamed_layers_are_numbered_per_scope(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 blocks:
   pair:
     args: {}
     layers: [{conv: {filters: 2, kernel: 1}}, {conv: {filters: 2, kernel: 1}}, relu]
 layers: [pair, pair, {conv: {filters: 2, kernel: 1}}]
-""")
-    assert names(g) == ["pair1_conv1", "pair1_conv2", "pair1_relu1", "pair2_conv1", "pair2_conv2",
-                        "pair2_relu1", "conv1"]
+"""
+    )
+    assert names(g) == [
+        "pair1_conv1",
+        "pair1_conv2",
+        "pair1_relu1",
+        "pair2_conv1",
+        "pair2_conv2",
+        "pair2_relu1",
+        "conv1",
+    ]
 
 
 def test_blocks_with_typed_args(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 blocks:
   unit:
     args: {filters: int, kernel: 3, bias: true}
@@ -165,6 +196,7 @@ layers:
   - unit: {filters: 4}
   - unit: {filters: 6, kernel: 1, bias: false}
 """
+    )
     g = analyse_text(text)
     a, b = g.nodes["unit1_conv1"].args, g.nodes["unit2_conv1"].args
     assert (a.filters, a.kernel, a.use_bias) == (4, 3, True)
@@ -178,7 +210,9 @@ layers:
 
 
 def test_parallel_add_with_identity_shortcut_and_concat(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 params: {project: false}
 layers:
   - conv: {name: stem, filters: 8, kernel: 3, padding: same}
@@ -193,14 +227,17 @@ layers:
       - [{conv: {filters: 3, kernel: 3, padding: same}}]
       - [{maxpool: {pool: 3, stride: 1, padding: same}}]
     merge: concat
-""")
+"""
+    )
     assert g.nodes["sum"].inputs == ["stem", "conv1"]
     assert g.nodes["concat1"].stats.out.shape == (32, 32, 2 + 3 + 8)
     assert g.nodes["relu1"].inputs == ["sum"]
 
 
 def test_when_with_projection(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 params: {project: true}
 layers:
   - parallel:
@@ -209,6 +246,7 @@ layers:
       - - conv: {filters: 4, kernel: 3, stride: 2, padding: same}
     merge: add
 """
+    )
     assert "proj" in analyse_text(text).nodes
     with pytest.raises(SpecError, match="add needs inputs of one shape") as e:
         analyse_text(text, project=False)
@@ -216,7 +254,9 @@ layers:
 
 
 def test_from_makes_arbitrary_dag_edges_and_heads_are_outputs(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 params: {aux: true}
 layers:
   - conv: {name: a, filters: 4, kernel: 3}
@@ -229,25 +269,31 @@ heads:
     when: $aux
     from: b
     layers: [global_avgpool, {dense: {name: logits, units: 5}}]
-""")
+"""
+    )
     assert g.nodes["c"].inputs == ["a"]
     assert g.outputs == ["out", "side_logits"]
     assert g.nodes["side_global_avgpool1"].inputs == ["b"]
 
 
 def test_head_removed_by_option(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 params: {aux: true}
 layers: [{conv: {name: a, filters: 4, kernel: 3}}, flatten]
 heads:
   side: {when: $aux, from: a, layers: [flatten]}
 """
+    )
     assert len(analyse_text(text).outputs) == 2
     assert analyse_text(text, aux=False).outputs == ["flatten1"]
 
 
 def test_from_resolves_in_enclosing_scopes(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 blocks:
   skip:
     args: {}
@@ -259,17 +305,21 @@ layers:
   - conv: {name: c1, filters: 3, kernel: 1}
   - skip: {name: s}
   - add: {from: [c1, s]}
-""")
+"""
+    )
     assert g.nodes["s_add1"].inputs == ["s_c1", "s_c2"]
     assert g.nodes["add1"].inputs == ["c1", "s_add1"]
 
 
 def test_expressions_in_strings(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 params: {n: 3}
 layers:
   - conv: {name: "c${n * 2}_x", filters: "${max(2, n) * 2}", kernel: "${1 if n > 5 else 3}"}
-""")
+"""
+    )
     node = g.nodes["c6_x"]
     assert (node.args.filters, node.args.kernel) == (6, 3)
 
@@ -300,8 +350,11 @@ def test_names_are_stable_across_runs(write):
         ("layers: [{conv: {filters: '${__import__(\"os\")}', kernel: 3}}]", "not allowed", 4),
         ("layers: [{conv: {filters: 2, kernel: 3, init: he_normall}}]", "unknown initializer 'he_normall'", 4),
         ("layers: [{conv: {filters: 2, kernel: 3, activation: {leaky_relu: {beta: 0.9}}}}]", "beta", 4),
-        ("layers: [{conv: {name: a, filters: 2, kernel: 1}}, {conv: {name: a, filters: 2, kernel: 1}}]",
-         "used twice", 4),
+        (
+            "layers: [{conv: {name: a, filters: 2, kernel: 1}}, {conv: {name: a, filters: 2, kernel: 1}}]",
+            "used twice",
+            4,
+        ),
         ("layers: [{conv: {filters: 2, kernel: 1}, relu: null}]", "one op or block name", 4),
     ],
 )
@@ -322,40 +375,52 @@ def test_did_you_mean_for_unknown_op_and_key(analyse_text):
 
 def test_cycle_is_an_error(analyse_text):
     with pytest.raises(SpecError, match="cycle"):
-        analyse_text(HEAD + """
+        analyse_text(
+            HEAD
+            + """
 layers:
   - conv: {name: a, filters: 2, kernel: 1, from: b}
   - conv: {name: b, filters: 2, kernel: 1}
-""")
+"""
+        )
 
 
 def test_block_calling_itself_is_an_error(analyse_text):
     with pytest.raises(SpecError, match=r"block 'a' calls itself: a -> b -> a") as e:
-        analyse_text(HEAD + """
+        analyse_text(
+            HEAD
+            + """
 blocks:
   a: {args: {}, layers: [b]}
   b: {args: {}, layers: [a]}
 layers: [a]
-""")
+"""
+        )
     assert e.value.line == 7
 
 
 def test_spatial_size_shrinking_to_zero_names_the_layer(analyse_text):
     with pytest.raises(SpecError, match="layer 'block4_pool'") as e:
-        analyse_text(HEAD.replace("[32, 32, 3]", "[8, 8, 3]") + """
+        analyse_text(
+            HEAD.replace("[32, 32, 3]", "[8, 8, 3]")
+            + """
 layers:
   - repeat: 5
     name: "block${i + 1}"
     layers: [{maxpool: {name: pool, pool: 2}}]
-""")
+"""
+        )
     assert e.value.line == 8 and "too small" in e.value.hint
 
 
 def test_dead_layer_is_an_error(analyse_text):
     with pytest.raises(SpecError, match="does not lead to any output"):
-        analyse_text(HEAD + """
+        analyse_text(
+            HEAD
+            + """
 layers:
   - conv: {name: a, filters: 2, kernel: 1}
   - conv: {name: dead, filters: 2, kernel: 1}
   - flatten: {from: a}
-""")
+"""
+        )

@@ -35,28 +35,34 @@ def test_reload_in_fresh_process(tmp_path, order):
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", np.asarray(model(x)))
     model.save(tmp_path / "m.keras")
-    result = run_python(f"""
+    result = run_python(
+        f"""
         {order}
         import numpy as np
-        m = keras.saving.load_model("{tmp_path / 'm.keras'}")
-        y = np.asarray(m(np.load("{tmp_path / 'x.npy'}")))
-        np.testing.assert_allclose(y, np.load("{tmp_path / 'y.npy'}"), rtol=1e-6, atol=1e-7)
+        m = keras.saving.load_model("{tmp_path / "m.keras"}")
+        y = np.asarray(m(np.load("{tmp_path / "x.npy"}")))
+        np.testing.assert_allclose(y, np.load("{tmp_path / "y.npy"}"), rtol=1e-6, atol=1e-7)
         act = m.get_layer("conv2").activation
         assert type(act).__name__ == "LeakyReLU" and act.beta == 0.2, act
         print("ok")
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
 
 
 @pytest.mark.slow
 def test_zoo_model_reloads(tmp_path):
-    result = run_python(f"""
+    result = run_python(
+        f"""
         import kzoo, keras, numpy as np
         m = kzoo.load("googlenet", classes=7, include_aux=False)
         x = np.random.default_rng(0).normal(size=(1, 224, 224, 3)).astype("float32")
-        m.save("{tmp_path / 'g.keras'}")
-        again = keras.saving.load_model("{tmp_path / 'g.keras'}")
+        m.save("{tmp_path / "g.keras"}")
+        again = keras.saving.load_model("{tmp_path / "g.keras"}")
         np.testing.assert_allclose(np.asarray(again(x)), np.asarray(m(x)), rtol=1e-5, atol=1e-6)
         print("ok")
-    """, cwd=ROOT)
+    """,
+        cwd=ROOT,
+    )
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]

@@ -46,7 +46,7 @@ def test_static_analysis_equals_keras(name):
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable == totals["trainable_params"]
     outputs = model.outputs
-    for out, node_name in zip(outputs, graph.outputs):
+    for out, node_name in zip(outputs, graph.outputs, strict=True):
         assert tuple(out.shape[1:]) == graph.nodes[node_name].stats.out.shape
     for node in graph.nodes.values():
         layer = model.get_layer(node.name)
@@ -63,8 +63,9 @@ def _snake(class_name: str) -> str:
     return class_name.lower().replace("_", "")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n
-                                  for n in sorted(KERAS_APPLICATIONS)])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in sorted(KERAS_APPLICATIONS)]
+)
 def test_same_layers_and_weights_as_keras_applications(name):
     import keras
 

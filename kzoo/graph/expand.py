@@ -18,15 +18,16 @@ name stands for the scope's last node.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
 from kzoo.graph.node import INPUT, Graph, Node, Ref
 from kzoo.graph.scope_tools import copy_map, sub_path, toposort
 from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnSpec
 from kzoo.spec.expr import is_expression, substitute
-from kzoo.spec.loader import YMap, YSeq, mark_of
+from kzoo.spec.loader import YMap, mark_of
 from kzoo.spec.resolve import Spec
 from kzoo.spec.validate import validate
 
@@ -73,13 +74,17 @@ class Expander:
             return {k: self.value(v, env, value, k, f"{path}.{k}") for k, v in value.items()}
         return value
 
-    def fail(self, message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False) -> SpecError:
+    def fail(
+        self, message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False
+    ) -> SpecError:
         return SpecError(message, mark_of(container, key, of_key=of_key), path, hint)
 
     def check_keys(self, item: YMap, allowed: tuple[str, ...], what: str, path: str) -> None:
         for key in item:
             if key not in allowed:
-                raise self.fail(f"unknown key {key!r} in {what}", item, key, path, did_you_mean(key, allowed), of_key=True)
+                raise self.fail(
+                    f"unknown key {key!r} in {what}", item, key, path, did_you_mean(key, allowed), of_key=True
+                )
 
     # -- globals ----------------------------------------------------------
     def global_env(self) -> dict[str, Any]:
@@ -98,8 +103,13 @@ class Expander:
         shape = self.value(self.data["input"], env, self.data, "input", "input")
         for dim in shape:
             if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-                raise self.fail(f"input dimensions must be positive integers, got {shape}", self.data, "input", "input",
-                                "input: [rows, cols, channels], e.g. [224, 224, 3]")
+                raise self.fail(
+                    f"input dimensions must be positive integers, got {shape}",
+                    self.data,
+                    "input",
+                    "input",
+                    "input: [rows, cols, channels], e.g. [224, 224, 3]",
+                )
         return tuple(shape)
 
     # -- scopes -----------------------------------------------------------
@@ -107,15 +117,23 @@ class Expander:
         if defaults is None:
             return scope
         if not isinstance(defaults, YMap):
-            raise self.fail("defaults must map op names to arguments", container, key, path,
-                            "defaults: {conv: {init: he_normal}}")
+            raise self.fail(
+                "defaults must map op names to arguments", container, key, path, "defaults: {conv: {init: he_normal}}"
+            )
         for op_name, args in defaults.items():
             if op_name not in OPS:
-                raise self.fail(f"defaults for unknown op {op_name!r}", defaults, op_name, f"{path}.{op_name}",
-                                did_you_mean(op_name, OPS.names()), of_key=True)
+                raise self.fail(
+                    f"defaults for unknown op {op_name!r}",
+                    defaults,
+                    op_name,
+                    f"{path}.{op_name}",
+                    did_you_mean(op_name, OPS.names()),
+                    of_key=True,
+                )
             if not isinstance(args, YMap):
-                raise self.fail(f"defaults for {op_name} must be a mapping of arguments", defaults, op_name,
-                                f"{path}.{op_name}")
+                raise self.fail(
+                    f"defaults for {op_name} must be a mapping of arguments", defaults, op_name, f"{path}.{op_name}"
+                )
             for bad in ("name", "from"):
                 if bad in args:
                     raise self.fail(f"{bad!r} cannot be a default", args, bad, f"{path}.{op_name}", of_key=True)
@@ -137,8 +155,12 @@ class Expander:
     def add_symbol(self, name: str, output: Any, mark: Mark | None, path: str) -> None:
         if name in self.symbols:
             first = self.symbols[name][1]
-            raise SpecError(f"the name {name!r} is used twice", mark, path,
-                            f"first defined at {first}" if first else "'input' is reserved for the model input")
+            raise SpecError(
+                f"the name {name!r} is used twice",
+                mark,
+                path,
+                f"first defined at {first}" if first else "'input' is reserved for the model input",
+            )
         self.symbols[name] = (output, mark)
 
     def inputs(self, from_: Any, scope: Scope, prev: Any, container: Any, key: Any, path: str) -> list[Any]:
@@ -149,8 +171,13 @@ class Expander:
             raise self.fail("from: needs at least one name", container, key, path)
         out = []
         for i, ref in enumerate(refs):
-            text = self.value(ref, scope.env, refs if isinstance(from_, list) else container,
-                              i if isinstance(from_, list) else key, path)
+            text = self.value(
+                ref,
+                scope.env,
+                refs if isinstance(from_, list) else container,
+                i if isinstance(from_, list) else key,
+                path,
+            )
             if not isinstance(text, str):
                 raise self.fail(f"from: expects layer names, got {text!r}", container, key, path)
             out.append(Ref(text, scope.prefix, mark_of(container, key), path))
@@ -196,8 +223,13 @@ class Expander:
             return self.parallel(item, scope, path, prev, PARALLEL_KEYS)
         keys = [k for k in item if k != "when"]
         if len(keys) != 1:
-            raise self.fail(f"a layer item has one op or block name (plus when:), got {', '.join(map(str, keys))}",
-                            seq, index, path, "write each layer as its own list item")
+            raise self.fail(
+                f"a layer item has one op or block name (plus when:), got {', '.join(map(str, keys))}",
+                seq,
+                index,
+                path,
+                "write each layer as its own list item",
+            )
         key = keys[0]
         return self.call_or_op(key, item[key], item, key, scope, prev, f"{path}.{key}")
 
@@ -223,7 +255,9 @@ class Expander:
         out.val_marks[primary] = mark_of(container, key)
         return out
 
-    def activation_item(self, name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str) -> Any:
+    def activation_item(
+        self, name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str
+    ) -> Any:
         args = self.arg_map(args, None, container, key, path, f"activation {name!r}")
         spec = YMap({"fn": YMap({name: YMap({k: v for k, v in args.items() if k not in ("name", "from")})})})
         spec.mark = args.mark or mark_of(container, key)
@@ -233,8 +267,18 @@ class Expander:
                 spec.val_marks[k] = args.val_marks.get(k)
         return self.op_item("activation", spec, container, key, scope, prev, path, base=name)
 
-    def op_item(self, op_name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str,
-                base: str | None = None, inputs: list[Any] | None = None) -> str:
+    def op_item(
+        self,
+        op_name: str,
+        args: Any,
+        container: Any,
+        key: Any,
+        scope: Scope,
+        prev: Any,
+        path: str,
+        base: str | None = None,
+        inputs: list[Any] | None = None,
+    ) -> str:
         op = OPS.get(op_name)
         args = self.arg_map(args, op.primary, container, key, path, f"op {op_name!r}")
         name_text, from_ = args.pop("name", None), args.pop("from", None)
@@ -242,7 +286,11 @@ class Expander:
         merged.mark = mark_of(container, key, of_key=True)  # where the op's name is written
         for layer in [d[op_name] for d in scope.defaults if op_name in d] + [args]:
             for k, v in layer.items():
-                merged[k], merged.val_marks[k], merged.key_marks[k] = v, mark_of(layer, k), mark_of(layer, k, of_key=True)
+                merged[k], merged.val_marks[k], merged.key_marks[k] = (
+                    v,
+                    mark_of(layer, k),
+                    mark_of(layer, k, of_key=True),
+                )
                 if k in layer.raw:
                     merged.raw[k] = layer.raw[k]
         values = {}
@@ -259,17 +307,21 @@ class Expander:
         self.add_symbol(name, name, merged.mark, path)
         self.nodes[name] = Node(name, op_name, validated, inputs, merged.mark, path)
         if len(self.nodes) > MAX_NODES:
-            raise SpecError(f"the model has more than {MAX_NODES} layers", merged.mark, path,
-                            "check repeat counts")
+            raise SpecError(f"the model has more than {MAX_NODES} layers", merged.mark, path, "check repeat counts")
         return name
 
     def check_arity(self, op: Any, op_name: str, inputs: list[Any], mark: Mark | None, path: str) -> None:
         n = len(inputs)
         if n < op.min_inputs or (op.max_inputs is not None and n > op.max_inputs):
             want = f"at least {op.min_inputs}" if op.max_inputs is None else f"exactly {op.max_inputs}"
-            raise SpecError(f"op {op_name!r} takes {want} input(s), got {n}", mark, path,
-                            "a parallel needs two or more branches (an empty branch is the identity)"
-                            if op.max_inputs is None else "give one name in from:")
+            raise SpecError(
+                f"op {op_name!r} takes {want} input(s), got {n}",
+                mark,
+                path,
+                "a parallel needs two or more branches (an empty branch is the identity)"
+                if op.max_inputs is None
+                else "give one name in from:",
+            )
 
     def fn_spec(self, field: str, value: Any, container: Any, path: str) -> FnSpec:
         registry = INITIALIZERS if field.endswith("init") else ACTIVATIONS
@@ -281,9 +333,15 @@ class Expander:
             name, args = next(iter(value.items()))
             args = {} if args is None else args
         else:
-            raise self.fail(f"{field} must be a {registry.kind} name or {{name: {{args}}}}, got {value!r}",
-                            container, field, path, f"e.g. {field}: he_normal" if registry is INITIALIZERS
-                            else f"e.g. {field}: {{leaky_relu: {{beta: 0.1}}}}")
+            raise self.fail(
+                f"{field} must be a {registry.kind} name or {{name: {{args}}}}, got {value!r}",
+                container,
+                field,
+                path,
+                f"e.g. {field}: he_normal"
+                if registry is INITIALIZERS
+                else f"e.g. {field}: {{leaky_relu: {{beta: 0.1}}}}",
+            )
         source = container.get(field)
         fn = registry.get(name, mark_of(container, field), path)
         if not isinstance(args, dict):
@@ -297,8 +355,9 @@ class Expander:
         self.check_keys(item, REPEAT_KEYS, "a repeat", path)
         n = self.value(item["repeat"], scope.env, item, "repeat", path + ".repeat")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
-            raise self.fail(f"repeat must be a whole number from 0 to {MAX_REPEAT}, got {n!r}", item, "repeat",
-                            path + ".repeat")
+            raise self.fail(
+                f"repeat must be a whole number from 0 to {MAX_REPEAT}, got {n!r}", item, "repeat", path + ".repeat"
+            )
         var = item.get("var", "i")
         if not isinstance(var, str) or not var.isidentifier():
             raise self.fail(f"var must be a name, got {var!r}", item, "var", path + ".var")
@@ -324,13 +383,19 @@ class Expander:
         (x,) = self.inputs(item.get("from"), inner, prev, item, "from", path + ".from")
         branches = item["parallel"]
         if not isinstance(branches, list) or not branches:
-            raise self.fail("parallel: expects a list of branches (each a list of layers)", item, "parallel",
-                            path + ".parallel")
+            raise self.fail(
+                "parallel: expects a list of branches (each a list of layers)", item, "parallel", path + ".parallel"
+            )
         outs = [self.body(b, branches, j, replace(inner, path=path + ".parallel"), x) for j, b in enumerate(branches)]
         merge = item.get("merge")
         if merge is None:
-            raise self.fail("parallel: needs merge: add or merge: concat", item, "parallel", path,
-                            "the branches' outputs must be combined into one")
+            raise self.fail(
+                "parallel: needs merge: add or merge: concat",
+                item,
+                "parallel",
+                path,
+                "the branches' outputs must be combined into one",
+            )
         if isinstance(merge, YMap) and len(merge) == 1:
             op_name, margs = next(iter(merge.items()))
             mcont, mkey = merge, op_name
@@ -338,8 +403,13 @@ class Expander:
             op_name, margs, mcont, mkey = merge, None, item, "merge"
         if not isinstance(op_name, str) or op_name not in OPS or OPS.get(op_name).max_inputs is not None:
             merges = [n for n, o in OPS.items() if o.max_inputs is None]
-            raise self.fail(f"merge must be one of {', '.join(merges)}, got {op_name!r}", item, "merge",
-                            path + ".merge", did_you_mean(op_name, merges))
+            raise self.fail(
+                f"merge must be one of {', '.join(merges)}, got {op_name!r}",
+                item,
+                "merge",
+                path + ".merge",
+                did_you_mean(op_name, merges),
+            )
         out = self.op_item(op_name, margs, mcont, mkey, inner, x, path + ".merge", inputs=outs)
         out = self.body(item.get("then"), item, "then", inner, out)
         if named:
@@ -348,9 +418,15 @@ class Expander:
 
     def call(self, block: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str) -> Any:
         if block in scope.calls:
-            chain = " -> ".join(scope.calls[scope.calls.index(block):] + (block,))
-            raise self.fail(f"block {block!r} calls itself: {chain}", container, key, path,
-                            "a block cannot contain itself; use repeat", of_key=True)
+            chain = " -> ".join(scope.calls[scope.calls.index(block) :] + (block,))
+            raise self.fail(
+                f"block {block!r} calls itself: {chain}",
+                container,
+                key,
+                path,
+                "a block cannot contain itself; use repeat",
+                of_key=True,
+            )
         if len(scope.calls) >= MAX_CALL_DEPTH:
             raise self.fail(f"blocks nest more than {MAX_CALL_DEPTH} deep", container, key, path)
         bdef = self.blocks[block]
@@ -359,8 +435,9 @@ class Expander:
         bound = self.bind_args(block, bdef, args, scope, path)
         seg = self.segment(scope, name_text, block, args, "name", path + ".name")
         (x,) = self.inputs(from_, scope, prev, args, "from", path + ".from")
-        inner = Scope(scope.prefix + (seg,), {**self.globals, **bound}, scope.defaults, scope.calls + (block,),
-                      f"blocks.{block}")
+        inner = Scope(
+            scope.prefix + (seg,), {**self.globals, **bound}, scope.defaults, scope.calls + (block,), f"blocks.{block}"
+        )
         inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
         if "parallel" in bdef:
             out = self.parallel(bdef, inner, f"blocks.{block}", x, BLOCK_KEYS)
@@ -374,8 +451,14 @@ class Expander:
         bound: dict[str, Any] = {}
         for k, v in args.items():
             if k not in declared:
-                raise self.fail(f"block {block!r} has no argument {k!r}", args, k, f"{path}.{k}",
-                                did_you_mean(k, list(declared) + ["name", "from"]), of_key=True)
+                raise self.fail(
+                    f"block {block!r} has no argument {k!r}",
+                    args,
+                    k,
+                    f"{path}.{k}",
+                    did_you_mean(k, list(declared) + ["name", "from"]),
+                    of_key=True,
+                )
             bound[k] = self.value(v, scope.env, args, k, f"{path}.{k}")
         for k, decl in declared.items():
             required = isinstance(decl, str) and decl in ARG_TYPES
@@ -384,8 +467,12 @@ class Expander:
                     raise self.fail(f"block {block!r} needs argument {k!r} ({decl})", args, None, path)
                 bound[k] = self.value(decl, self.globals, declared, k, f"blocks.{block}.args.{k}")
             if not _arg_ok(ARG_TYPES[decl] if required else _type_of(decl), bound[k]):
-                raise self.fail(f"argument {k!r} of block {block!r} expects {decl!r}-like values, got {bound[k]!r}",
-                                args if k in args else declared, k, f"{path}.{k}")
+                raise self.fail(
+                    f"argument {k!r} of block {block!r} expects {decl!r}-like values, got {bound[k]!r}",
+                    args if k in args else declared,
+                    k,
+                    f"{path}.{k}",
+                )
         return bound
 
     # -- the whole file ---------------------------------------------------
@@ -393,16 +480,26 @@ class Expander:
         for name, bdef in self.blocks.items():
             where = f"blocks.{name}"
             if name in OPS or name in ACTIVATIONS or name in ("repeat", "parallel"):
-                raise self.fail(f"block name {name!r} is already an op or activation", self.blocks, name, where,
-                                "rename the block", of_key=True)
+                raise self.fail(
+                    f"block name {name!r} is already an op or activation",
+                    self.blocks,
+                    name,
+                    where,
+                    "rename the block",
+                    of_key=True,
+                )
             if not isinstance(bdef, YMap):
                 raise self.fail("a block is a mapping with args: and layers: (or parallel:)", self.blocks, name, where)
             self.check_keys(bdef, BLOCK_KEYS, "a block", where)
             if ("layers" in bdef) == ("parallel" in bdef):
                 raise self.fail("a block has either layers: or parallel:", self.blocks, name, where)
             if "args" in bdef and not isinstance(bdef["args"], YMap):
-                raise self.fail("args: maps argument names to a type (int, float, bool, str, list) or a default",
-                                bdef, "args", where + ".args")
+                raise self.fail(
+                    "args: maps argument names to a type (int, float, bool, str, list) or a default",
+                    bdef,
+                    "args",
+                    where + ".args",
+                )
 
     def heads(self, root: Scope) -> list[Any]:
         outs = []
@@ -436,8 +533,9 @@ class Expander:
             cand = "_".join(ref.scope[:k] + (ref.text,))
             if cand in self.symbols:
                 return self.resolve(self.symbols[cand][0], seen | {ref})
-        raise SpecError(f"undefined name {ref.text!r} in from:", ref.mark, ref.path,
-                        did_you_mean(ref.text, self.symbols))
+        raise SpecError(
+            f"undefined name {ref.text!r} in from:", ref.mark, ref.path, did_you_mean(ref.text, self.symbols)
+        )
 
     def run(self) -> Graph:
         self.check_blocks()

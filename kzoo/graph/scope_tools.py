@@ -38,8 +38,12 @@ def toposort(nodes: dict[str, Node], outputs: list[str]) -> dict[str, Node]:
         stack.extend(nodes[name].inputs)
     for node in nodes.values():
         if node.name not in used:
-            raise SpecError(f"layer {node.name!r} does not lead to any output", node.source, node.path,
-                            "connect it with from:, list it in outputs:, or remove it")
+            raise SpecError(
+                f"layer {node.name!r} does not lead to any output",
+                node.source,
+                node.path,
+                "connect it with from:, list it in outputs:, or remove it",
+            )
     index = {name: i for i, name in enumerate(nodes)}
     waiting = {name: sum(1 for i in n.inputs if i != INPUT) for name, n in nodes.items()}
     users: dict[str, list[str]] = {}
@@ -60,7 +64,10 @@ def toposort(nodes: dict[str, Node], outputs: list[str]) -> dict[str, Node]:
                 heapq.heappush(ready, index[user])
     if len(order) < len(nodes):
         stuck = [n for n in nodes.values() if n.name not in order]
-        raise SpecError(f"the layers form a cycle through {', '.join(n.name for n in stuck[:6])}",
-                        stuck[0].source, stuck[0].path,
-                        "a from: reference points forward to a layer that depends on this one")
+        raise SpecError(
+            f"the layers form a cycle through {', '.join(n.name for n in stuck[:6])}",
+            stuck[0].source,
+            stuck[0].path,
+            "a from: reference points forward to a layer that depends on this one",
+        )
     return order

@@ -15,7 +15,7 @@ class _Activation:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict) -> "_Activation":
+    def from_config(cls, config: dict) -> _Activation:
         return cls(**config)
 
     def __eq__(self, other: object) -> bool:

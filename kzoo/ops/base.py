@@ -72,7 +72,7 @@ class Tensor:
     rf: int | None = 1
     jump: int = 1
 
-    def with_shape(self, shape: tuple[int, ...]) -> "Tensor":
+    def with_shape(self, shape: tuple[int, ...]) -> Tensor:
         return replace(self, shape=shape)
 
 
@@ -113,6 +113,13 @@ class Op:
         return (self.__doc__ or "").strip().splitlines()[0] if self.__doc__ else ""
 
 
+class SameShape(Op):
+    """Base of ops whose output has their input's shape (and no weights unless they say so)."""
+
+    def infer(self, args: Any, inputs: list[Tensor]) -> Stats:
+        return Stats(inputs[0])
+
+
 OPS: Registry[Op] = Registry("op")
 
 
@@ -149,8 +156,7 @@ def slide(t: Tensor, op: str, kernel: Any, stride: Any, padding: str, dilation: 
         raise ShapeError(
             f"output would be {out_r}x{out_c}: input {rows}x{cols}, window {kr}x{kc}, "
             f"stride {sr}x{sc}, padding {padding}",
-            "the input is too small for this many downsampling layers; "
-            "use a larger input or padding: same",
+            "the input is too small for this many downsampling layers; use a larger input or padding: same",
         )
     k_eff = (max(kr, kc) - 1) * max(dr, dc) + 1
     rf = None if t.rf is None else t.rf + (k_eff - 1) * t.jump

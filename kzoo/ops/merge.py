@@ -54,8 +54,7 @@ class Concat(Op):
         heads = {t.shape[:-1] for t in inputs}
         if len(heads) != 1:
             raise ShapeError(
-                "concat needs inputs that differ only in channels, got "
-                + ", ".join(str(t.shape) for t in inputs),
+                "concat needs inputs that differ only in channels, got " + ", ".join(str(t.shape) for t in inputs),
                 "give every branch the same stride and padding: same",
             )
         rf, jump = _merged_rf(inputs)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from kzoo.ops.base import Op, OpArgs, Stats, Tensor, register_op
+from kzoo.ops.base import Op, OpArgs, SameShape, Stats, Tensor, register_op
 
 
 class BatchNormArgs(OpArgs):
@@ -63,14 +63,11 @@ class LRNArgs(OpArgs):
 
 
 @register_op
-class LRN(Op):
+class LRN(SameShape):
     """Local response normalisation across channels (kzoo ``LocalResponseNormalization``)."""
 
     name = "lrn"
     Args = LRNArgs
-
-    def infer(self, args: LRNArgs, inputs: list[Tensor]) -> Stats:
-        return Stats(inputs[0])
 
     def keras_layer(self, args: LRNArgs, name: str) -> Any:
         from kzoo.keras.layers import LocalResponseNormalization

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from kzoo.ops.base import FnSpec, Op, OpArgs, Stats, Tensor, fn, register_op, spatial
+from kzoo.ops.base import FnSpec, Op, OpArgs, SameShape, Stats, Tensor, fn, register_op, spatial
 
 NonNeg = Annotated[int, Field(ge=0)]
 NonNegPair = Annotated[list[NonNeg], Field(min_length=2, max_length=2)]
@@ -45,15 +45,12 @@ class DropoutArgs(OpArgs):
 
 
 @register_op
-class Dropout(Op):
+class Dropout(SameShape):
     """Dropout during training (Keras ``Dropout``); identity at inference."""
 
     name = "dropout"
     Args = DropoutArgs
     primary = "rate"
-
-    def infer(self, args: DropoutArgs, inputs: list[Tensor]) -> Stats:
-        return Stats(inputs[0])
 
     def keras_layer(self, args: DropoutArgs, name: str) -> Any:
         import keras
@@ -97,15 +94,12 @@ class ActivationArgs(OpArgs):
 
 
 @register_op
-class Activation(Op):
+class Activation(SameShape):
     """An activation function as its own layer (Keras ``Activation``)."""
 
     name = "activation"
     Args = ActivationArgs
     primary = "fn"
-
-    def infer(self, args: ActivationArgs, inputs: list[Tensor]) -> Stats:
-        return Stats(inputs[0])
 
     def keras_layer(self, args: ActivationArgs, name: str) -> Any:
         import keras

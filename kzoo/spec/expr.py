@@ -23,7 +23,8 @@ import ast
 import math
 import operator
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
 
@@ -83,8 +84,7 @@ class _Eval:
         if method is None:
             raise self.fail(
                 f"{type(node).__name__} is not allowed",
-                "expressions allow arithmetic, comparisons, 'if/else', indexing "
-                "and " + ", ".join(sorted(FUNCTIONS)),
+                "expressions allow arithmetic, comparisons, 'if/else', indexing and " + ", ".join(sorted(FUNCTIONS)),
             )
         return self.bound(method(node))
 
@@ -154,7 +154,7 @@ class _Eval:
 
     def on_Compare(self, node: ast.Compare) -> bool:
         left = self(node.left)
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=True):
             right = self(comp)
             try:
                 if not _CMPS[type(op)](left, right):

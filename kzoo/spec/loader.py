@@ -89,8 +89,7 @@ class _Builder:
             raise SpecError(
                 f"document expands to more than {MAX_NODES} values",
                 self.mark(node),
-                hint="YAML aliases (*name) that repeat large anchors multiply; "
-                "this looks like an alias bomb",
+                hint="YAML aliases (*name) that repeat large anchors multiply; this looks like an alias bomb",
             )
         if depth > MAX_DEPTH:
             raise SpecError(
@@ -109,8 +108,7 @@ class _Builder:
             raise SpecError(
                 f"YAML tag {node.tag!r} is not allowed",
                 self.mark(node),
-                hint="kzoo files hold plain data: maps, lists, strings, numbers, "
-                "booleans and null; remove the tag",
+                hint="kzoo files hold plain data: maps, lists, strings, numbers, booleans and null; remove the tag",
             )
 
     def build_scalar(self, node: yaml.Node) -> Any:

@@ -13,9 +13,10 @@ the special key ``input`` replaces the input shape.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
 from kzoo.spec.loader import YMap, YSeq, load_file, loads, mark_of
@@ -67,7 +68,9 @@ def load_with_extends(path: Path, chain: tuple[str, ...] = ()) -> YMap:
         raise SpecError(f"more than {MAX_EXTENDS} levels of extends", Mark(str(path)))
     data = load_file(path)
     if not isinstance(data, YMap):
-        raise SpecError("an architecture file must be a mapping (name:, input:, layers: ...)", mark_of(data) or Mark(str(path)))
+        raise SpecError(
+            "an architecture file must be a mapping (name:, input:, layers: ...)", mark_of(data) or Mark(str(path))
+        )
     parent = data.get("extends")
     if parent is None:
         return data
@@ -75,8 +78,12 @@ def load_with_extends(path: Path, chain: tuple[str, ...] = ()) -> YMap:
         raise SpecError("extends must be a file path", mark_of(data, "extends"), "extends")
     parent_path = (path.parent / parent).resolve()
     if not parent_path.is_file():
-        raise SpecError(f"extends: no such file {parent}", mark_of(data, "extends"), "extends",
-                        f"paths are relative to {path.parent}")
+        raise SpecError(
+            f"extends: no such file {parent}",
+            mark_of(data, "extends"),
+            "extends",
+            f"paths are relative to {path.parent}",
+        )
     base = load_with_extends(parent_path, chain + (key,))
     for k in NOT_INHERITED:
         base.pop(k, None)
@@ -115,12 +122,15 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str) -> No
             continue
         if not isinstance(params, dict) or key not in params:
             known = list(params) if isinstance(params, dict) else []
-            raise SpecError(f"{data.get('name')} has no param {key!r}", mark, f"params.{key}",
-                            did_you_mean(key, known + ["input"]))
+            raise SpecError(
+                f"{data.get('name')} has no param {key!r}", mark, f"params.{key}", did_you_mean(key, known + ["input"])
+            )
         if not _type_ok(params[key], value):
             raise SpecError(
                 f"param {key!r} expects a {type(params[key]).__name__} like {params[key]!r}, got {value!r}",
-                mark, f"params.{key}")
+                mark,
+                f"params.{key}",
+            )
         params[key] = value
         params.val_marks[key] = mark
 

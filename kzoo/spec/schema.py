@@ -101,30 +101,74 @@ def json_schema() -> dict[str, Any]:
             {
                 "type": "object",
                 "required": [name],
-                "properties": {name: {"anyOf": [{"$ref": f"#/$defs/op_{name}"}, {"type": ["null", "number", "string", "array"]}]},
-                               "when": {}},
+                "properties": {
+                    name: {"anyOf": [{"$ref": f"#/$defs/op_{name}"}, {"type": ["null", "number", "string", "array"]}]},
+                    "when": {},
+                },
                 "additionalProperties": False,
                 "description": op.summary(),
             }
         )
-    item_variants.append({"type": "object", "required": ["repeat"], "properties": {
-        "repeat": _expr_or({"type": "integer", "minimum": 0}), "var": {"type": "string"}, "name": {"type": "string"},
-        "layers": {"$ref": "#/$defs/body"}, "defaults": {"type": "object"}, "when": {}}, "additionalProperties": False})
-    item_variants.append({"type": "object", "required": ["parallel"], "properties": {
-        "parallel": {"type": "array", "items": {"$ref": "#/$defs/body"}}, "merge": {}, "then": {"$ref": "#/$defs/body"},
-        "name": {"type": "string"}, "from": {}, "defaults": {"type": "object"}, "when": {}}, "additionalProperties": False})
-    item_variants.append({"type": "object", "description": "a block call: {block_name: {arg: value}}",
-                          "minProperties": 1, "maxProperties": 2})
+    item_variants.append(
+        {
+            "type": "object",
+            "required": ["repeat"],
+            "properties": {
+                "repeat": _expr_or({"type": "integer", "minimum": 0}),
+                "var": {"type": "string"},
+                "name": {"type": "string"},
+                "layers": {"$ref": "#/$defs/body"},
+                "defaults": {"type": "object"},
+                "when": {},
+            },
+            "additionalProperties": False,
+        }
+    )
+    item_variants.append(
+        {
+            "type": "object",
+            "required": ["parallel"],
+            "properties": {
+                "parallel": {"type": "array", "items": {"$ref": "#/$defs/body"}},
+                "merge": {},
+                "then": {"$ref": "#/$defs/body"},
+                "name": {"type": "string"},
+                "from": {},
+                "defaults": {"type": "object"},
+                "when": {},
+            },
+            "additionalProperties": False,
+        }
+    )
+    item_variants.append(
+        {
+            "type": "object",
+            "description": "a block call: {block_name: {arg: value}}",
+            "minProperties": 1,
+            "maxProperties": 2,
+        }
+    )
     defs["item"] = {"anyOf": item_variants}
-    defs["body"] = {"anyOf": [
-        {"type": "array", "items": {"$ref": "#/$defs/item"}},
-        {"type": "object", "properties": {"defaults": {"type": "object"}, "layers": {"$ref": "#/$defs/body"},
-                                          "name": {"type": "string"}}},
-    ]}
+    defs["body"] = {
+        "anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/item"}},
+            {
+                "type": "object",
+                "properties": {
+                    "defaults": {"type": "object"},
+                    "layers": {"$ref": "#/$defs/body"},
+                    "name": {"type": "string"},
+                },
+            },
+        ]
+    }
     top = ArchitectureFile.model_json_schema()
     top["properties"]["layers"] = {"$ref": "#/$defs/body"}
-    top["properties"]["defaults"] = {"type": "object", "properties": {
-        n: {"type": "object"} for n in OPS.names()}, "additionalProperties": False}
+    top["properties"]["defaults"] = {
+        "type": "object",
+        "properties": {n: {"type": "object"} for n in OPS.names()},
+        "additionalProperties": False,
+    }
     top["required"] = ["name"]
     top.setdefault("$defs", {}).update(defs)
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"

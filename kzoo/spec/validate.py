@@ -66,7 +66,9 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
             where,
             f"quote it: '{raw}'",
         )
-    return SpecError(f"invalid {field!r} in {what}: {err['msg'].lower()}, got {value!r}", mark, where, _describe(model, loc))
+    return SpecError(
+        f"invalid {field!r} in {what}: {err['msg'].lower()}, got {value!r}", mark, where, _describe(model, loc)
+    )
 
 
 _TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnSpec", "function-after", "literal"}
@@ -89,7 +91,8 @@ def type_text(annotation: Any, metadata: list | tuple = ()) -> str:
         return type_text(args[0], args[1:])
     if origin in (Union, UnionType):
         return " or ".join(type_text(a) for a in args if a is not type(None)) + (
-            " or null" if type(None) in args else "")
+            " or null" if type(None) in args else ""
+        )
     if origin is Literal:
         return "one of " + ", ".join(map(str, args))
     text = getattr(annotation, "__name__", str(annotation))
