@@ -73,7 +73,7 @@ class SpecError(KzooError):
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """A 'did you mean' hint naming the known names nearest to ``word``."""
-    choices = sorted(set(choices))
+    choices = sorted({str(c) for c in choices})
     near = difflib.get_close_matches(str(word), choices, n=3, cutoff=0.6)
     if near:
         return "did you mean " + " or ".join(repr(n) for n in near) + "?"

@@ -103,6 +103,6 @@ def test_mutated_files_give_a_model_or_a_spec_error(tmp_path, text):
     try:
         graph = analyse(path)
     except SpecError as exc:
-        assert exc.file is not None, exc
+        assert exc.file is not None and exc.line is not None, exc
     else:
         assert graph.nodes and graph.totals()["params"] >= 0

@@ -245,7 +245,9 @@ class Expander:
 
     def arg_map(self, args: Any, primary: str | None, container: Any, key: Any, path: str, what: str) -> YMap:
         if args is None:
-            return YMap()
+            out = YMap()
+            out.mark = mark_of(container, key)
+            return out
         if isinstance(args, YMap):
             return copy_map(args)
         if primary is None:
@@ -298,7 +300,7 @@ class Expander:
             values[k] = self.value(v, scope.env, merged, k, f"{path}.{k}")
             if op.Args.model_fields.get(k) is not None and op.Args.model_fields[k].annotation is FnSpec:
                 values[k] = self.fn_spec(k, values[k], merged, f"{path}.{k}")
-        validated = validate(op.Args, values, merged, path, f"op {op_name!r}")
+        validated = validate(op.Args, values, merged, path, f"op {op_name!r}", merged.mark)
         seg = self.segment(scope, name_text, base or op_name, args, "name", f"{path}.name")
         name = "_".join(scope.prefix + (seg,))
         if inputs is None:
@@ -347,7 +349,9 @@ class Expander:
         if not isinstance(args, dict):
             raise self.fail(f"arguments of {name} must be a mapping, got {args!r}", container, field, path)
         inner = source.get(name) if isinstance(source, YMap) and isinstance(source.get(name), YMap) else source
-        checked = validate(fn.Args, args, inner, f"{path}.{name}", f"{registry.kind} {name!r}")
+        checked = validate(
+            fn.Args, args, inner, f"{path}.{name}", f"{registry.kind} {name!r}", mark_of(container, field)
+        )
         return FnSpec(name=name, args=checked.model_dump(exclude_none=True))
 
     # -- constructs -------------------------------------------------------

@@ -141,5 +141,5 @@ def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None, orig
     data = load_with_extends(path)
     if overrides:
         apply_overrides(data, overrides, origin)
-    model = validate(ArchitectureFile, dict(data), data, "", "an architecture file")
+    model = validate(ArchitectureFile, dict(data), data, "", "an architecture file", Mark(str(path), 1, 1))
     return Spec(str(path), data, model, dict(overrides or {}))

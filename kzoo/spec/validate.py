@@ -14,18 +14,41 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from kzoo.errors import SpecError, did_you_mean
+from kzoo.errors import Mark, SpecError, did_you_mean
 from kzoo.spec.loader import mark_of, raw_of
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate(model: type[M], data: dict[str, Any], source: Any, path: str, what: str) -> M:
-    """``model.model_validate(data)``; errors point into ``source`` (a YMap)."""
+def validate(
+    model: type[M], data: dict[str, Any], source: Any, path: str, what: str, fallback: Mark | None = None
+) -> M:
+    """``model.model_validate(data)``; errors point into ``source`` (a YMap), else at ``fallback``."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise to_spec_error(exc, model, source, path, what) from None
+        error = to_spec_error(exc, model, source, path, what)
+        if error.mark is None or error.mark.line is None:
+            error = SpecError(error.message, fallback or error.mark, error.path, error.hint)
+        raise error from None
+
+
+def _clean_loc(loc: tuple, source: Any) -> tuple:
+    """Drop pydantic's union-member tags ('int', 'constrained-int', 'list[int]') from a location."""
+    out, container = [], source
+    for part in loc:
+        present = (isinstance(container, dict) and part in container) or (
+            isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
+        )
+        if present:
+            out.append(part)
+            container = container[part]
+        elif isinstance(part, str) and not part.isidentifier() or part in _TYPE_WORDS:
+            continue
+        else:
+            out.append(part)
+            container = None
+    return tuple(out)
 
 
 def _walk(source: Any, loc: tuple) -> tuple[Any, Any]:
@@ -46,7 +69,7 @@ def _walk(source: Any, loc: tuple) -> tuple[Any, Any]:
 def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, path: str, what: str) -> SpecError:
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo explains a 'missing'
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in _TYPE_WORDS)))
+    loc = _clean_loc(tuple(err["loc"]), source)
     container, key = _walk(source, loc)
     field = ".".join(str(p) for p in loc)
     where = f"{path}.{field}" if field else path
