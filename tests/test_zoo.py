@@ -8,6 +8,7 @@ import pytest
 
 import kzoo
 from kzoo.graph import analyse
+from kzoo.ops import ACTIVATIONS, INITIALIZERS
 from kzoo.zoo import find, list_architectures
 
 ARCHS = list_architectures()
@@ -51,16 +52,22 @@ def test_static_analysis_equals_keras(name):
     for node in graph.nodes.values():
         layer = model.get_layer(node.name)
         assert tuple(layer.output.shape[1:]) == node.stats.out.shape, node.name
-        if node.op in ("conv", "dense"):  # build.py decides nothing: the layer has the node's init
-            attrs = node.attrs()
-            init = keras.initializers.serialize(layer.kernel_initializer)
-            want = attrs["init"] if isinstance(attrs["init"], str) else next(iter(attrs["init"]))
-            assert _snake(init["class_name"]) in {want.replace("_", ""), want}, (node.name, init, want)
-            assert layer.use_bias == attrs["use_bias"]
+        if node.op in ("conv", "dense"):  # build.py decides nothing: the layer has the node's init and activation
+            assert _init_config(layer.kernel_initializer) == _init_config(_make(INITIALIZERS, node.args.init))
+            assert _init_config(layer.bias_initializer) == _init_config(_make(INITIALIZERS, node.args.bias_init))
+            want = keras.activations.get(_make(ACTIVATIONS, node.args.activation))
+            assert keras.activations.serialize(layer.activation) == keras.activations.serialize(want)
+            assert layer.use_bias == node.args.use_bias
 
 
-def _snake(class_name: str) -> str:
-    return class_name.lower().replace("_", "")
+def _make(registry, spec):
+    return registry.get(spec.name).make(dict(spec.args))
+
+
+def _init_config(init):
+    import keras
+
+    return keras.initializers.serialize(init)
 
 
 @pytest.mark.parametrize(
