@@ -111,3 +111,22 @@ def test_help_lists_every_command():
     out = kzoo("--help").stdout
     for command in ("validate", "summary", "build", "list", "schema"):
         assert command in out
+
+
+def test_every_architecture_file_validates_against_the_json_schema():
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema comes with the test extras")
+    from kzoo.spec.loader import load_file
+    from kzoo.spec.schema import json_schema
+
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted((ROOT / "architectures").rglob("*.yaml"))
+    assert files
+    for file in files:
+        data = json.loads(json.dumps(load_file(file)))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+        assert error is None, (file, list(error.absolute_path), error.message)
+    typo = {"name": "x", "input": [8, 8, 1], "layers": [{"conv": {"filters": 2, "kernal": 3}}]}
+    assert not validator.is_valid(typo)
+    assert not validator.is_valid({**typo, "layers": [{"conv": {"filters": 2, "kernel": 3}}], "layerz": []})

@@ -64,6 +64,7 @@ def _fn_schema(names: list[str]) -> dict[str, Any]:
         "anyOf": [
             {"enum": names},
             {"type": "object", "propertyNames": {"enum": names}, "minProperties": 1, "maxProperties": 1},
+            {"type": "string", "pattern": r"\$"},
         ]
     }
 
@@ -140,12 +141,23 @@ def json_schema() -> dict[str, Any]:
             "additionalProperties": False,
         }
     )
+    for name in acts:
+        item_variants.append(
+            {
+                "type": "object",
+                "required": [name],
+                "properties": {name: {"type": ["object", "null"]}, "when": {}},
+                "additionalProperties": False,
+                "description": f"a {name} activation layer",
+            }
+        )
     item_variants.append(
         {
             "type": "object",
             "description": "a block call: {block_name: {arg: value}}",
             "minProperties": 1,
             "maxProperties": 2,
+            "propertyNames": {"not": {"enum": [*OPS.names(), *ACTIVATIONS.names(), "repeat", "parallel"]}},
         }
     )
     defs["item"] = {"anyOf": item_variants}
