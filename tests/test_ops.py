@@ -25,6 +25,9 @@ SAMPLES = {
     "activation": ({"fn": {"name": "relu"}}, [(3, 3, 2)]),
     "add": ({}, [(4, 4, 3), (4, 4, 3)]),
     "concat": ({}, [(4, 4, 3), (4, 4, 5)]),
+    "partial_conv": ({"filters": 3, "kernel": 3, "table": [[0], [0, 2], [0, 1, 2]]}, [(6, 6, 3)]),
+    "subsample": ({"pool": 2}, [(6, 6, 4)]),
+    "rbf": ({"units": 10}, [(84,)]),
 }
 
 

@@ -7,6 +7,7 @@ Keras's own; kzoo adds only what Keras lacks.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -31,3 +32,42 @@ class TorchLegacy(keras.initializers.VarianceScaling):
 
     def get_config(self):
         return {"seed": self.seed if isinstance(self.seed, (int, type(None))) else None}
+
+
+# 7x12 bitmaps of the digits 0-9 (12 rows of 7 pixels), in the spirit of the
+# stylised characters LeCun et al. 1998 (Section II.B) drew for the RBF
+# prototypes of LeNet-5's output layer; '#' is +1, '.' is -1.
+_DIGITS = """
+..###.. ...#... ..###.. ..###.. .....#. ####### ..###.. ####### ..###.. ..###..
+.#...#. ..##... .#...#. .#...#. ....##. #...... .#...#. ......# .#...#. .#...#.
+#.....# .#.#... #.....# #.....# ...#.#. #...... #...... .....#. #.....# #.....#
+#.....# ...#... ......# ......# ..#..#. #...... #...... .....#. #.....# #.....#
+#.....# ...#... .....#. .....#. .#...#. #.###.. #...... ....#.. .#...#. #.....#
+#.....# ...#... ....#.. ..###.. #....#. ##...#. #.###.. ....#.. ..###.. .#...##
+#.....# ...#... ...#... .....#. ####### ......# ##...#. ...#... .#...#. ..###.#
+#.....# ...#... ..#.... ......# .....#. ......# #.....# ...#... #.....# ......#
+#.....# ...#... .#..... #.....# .....#. #.....# #.....# ..#.... #.....# ......#
+.#...#. ...#... #...... .#...#. .....#. .#...#. .#...#. ..#.... .#...#. .#...#.
+..###.. .#####. ####### ..###.. .....#. ..###.. ..###.. ..#.... ..###.. ..###..
+....... ....... ....... ....... ....... ....... ....... ....... ....... .......
+"""
+
+
+def digit_bitmaps() -> np.ndarray:
+    """The ten 7x12 digit bitmaps as an (84, 10) array of ±1."""
+    rows = [line.split() for line in _DIGITS.strip().splitlines()]
+    maps = np.array([[1.0 if ch == "#" else -1.0 for row in rows for ch in row[d]] for d in range(10)])
+    return maps.T.astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class DigitBitmaps(keras.initializers.Initializer):
+    """The RBF prototypes of LeNet-5: ten 7x12 (84-pixel) ±1 digit bitmaps; shape must be (84, 10)."""
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != (84, 10):
+            raise ValueError(f"digit_bitmaps fills an (84, 10) kernel; received shape={tuple(shape)}")
+        return keras.ops.convert_to_tensor(digit_bitmaps(), dtype=dtype or "float32")
+
+    def get_config(self):
+        return {}

@@ -137,6 +137,13 @@ register_initializer(
     "U[-1/sqrt(n_in), 1/sqrt(n_in)], Var = 1/(3 n_in): too small by a factor 3 for tanh",
 )
 
+register_initializer(
+    "digit_bitmaps",
+    FnArgs,
+    _kzoo_obj("kzoo.keras.initializers", "DigitBitmaps"),
+    "LeNet-5's RBF prototypes: ten 7x12 digit bitmaps of +-1 (an (84, 10) kernel only)",
+)
+
 
 class LeakyArgs(FnArgs):
     beta: float = Field(0.01, ge=0.01, le=0.3)
