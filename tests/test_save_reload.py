@@ -56,11 +56,12 @@ def test_zoo_model_reloads(tmp_path):
     result = run_python(
         f"""
         import kzoo, keras, numpy as np
-        m = kzoo.load("googlenet", classes=7, include_aux=False)
-        x = np.random.default_rng(0).normal(size=(1, 224, 224, 3)).astype("float32")
-        m.save("{tmp_path / "g.keras"}")
-        again = keras.saving.load_model("{tmp_path / "g.keras"}")
-        np.testing.assert_allclose(np.asarray(again(x)), np.asarray(m(x)), rtol=1e-5, atol=1e-6)
+        for name, kwargs in [("googlenet", dict(classes=7, include_aux=False)), ("lenet5", {{}})]:
+            m = kzoo.load(name, **kwargs)
+            x = np.random.default_rng(0).normal(size=(1,) + tuple(m.input.shape[1:])).astype("float32")
+            m.save("{tmp_path}/" + name + ".keras")
+            again = keras.saving.load_model("{tmp_path}/" + name + ".keras")
+            np.testing.assert_allclose(np.asarray(again(x)), np.asarray(m(x)), rtol=1e-5, atol=1e-6)
         print("ok")
     """,
         cwd=ROOT,
