@@ -221,6 +221,10 @@ class Expander:
             return self.repeat(item, scope, path, prev)
         if "parallel" in item:
             return self.parallel(item, scope, path, prev, PARALLEL_KEYS)
+        if "layers" in item:  # an inline group: {when:, name:, defaults:, layers: [...]}
+            group = copy_map(item)
+            group.pop("when", None)
+            return self.body(group, seq, index, scope, prev)
         keys = [k for k in item if k != "when"]
         if len(keys) != 1:
             raise self.fail(
@@ -443,6 +447,8 @@ class Expander:
             scope.prefix + (seg,), {**self.globals, **bound}, scope.defaults, scope.calls + (block,), f"blocks.{block}"
         )
         inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
+        # `from: input` inside a block means the block's own input.
+        self.add_symbol("_".join(inner.prefix + (INPUT,)), x, mark_of(container, key), path)
         if "parallel" in bdef:
             out = self.parallel(bdef, inner, f"blocks.{block}", x, BLOCK_KEYS)
         else:
@@ -560,11 +566,27 @@ class Expander:
         if INPUT in outputs:
             raise self.fail("an output cannot be the input itself", self.data, "outputs", "outputs")
         nodes = toposort(self.nodes, outputs)
-        return Graph(self.spec.name, shape, nodes, outputs, self.spec.file, self.meta())
+        graph = Graph(self.spec.name, shape, nodes, outputs, self.spec.file, self.meta())
+        graph.symbols = {name: self.resolve(out) for name, (out, _) in self.symbols.items() if name != INPUT}
+        graph.features = [self.feature(f, i) for i, f in enumerate(self.data.get("features") or [])]
+        return graph
+
+    def feature(self, name: Any, index: int) -> str:
+        ref = Ref(str(name), (), mark_of(self.data["features"], index), f"features[{index}]")
+        out = self.resolve(ref)
+        if out == INPUT:
+            raise SpecError("a feature cannot be the input itself", ref.mark, ref.path)
+        return out
 
     def meta(self) -> dict[str, Any]:
         m = self.spec.model
-        return {"paper": m.paper, "reference": m.reference, "params": dict(self.globals_public())}
+        return {
+            "paper": m.paper,
+            "reference": m.reference,
+            "params": dict(self.globals_public()),
+            "keras_applications": m.keras_applications,
+            "aliases": list(m.aliases),
+        }
 
     def globals_public(self) -> dict[str, Any]:
         params = self.data.get("params") or {}

@@ -53,6 +53,8 @@ class Graph:
     outputs: list[str]
     file: str
     meta: dict[str, Any] = field(default_factory=dict)
+    symbols: dict[str, str] = field(default_factory=dict)  # every layer and scope name -> its output layer
+    features: list[str] = field(default_factory=list)  # the layers `features_only` returns
 
     def totals(self) -> dict[str, int]:
         stats = [n.stats for n in self.nodes.values() if n.stats is not None]

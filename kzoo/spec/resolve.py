@@ -24,7 +24,7 @@ from kzoo.spec.schema import ArchitectureFile
 from kzoo.spec.validate import validate
 
 MAX_EXTENDS = 16
-NOT_INHERITED = ("aliases", "extends")
+NOT_INHERITED = ("aliases", "extends", "keras_applications")
 
 
 @dataclass

@@ -16,6 +16,8 @@ Top-level keys::
     layers: [...]                   # the main path
     heads: {aux1: {from: inception4a, when: $aux, layers: [...]}}
     outputs: [name, ...]            # optional; default: main path, then heads
+    features: [conv2, conv3, ...]   # layers or scopes kzoo.load(features_only=True) returns
+    keras_applications: ResNet50    # the keras.applications model with the same weights
     train: {...}                    # the paper's training recipe (kzoo train)
 
 ``kzoo schema`` prints :func:`json_schema`.
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 TOP_LEVEL_KEYS = (
     "name extends aliases paper reference differences description input params "
-    "tables defaults blocks layers heads outputs train"
+    "tables defaults blocks layers heads outputs features keras_applications train"
 ).split()
 
 
@@ -52,6 +54,8 @@ class ArchitectureFile(BaseModel):
     layers: list[Any] | dict[str, Any]
     heads: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: list[str] | None = None
+    features: list[str] | None = None
+    keras_applications: str | None = None
     train: dict[str, Any] | None = None
 
 
