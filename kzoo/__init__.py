@@ -21,6 +21,7 @@ from kzoo.build import build
 from kzoo.errors import KzooError, SpecError
 from kzoo.graph import analyse
 from kzoo.ops import register_activation, register_initializer, register_op
+from kzoo.transfer import port_weights
 from kzoo.zoo import add_path, find, list_architectures, load
 
 __version__ = "0.1.0"
@@ -65,6 +66,7 @@ __all__ = [
     "find",
     "list_architectures",
     "load",
+    "port_weights",
     "register_activation",
     "register_initializer",
     "register_op",

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import SpecError, did_you_mean
+from kzoo.errors import KzooError, SpecError, did_you_mean
 from kzoo.spec.loader import load_file
 
 _extra_paths: list[Path] = []
@@ -81,17 +81,134 @@ def resolve_source(target: str | Path) -> Path:
     return find(text)
 
 
-def load(name: str, *, input_shape: Any = None, **params: Any) -> Any:
-    """Build a zoo architecture as a Keras model.
+def load(
+    name: str,
+    *,
+    weights: str | None = None,
+    input_shape: Any = None,
+    include_top: bool | None = None,
+    pooling: str | None = None,
+    classes: int | None = None,
+    classifier_activation: Any = "default",
+    features_only: bool = False,
+    **params: Any,
+) -> Any:
+    """Build a zoo architecture (a name, alias or YAML path) as a Keras model.
 
-    ``params`` override the file's ``params`` (``depth=101``, ``classes=10``);
-    ``input_shape`` replaces its input (rows, cols, channels).
+    The options are those of keras.applications and timm:
+
+    * ``params`` override the file's ``params`` (``depth=101``); ``classes``,
+      ``include_top`` and ``classifier_activation`` (None: logits) are params too.
+    * ``input_shape``: (rows, cols, channels) instead of the file's input; a
+      size the architecture cannot take is a SpecError naming the layer.
+    * ``pooling``: with ``include_top=False``, ``"avg"`` or ``"max"`` adds global pooling.
+    * ``features_only``: a model returning the feature map of each stage (the
+      file's ``features:``), for detection and segmentation backbones.
+    * ``weights``: None (initialised as the file says), a path to saved weights
+      (``.weights.h5`` or ``.keras``), or ``"imagenet"`` for the architectures that
+      keras.applications provides: its weights are downloaded and ported. With
+      other than 3 input channels, the first conv's kernels are adapted (summed
+      for one channel, tiled and rescaled for more).
 
     >>> model = kzoo.load("resnet", depth=101, classes=10)
+    >>> backbone = kzoo.load("resnet50", include_top=False, pooling="avg")
     """
-    from kzoo.build import build
+    from kzoo.build import build_graph
+    from kzoo.graph import analyse
 
     overrides = dict(params)
     if input_shape is not None:
         overrides["input"] = list(input_shape)
-    return build(resolve_source(name), overrides)
+    for key, value in (("include_top", include_top), ("classes", classes)):
+        if value is not None:
+            overrides[key] = value
+    if classifier_activation != "default":
+        overrides["classifier_activation"] = "linear" if classifier_activation is None else classifier_activation
+    if features_only and include_top is None and "include_top" in _declared_params(name):
+        overrides["include_top"] = False
+    graph = analyse(resolve_source(name), overrides, "kzoo.load()")
+    graph = shape_outputs(graph, pooling, features_only)
+    model = build_graph(graph)
+    if weights is not None:
+        load_weights(model, graph, weights, overrides)
+    return model
+
+
+def _declared_params(name: str) -> dict[str, Any]:
+    from kzoo.spec.resolve import load_with_extends
+
+    return dict(load_with_extends(resolve_source(name)).get("params") or {})
+
+
+def shape_outputs(graph: Any, pooling: str | None, features_only: bool) -> Any:
+    """Apply ``pooling`` and ``features_only`` to an analysed graph."""
+    from kzoo.graph import add_global_pooling, with_outputs
+
+    if pooling not in (None, "avg", "max"):
+        raise SpecError(f"pooling must be None, 'avg' or 'max', received: pooling={pooling!r}")
+    if features_only:
+        if not graph.features:
+            raise SpecError(f"{graph.name} declares no features: list", hint="add features: [layer, ...] to its file")
+        return with_outputs(graph, graph.features)
+    if pooling is not None:
+        if graph.meta["params"].get("include_top", False):
+            raise SpecError(
+                "pooling applies only with include_top=False", hint="load(..., include_top=False, pooling='avg')"
+            )
+        return add_global_pooling(graph, pooling)
+    return graph
+
+
+def load_weights(model: Any, graph: Any, weights: str, overrides: dict[str, Any]) -> None:
+    """Load saved weights from a file, or keras.applications' ImageNet weights."""
+    if weights != "imagenet":
+        path = Path(weights)
+        if not path.is_file():
+            raise SpecError(f"weights: no such file {path}", hint="weights is None, 'imagenet' or a file path")
+        try:
+            model.load_weights(path)
+        except Exception as exc:  # Keras raises several types for a wrong file
+            raise KzooError(f"could not load weights from {path}: {exc}") from None
+        return
+    port_imagenet(model, graph)
+
+
+def port_imagenet(model: Any, graph: Any) -> None:
+    import keras
+
+    from kzoo.transfer import port_weights
+
+    ref_name = graph.meta.get("keras_applications")
+    if not ref_name:
+        raise SpecError(
+            f"{graph.name} has no ImageNet weights: keras.applications does not provide it",
+            hint="weights='imagenet' works for " + ", ".join(imagenet_architectures()),
+        )
+    params = graph.meta["params"]
+    include_top = params.get("include_top", True)
+    if include_top and params.get("classes") != 1000:
+        raise SpecError(
+            "ImageNet weights with include_top=True need classes=1000",
+            hint="load(..., include_top=False) and add your own head",
+        )
+    rows, cols, channels = graph.input_shape
+    try:
+        ref = getattr(keras.applications, ref_name)(
+            weights="imagenet", include_top=include_top, input_shape=(rows, cols, 3)
+        )
+    except Exception as exc:  # offline: URLError, OSError, ValueError from get_file
+        raise KzooError(
+            f"could not get the ImageNet weights of {ref_name} through keras.applications "
+            f"(is the internet reachable?): {exc}"
+        ) from None
+    port_weights(ref, model, adapt_channels=channels != 3)
+
+
+def imagenet_architectures() -> list[str]:
+    """The zoo architectures whose ImageNet weights come through keras.applications."""
+    out = []
+    for name, path in _files().items():
+        data = load_file(path)
+        if isinstance(data, dict) and data.get("keras_applications"):
+            out.append(name)
+    return sorted(out)

@@ -13,8 +13,31 @@ from kzoo.zoo import find, list_architectures
 
 ARCHS = list_architectures()
 # kzoo name -> keras.applications constructor with the same layer names and weights.
-KERAS_APPLICATIONS = {"vgg16": "VGG16", "resnet50": "ResNet50", "resnet101": "ResNet101", "resnet152": "ResNet152"}
-BIG = {"vgg16", "resnet101", "resnet152"}
+KERAS_APPLICATIONS = {
+    "vgg16": "VGG16",
+    "vgg19": "VGG19",
+    "resnet50": "ResNet50",
+    "resnet101": "ResNet101",
+    "resnet152": "ResNet152",
+    "resnet50_v2": "ResNet50V2",
+    "resnet101_v2": "ResNet101V2",
+    "resnet152_v2": "ResNet152V2",
+}
+BIG = {
+    "vgg16",
+    "vgg19",
+    "vgg11",
+    "vgg11_lrn",
+    "vgg13",
+    "vgg16c",
+    "alexnet",
+    "alexnet_owt",
+    "resnet101",
+    "resnet152",
+    "resnet101_v2",
+    "resnet152_v2",
+    "inception_v3",
+}
 
 
 def test_reference_table_names_real_architectures():
@@ -123,3 +146,70 @@ def test_googlenet_has_two_auxiliary_outputs_removable_by_option():
     graph = analyse(find("googlenet"))
     assert graph.outputs == ["loss3_classifier", "aux1_classifier", "aux2_classifier"]
     assert analyse(find("googlenet"), {"include_aux": False}).outputs == ["loss3_classifier"]
+
+
+def test_include_top_false_and_pooling_as_keras_applications():
+    model = kzoo.load("resnet50", include_top=False, pooling="avg")
+    assert tuple(model.output.shape[1:]) == (2048,)
+    assert model.count_params() == 23_587_712  # keras.applications.ResNet50(include_top=False)
+    model = kzoo.load("vgg16", include_top=False, pooling="max", input_shape=(64, 64, 3))
+    assert tuple(model.output.shape[1:]) == (512,)
+    with pytest.raises(kzoo.SpecError, match="only with include_top=False"):
+        kzoo.load("vgg16", pooling="avg")
+    with pytest.raises(kzoo.SpecError, match="pooling must be"):
+        kzoo.load("vgg16", include_top=False, pooling="mean")
+
+
+def test_features_only_returns_every_stage():
+    model = kzoo.load("resnet18", features_only=True, input_shape=(64, 64, 3))
+    shapes = [tuple(o.shape[1:]) for o in model.outputs]
+    assert shapes == [(32, 32, 64), (16, 16, 64), (8, 8, 128), (4, 4, 256), (2, 2, 512)]
+    for name in ARCHS:
+        graph = analyse(find(name))
+        assert graph.features, f"{name} must declare features:"
+
+
+def test_input_size_too_small_is_a_clear_error():
+    with pytest.raises(kzoo.SpecError, match="output would be") as e:
+        kzoo.load("vgg16", input_shape=(16, 16, 3))
+    assert e.value.file.endswith("vgg.yaml")
+
+
+def test_classifier_activation_none_gives_logits():
+    model = kzoo.load("lenet5_modern", classifier_activation=None)
+    assert model.get_layer("predictions").get_config()["activation"] == "linear"
+
+
+def test_weights_from_a_file_and_imagenet_errors(tmp_path):
+    src = kzoo.load("lenet5_modern")
+    path = tmp_path / "w.weights.h5"
+    src.save_weights(path)
+    again = kzoo.load("lenet5_modern", weights=str(path))
+    for a, b in zip(src.weights, again.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(kzoo.SpecError, match="no such file"):
+        kzoo.load("lenet5_modern", weights=str(tmp_path / "missing.h5"))
+    with pytest.raises(kzoo.SpecError, match="no ImageNet weights"):
+        kzoo.load("lenet5", weights="imagenet")
+    with pytest.raises(kzoo.SpecError, match="need classes=1000"):
+        kzoo.load("resnet50", classes=10, weights="imagenet")
+
+
+def test_alexnet_and_vgg_paper_counts():
+    counts = {
+        "alexnet": 60_965_224,
+        "alexnet_owt": 61_100_840,
+        "vgg11": 132_863_336,
+        "vgg11_lrn": 132_863_336,
+        "vgg13": 133_047_848,
+        "vgg16c": 133_638_952,
+        "vgg16": 138_357_544,
+        "vgg19": 143_667_240,
+    }
+    for name, count in counts.items():
+        assert analyse(find(name)).totals()["params"] == count, name
+
+
+def test_published_multiply_adds():
+    assert analyse(find("inception_v3")).totals()["madds"] == pytest.approx(5.7e9, rel=0.01)
+    assert analyse(find("googlenet"), {"include_aux": False}).totals()["madds"] == pytest.approx(1.5e9, rel=0.06)

@@ -18,4 +18,32 @@ def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = Non
     return infer(expand(spec))
 
 
-__all__ = ["INPUT", "Graph", "Node", "analyse", "expand", "infer"]
+def with_outputs(graph: Graph, outputs: list[str]) -> Graph:
+    """The same graph returning ``outputs``, without the layers none of them needs."""
+    from dataclasses import replace
+
+    keep: set[str] = set()
+    stack = list(outputs)
+    while stack:
+        name = stack.pop()
+        if name != INPUT and name not in keep:
+            keep.add(name)
+            stack.extend(graph.nodes[name].inputs)
+    nodes = {n: node for n, node in graph.nodes.items() if n in keep}
+    return replace(graph, nodes=nodes, outputs=list(outputs))
+
+
+def add_global_pooling(graph: Graph, kind: str) -> Graph:
+    """Append global average (``avg``) or max (``max``) pooling to the main output."""
+    from dataclasses import replace
+
+    from kzoo.ops import OPS
+
+    op_name, name = ("global_avgpool", "avg_pool") if kind == "avg" else ("global_maxpool", "max_pool")
+    main = graph.outputs[0]
+    node = Node(name, op_name, OPS.get(op_name).Args(), [main], None, "kzoo.load(pooling=...)")
+    node.stats = OPS.get(op_name).infer(node.args, [graph.nodes[main].stats.out])
+    return replace(graph, nodes={**graph.nodes, name: node}, outputs=[name, *graph.outputs[1:]])
+
+
+__all__ = ["INPUT", "Graph", "Node", "add_global_pooling", "analyse", "expand", "infer", "with_outputs"]
