@@ -4,6 +4,8 @@
   kzoo summary FILE|NAME [--set k=v] [--json]   shapes, params, multiply-adds
   kzoo build FILE|NAME [--set k=v] [-o model.keras]   build with Keras, summarise, save
   kzoo list [--json]                     the architectures of the zoo
+  kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
+  kzoo gallery FOLDER                    FOLDER/zoo.md with every architecture
   kzoo schema                            JSON Schema of architecture files
 
 A mistake in a file or an option prints one or two lines (file:line:col,
@@ -91,8 +93,23 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     print(f"{'name':<14} {'aliases':<10} {'params':>14} {'multiply-adds':>14}  paper")
     for r in rows:
-        gmadds = f"{r['madds'] / 1e9:.2f} G"
+        gmadds = f"{r['madds'] / 1e9:.2f} G" if r["madds"] >= 1e8 else f"{r['madds'] / 1e6:.2f} M"
         print(f"{r['name']:<14} {','.join(r['aliases']):<10} {r['params']:>14,} {gmadds:>14}  {r['paper'] or ''}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from kzoo.inspect.diagram import render
+
+    out = render(_analyse(args.target, args.set), args.output, args.depth)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from kzoo.inspect.diagram import gallery
+
+    print(f"wrote {gallery(args.folder)}")
     return 0
 
 
@@ -135,6 +152,19 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", metavar="FILE.keras", help="save the (untrained) model here")
     sp = add("list", cmd_list, "list the architectures of the zoo with params and multiply-adds")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp = add("plot", cmd_plot, "draw the architecture (.svg, .png, .pdf through Graphviz, or .dot)")
+    sp.add_argument("target", metavar="FILE|NAME")
+    sets(sp)
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="FILE.svg, .png, .pdf or .dot")
+    sp.add_argument(
+        "--depth",
+        type=int,
+        default=None,
+        metavar="N",
+        help="collapse scopes nested deeper than N into one box (0: stages, 1: blocks)",
+    )
+    sp = add("gallery", cmd_gallery, "write FOLDER/zoo.md and a diagram of every architecture")
+    sp.add_argument("folder", metavar="FOLDER")
     add("schema", cmd_schema, "print the JSON Schema of architecture files (for editors)")
     return p
 

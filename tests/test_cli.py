@@ -49,7 +49,9 @@ def test_summary_json_rows_and_totals():
     assert data["layers"][-1]["output_shape"] == [10]
     row = next(r for r in data["layers"] if r["name"] == "conv1_conv")
     assert row["output_shape"] == [112, 112, 64] and row["params"] == 7 * 7 * 3 * 64 + 64
-    assert row["madds"] == 112 * 112 * 64 * 7 * 7 * 3 and row["source"].endswith(f"families/resnet.yaml:{_line_of('families/resnet.yaml', 'name: conv1_conv')}:5")
+    assert row["madds"] == 112 * 112 * 64 * 7 * 7 * 3 and row["source"].endswith(
+        f"families/resnet.yaml:{_line_of('families/resnet.yaml', 'name: conv1_conv')}:5"
+    )
     assert sum(r["params"] for r in data["layers"]) == data["totals"]["params"]
     assert data["outputs"] == [{"name": "predictions", "shape": [10]}]
 
@@ -79,7 +81,7 @@ def test_build_saves_a_model(tmp_path):
     out = tmp_path / "sub" / "lenet.keras"
     result = kzoo("build", "architectures/lenet5.yaml", "-o", out)
     assert result.returncode == 0, result.stderr
-    assert out.is_file() and "Keras model 'lenet5': 61,706 params" in result.stdout
+    assert out.is_file() and "Keras model 'lenet5': 60,840 params" in result.stdout
     assert not list(out.parent.glob(".*tmp*")), "the temporary file must be renamed away"
 
 
@@ -135,3 +137,10 @@ def test_every_architecture_file_validates_against_the_json_schema():
     typo = {"name": "x", "input": [8, 8, 1], "layers": [{"conv": {"filters": 2, "kernal": 3}}]}
     assert not validator.is_valid(typo)
     assert not validator.is_valid({**typo, "layers": [{"conv": {"filters": 2, "kernel": 3}}], "layerz": []})
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz's dot is not installed")
+def test_plot_command(tmp_path):
+    result = kzoo("plot", "resnet", "--set", "depth=18", "--depth", "1", "-o", tmp_path / "r.svg")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "r.svg").read_text().count('<g id="node') == 6 + 8 + 2 + 1

@@ -427,7 +427,9 @@ layers:
 
 
 def test_inline_group_with_when_and_block_input(analyse_text):
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 params: {top: true}
 blocks:
   pre:
@@ -445,6 +447,7 @@ layers:
     name: head
     layers: [global_avgpool, {dense: 2}]
 """
+    )
     g = analyse_text(text)
     assert g.nodes["p_add1"].inputs == ["input", "p_c"]  # the block's input, not its batchnorm
     assert "head_dense1" in g.nodes
@@ -452,11 +455,14 @@ layers:
 
 
 def test_features_name_layers_or_scopes(analyse_text):
-    g = analyse_text(HEAD + """
+    g = analyse_text(
+        HEAD
+        + """
 layers:
   - repeat: 2
     name: "stage${i + 1}"
     layers: [{conv: {name: c, filters: 2, kernel: 3, padding: same}}, {maxpool: {name: p}}]
 features: [stage1, stage2_c]
-""")
+"""
+    )
     assert g.features == ["stage1_p", "stage2_c"]

@@ -213,3 +213,22 @@ def test_alexnet_and_vgg_paper_counts():
 def test_published_multiply_adds():
     assert analyse(find("inception_v3")).totals()["madds"] == pytest.approx(5.7e9, rel=0.01)
     assert analyse(find("googlenet"), {"include_aux": False}).totals()["madds"] == pytest.approx(1.5e9, rel=0.06)
+
+
+def _online() -> bool:
+    import socket
+
+    try:
+        socket.getaddrinfo("storage.googleapis.com", 443)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_online(), reason="online: the ImageNet download would succeed (this tests the offline error)")
+def test_imagenet_weights_offline_is_a_clear_error():
+    with pytest.raises(
+        kzoo.KzooError, match="could not get the ImageNet weights of ResNet50 through keras.applications"
+    ):
+        kzoo.load("resnet50", weights="imagenet")

@@ -30,6 +30,7 @@ class Node:
     source: Mark | None
     path: str
     stats: Stats | None = None
+    scope: tuple[str, ...] = ()  # the name scopes it sits in, outermost first
 
     def attrs(self) -> dict[str, Any]:
         """The op's arguments as plain data (initializers as {name: args})."""

@@ -1,0 +1,1 @@
+"""Looking inside models: diagrams of architectures (no Keras needed)."""
