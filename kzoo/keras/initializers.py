@@ -71,3 +71,20 @@ class DigitBitmaps(keras.initializers.Initializer):
 
     def get_config(self):
         return {}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class RandomSign(keras.initializers.Initializer):
+    """Each weight +1 or -1 with equal probability (mean 0, Var 1): random ±1 codes,
+    as LeCun et al. 1998 suggest for RBF prototypes of classes without a bitmap."""
+
+    def __init__(self, seed=None):
+        self.seed = seed
+        self._generator = keras.random.SeedGenerator(seed)
+
+    def __call__(self, shape, dtype=None):
+        u = keras.random.uniform(shape, seed=self._generator if self.seed is None else self.seed, dtype=dtype)
+        return keras.ops.where(u < 0.5, -1.0, 1.0)
+
+    def get_config(self):
+        return {"seed": self.seed}

@@ -144,6 +144,13 @@ register_initializer(
     "LeNet-5's RBF prototypes: ten 7x12 digit bitmaps of +-1 (an (84, 10) kernel only)",
 )
 
+register_initializer(
+    "random_sign",
+    Seeded,
+    _kzoo_obj("kzoo.keras.initializers", "RandomSign"),
+    "+1 or -1 with equal probability: Var = 1 (random RBF codes)",
+)
+
 
 class LeakyArgs(FnArgs):
     beta: float = Field(0.01, ge=0.01, le=0.3)

@@ -145,6 +145,20 @@ def json_schema() -> dict[str, Any]:
             "additionalProperties": False,
         }
     )
+    item_variants.append(
+        {
+            "type": "object",
+            "required": ["layers"],
+            "description": "an inline group of layers",
+            "properties": {
+                "layers": {"$ref": "#/$defs/body"},
+                "name": {"type": "string"},
+                "defaults": {"type": "object"},
+                "when": {},
+            },
+            "additionalProperties": False,
+        }
+    )
     for name in acts:
         item_variants.append(
             {
