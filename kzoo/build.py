@@ -15,19 +15,27 @@ from kzoo.ops import OPS
 from kzoo.spec.resolve import Spec
 
 
-def build_graph(graph: Graph) -> Any:
-    """The Keras model of an analysed graph."""
+def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> Any:
+    """The Keras model of an analysed graph.
+
+    ``front`` (a Keras layer, e.g. the training recipe's normalisation) is
+    applied to the input first; ``weight_decay`` λ adds L2(λ/2)·||w||² for
+    every conv and dense kernel (so SGD's step gains −ηλw).
+    """
     import keras
 
     import kzoo.keras  # noqa: F401  (registers kzoo's custom objects)
 
-    tensors = {INPUT: keras.Input(shape=graph.input_shape, name=INPUT)}
+    model_input = keras.Input(shape=graph.input_shape, name=INPUT)
+    tensors = {INPUT: front(model_input) if front is not None else model_input}
     for node in graph.nodes.values():
         layer = OPS.get(node.op).keras_layer(node.args, node.name)
+        if weight_decay and hasattr(layer, "kernel_regularizer"):
+            layer.kernel_regularizer = keras.regularizers.L2(weight_decay / 2)
         ins = [tensors[i] for i in node.inputs]
         tensors[node.name] = layer(ins if OPS.get(node.op).max_inputs != 1 else ins[0])
     outputs = [tensors[o] for o in graph.outputs]
-    return keras.Model(tensors[INPUT], outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
+    return keras.Model(model_input, outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
 
 
 def build(source: str | Path | Spec | Graph, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:

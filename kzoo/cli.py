@@ -3,6 +3,7 @@
   kzoo validate FILE [FILE ...]          check files (no TensorFlow import)
   kzoo summary FILE|NAME [--set k=v] [--json]   shapes, params, multiply-adds
   kzoo build FILE|NAME [--set k=v] [-o model.keras]   build with Keras, summarise, save
+  kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v]   train, write a run directory
   kzoo list [--json]                     the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
   kzoo gallery FOLDER                    FOLDER/zoo.md with every architecture
@@ -113,6 +114,28 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from kzoo.spec import parse_override
+    from kzoo.train import train
+    from kzoo.train.recipe import parse_sets
+
+    sets = parse_sets(args.set)
+    flags = {
+        "data.source": args.data,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer.lr": args.lr,
+        "optimizer.name": args.optimizer,
+        "strategy": args.strategy,
+        "precision": args.precision,
+        "seed": args.seed,
+    }
+    sets = {**{k: v for k, v in flags.items() if v is not None}, **sets}
+    params = dict(parse_override(p) for p in args.param)
+    train(args.target, args.recipe, sets, params, args.output)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kzoo.spec.schema import json_schema
 
@@ -152,6 +175,32 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", metavar="FILE.keras", help="save the (untrained) model here")
     sp = add("list", cmd_list, "list the architectures of the zoo with params and multiply-adds")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp = add("train", cmd_train, "train an architecture with a recipe (default data: the built-in digits)")
+    sp.add_argument("target", metavar="FILE|NAME")
+    sp.add_argument("--recipe", metavar="FILE", help="a recipe YAML (over the architecture's train: section)")
+    sp.add_argument("--data", metavar="SOURCE", help="digits, npz:PATH, folder:PATH or tfds:NAME")
+    sp.add_argument("--epochs", type=int)
+    sp.add_argument("--batch-size", type=int, help="global batch size")
+    sp.add_argument("--lr", type=float, help="base learning rate")
+    sp.add_argument("--optimizer", choices=["sgd", "rmsprop", "adagrad", "adadelta", "adam"])
+    sp.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker", "tpu", "parameter_server"])
+    sp.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"])
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--output", metavar="DIR", help="run directory (default runs/NAME-TIME)")
+    sp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe field (repeatable), e.g. --set optimizer.momentum=0.95",
+    )
+    sp.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override an architecture param, e.g. --param depth=18",
+    )
     sp = add("plot", cmd_plot, "draw the architecture (.svg, .png, .pdf through Graphviz, or .dot)")
     sp.add_argument("target", metavar="FILE|NAME")
     sets(sp)

@@ -28,7 +28,7 @@ def validate(
         return model.model_validate(data)
     except ValidationError as exc:
         error = to_spec_error(exc, model, source, path, what)
-        if error.mark is None or error.mark.line is None:
+        if error.mark is None:
             error = SpecError(error.message, fallback or error.mark, error.path, error.hint)
         raise error from None
 
@@ -98,9 +98,18 @@ _TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnSpec", 
 
 
 def _describe(model: type[BaseModel], loc: tuple) -> str | None:
-    if not loc or loc[0] not in model.model_fields:
+    info = None
+    for part in loc:  # descend through nested models (recipe: optimizer.lr)
+        if not isinstance(part, str) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        inner = [a for a in (info.annotation, *get_args(info.annotation)) if isinstance(a, type)]
+        nested = next((a for a in inner if issubclass(a, BaseModel)), None)
+        if nested is None or part == loc[-1]:
+            break
+        model = nested
+    if info is None:
         return None
-    info = model.model_fields[loc[0]]
     bits = ["expected " + type_text(info.annotation, info.metadata)]
     if info.description:
         bits.append(info.description)

@@ -1,0 +1,120 @@
+"""On-the-fly augmentation of training batches in tf.data.
+
+Crop, flip, zoom, shift and rotation are Keras preprocessing layers. Two are
+written here because no library we depend on has them:
+
+* AlexNet's colour PCA (Krizhevsky et al. 2012, Section 4.1): to every pixel
+  add Σ_i α_i λ_i p_i, with p_i, λ_i the eigenvectors and eigenvalues of the
+  training set's 3x3 RGB covariance and α_i ~ N(0, σ²) drawn once per image.
+* Elastic distortion (Simard, Steinkraus & Platt 2003, Section 2): a random
+  displacement field, uniform in [-1, 1], smoothed by a Gaussian of width σ
+  and scaled by α, resamples the image bilinearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def pca_of_colours(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and eigenvectors (columns) of the RGB covariance of some images."""
+    pixels = images.reshape(-1, images.shape[-1]).astype("float64")
+    values, vectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    return values.clip(min=0).astype("float32"), vectors.astype("float32")
+
+
+def colour_pca(images: Any, values: np.ndarray, vectors: np.ndarray, std: float, seed: Any) -> Any:
+    import tensorflow as tf
+
+    alpha = tf.random.stateless_normal((tf.shape(images)[0], 3), seed=seed, stddev=std)
+    shift = tf.linalg.matvec(tf.constant(vectors), alpha * tf.constant(values))  # (batch, 3)
+    return images + shift[:, None, None, :]
+
+
+def _gaussian_kernel(sigma: float) -> np.ndarray:
+    radius = max(1, int(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype="float32")
+    k = np.exp(-(x**2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def elastic(images: Any, alpha: float, sigma: float, seed: Any) -> Any:
+    import tensorflow as tf
+
+    shape = tf.shape(images)
+    b, h, w = shape[0], shape[1], shape[2]
+    field = tf.random.stateless_uniform(tf.stack([b, h, w, 2]), seed=seed, minval=-1.0, maxval=1.0)
+    k = tf.constant(_gaussian_kernel(sigma))
+    size = int(k.shape[0])
+    kx = tf.tile(tf.reshape(k, (1, size, 1, 1)), (1, 1, 2, 1))
+    ky = tf.tile(tf.reshape(k, (size, 1, 1, 1)), (1, 1, 2, 1))
+    field = tf.nn.depthwise_conv2d(field, kx, (1, 1, 1, 1), "SAME")
+    field = tf.nn.depthwise_conv2d(field, ky, (1, 1, 1, 1), "SAME") * alpha
+    rows, cols = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
+    r = tf.clip_by_value(rows[None] + field[..., 0], 0.0, tf.cast(h - 1, tf.float32))
+    c = tf.clip_by_value(cols[None] + field[..., 1], 0.0, tf.cast(w - 1, tf.float32))
+    return _bilinear(images, r, c)
+
+
+def _bilinear(images: Any, r: Any, c: Any) -> Any:
+    import tensorflow as tf
+
+    r0, c0 = tf.floor(r), tf.floor(c)
+    fr, fc = (r - r0)[..., None], (c - c0)[..., None]
+    h, w = tf.shape(images)[1], tf.shape(images)[2]
+    r0i, c0i = tf.cast(r0, tf.int32), tf.cast(c0, tf.int32)
+    r1i, c1i = tf.minimum(r0i + 1, h - 1), tf.minimum(c0i + 1, w - 1)
+
+    def at(ri, ci):
+        return tf.gather_nd(images, tf.stack([ri, ci], axis=-1), batch_dims=1)
+
+    top = at(r0i, c0i) * (1 - fc) + at(r0i, c1i) * fc
+    bottom = at(r1i, c0i) * (1 - fc) + at(r1i, c1i) * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int) -> Callable | None:
+    """A function (images, labels) -> (images, labels) for training batches, or None."""
+    import keras
+    import tensorflow as tf
+
+    rows, cols, channels = image_shape
+    layers: list[Any] = []
+    if spec.crop_padding:
+        p = spec.crop_padding
+        layers += [keras.layers.ZeroPadding2D(p), keras.layers.RandomCrop(rows, cols, seed=seed)]
+    if spec.flip != "none":
+        mode = "horizontal_and_vertical" if spec.flip == "both" else spec.flip
+        layers.append(keras.layers.RandomFlip(mode, seed=seed + 1))
+    if spec.zoom:
+        layers.append(keras.layers.RandomZoom(spec.zoom, seed=seed + 2, fill_mode="constant"))
+    if spec.shift:
+        layers.append(keras.layers.RandomTranslation(spec.shift, spec.shift, seed=seed + 3, fill_mode="constant"))
+    if spec.rotation:
+        layers.append(keras.layers.RandomRotation(spec.rotation / 360.0, seed=seed + 4, fill_mode="constant"))
+    pca = None
+    if spec.color_pca:
+        if channels != 3 or sample is None:
+            from kzoo.errors import SpecError
+
+            raise SpecError("augment.color_pca needs RGB images", hint="set augment.color_pca: 0 for grey images")
+        pca = pca_of_colours(sample)
+    if not layers and pca is None and spec.elastic is None:
+        return None
+    counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def augment(images, labels):
+        step = counter.assign_add(1)
+        pair = tf.stack([tf.cast(seed, tf.int64), step])
+        for layer in layers:
+            images = layer(images, training=True)
+        if pca is not None:
+            images = colour_pca(images, *pca, spec.color_pca, pair)
+        if spec.elastic is not None:
+            images = elastic(images, spec.elastic.alpha, spec.elastic.sigma, pair + 7)
+        return images, labels
+
+    return augment

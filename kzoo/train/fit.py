@@ -1,0 +1,304 @@
+"""``kzoo train``: architecture + recipe -> data pipeline, model, optimizer, callbacks -> fit.
+
+Every run writes a run directory::
+
+    runs/lenet5-20261123-120000/
+      model.keras      the trained model (best weights), normalisation included
+      best.keras       the best checkpoint during training
+      recipe.yaml      the resolved recipe
+      log.csv          per-epoch metrics, learning rate, momentum
+      tensorboard/     TensorBoard logs
+      results.json     test_accuracy, test_loss, epochs_run, wall_seconds, seed, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from kzoo.errors import KzooError, SpecError
+from kzoo.train.recipe import Recipe, dump, resolve_recipe
+
+
+def make_strategy(name: str, devices: list[str] | None = None) -> Any:
+    """The tf.distribute strategy a recipe names (``auto``: every GPU TensorFlow sees, else the CPU)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        if name != "auto":
+            raise SpecError(
+                f"strategy {name!r} needs the TensorFlow backend",
+                hint="under JAX, use keras.distribution (see the README)",
+            )
+        return None
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    if name == "auto":
+        if len(gpus) > 1:
+            return tf.distribute.MirroredStrategy()
+        return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy((devices or gpus or ["/cpu:0"])[0])
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise SpecError("strategy multi_worker needs TF_CONFIG (the cluster and this worker's index)")
+        raise KzooError(
+            "strategy multi_worker is not supported yet: model.fit under MultiWorkerMirroredStrategy fails with "
+            "Keras 3.15 / TF 2.21 (keras-team/keras#20585); use mirrored on one machine"
+        )
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    if name == "parameter_server":
+        if "TF_CONFIG" not in os.environ:
+            raise SpecError("strategy parameter_server needs TF_CONFIG (chief, workers and parameter servers)")
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        return tf.distribute.ParameterServerStrategy(resolver)
+    raise SpecError(f"unknown strategy {name!r}")
+
+
+def _run_dir(recipe: Recipe, name: str, output: str | None) -> Path:
+    out = output or recipe.output
+    path = Path(out) if out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _channel_stats(dataset: Any, channels: int) -> tuple[list[float], list[float]]:
+    import numpy as np
+
+    total, total_sq, count = np.zeros(channels), np.zeros(channels), 0
+    for images, _ in dataset.batch(256):
+        x = images.numpy().reshape(-1, channels).astype("float64")
+        total += x.sum(0)
+        total_sq += (x**2).sum(0)
+        count += len(x)
+    mean = total / count
+    var = np.maximum(total_sq / count - mean**2, 1e-12)
+    return mean.tolist(), var.tolist()
+
+
+def _sample(dataset: Any, n: int = 2000) -> Any:
+    import numpy as np
+
+    return np.concatenate([x.numpy() for x, _ in dataset.take(n).batch(500)])
+
+
+def prepare_model(graph: Any, recipe: Recipe, splits: Any) -> Any:
+    """Build and compile the model: normalisation in front, weight decay, losses per output."""
+    import keras
+
+    from kzoo.build import build_graph
+    from kzoo.train.optim import make_optimizer
+
+    front = None
+    if recipe.preprocess.normalize:
+        mean, var = _channel_stats(splits.train, graph.input_shape[-1])
+        front = keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
+    model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
+    lr = recipe.optimizer.lr
+    if recipe.schedule.scale_batch:
+        lr *= recipe.batch_size / recipe.schedule.scale_batch
+    names = list(model.output_names)
+    aux = float(graph.meta["params"].get("aux_weight", 0.3))
+    loss = {n: "sparse_categorical_crossentropy" for n in names}
+    model.compile(
+        optimizer=make_optimizer(recipe.optimizer, lr),
+        loss=loss if len(names) > 1 else "sparse_categorical_crossentropy",
+        loss_weights={n: (1.0 if i == 0 else aux) for i, n in enumerate(names)} if len(names) > 1 else None,
+        metrics={names[0]: ["accuracy"]} if len(names) > 1 else ["accuracy"],
+        jit_compile=recipe.jit_compile,
+    )
+    return model, lr
+
+
+def metric(model: Any, name: str) -> str:
+    """The log key of a main-output metric (``val_accuracy`` -> ``val_predictions_accuracy`` with heads)."""
+    names = list(model.output_names)
+    if len(names) == 1 or name in ("loss", "val_loss"):
+        return name
+    prefix = "val_" if name.startswith("val_") else ""
+    return f"{prefix}{names[0]}_{name[len(prefix) :]}"
+
+
+def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any, Any, Any]:
+    import tensorflow as tf
+
+    from kzoo.train.augment import make_augmenter
+
+    names = list(model.output_names)
+
+    def fan(x, y):  # one label per output (auxiliary heads train on the same labels)
+        return (x, {n: y for n in names}) if len(names) > 1 else (x, y)
+
+    train = splits.train.cache() if recipe.data.cache else splits.train
+    train = train.shuffle(recipe.data.shuffle_buffer, seed=recipe.seed, reshuffle_each_iteration=True)
+    train = train.batch(recipe.batch_size)
+    sample = _sample(splits.train) if recipe.augment.color_pca else None
+    augment = make_augmenter(recipe.augment, graph.input_shape, sample, recipe.seed)
+    if augment is not None:
+        train = train.map(augment, num_parallel_calls=1)
+    train = train.map(fan).prefetch(tf.data.AUTOTUNE)
+    val = splits.val.batch(recipe.batch_size).map(fan).cache().prefetch(tf.data.AUTOTUNE)
+    test = splits.test.batch(recipe.batch_size).map(fan).prefetch(tf.data.AUTOTUNE)
+    return train, val, test
+
+
+def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: float) -> tuple[list[Any], Any, Any]:
+    import keras
+
+    from kzoo.train.callbacks import LRDrop, MomentumRamp, StopOnNaN
+
+    s = recipe.schedule
+    plateau = s.plateau
+    drop = LRDrop(
+        lr,
+        steps,
+        s.warmup_epochs,
+        s.step_drops,
+        s.step_factor,
+        monitor=metric(model, plateau.monitor) if plateau else None,
+        patience=plateau.patience if plateau else 1,
+        factor=plateau.factor if plateau else 10.0,
+        max_drops=plateau.max_drops if plateau else 1,
+        min_delta=plateau.min_delta if plateau else 0.0,
+    )
+    nan = StopOnNaN()
+    callbacks: list[Any] = [drop, nan]
+    if recipe.momentum_ramp:
+        r = recipe.momentum_ramp
+        callbacks.append(MomentumRamp(r.start, r.end, r.epochs, steps))
+    c = recipe.callbacks
+    if c.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                metric(model, c.early_stopping.monitor), patience=c.early_stopping.patience, restore_best_weights=True
+            )
+        )
+    if c.checkpoint:
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(run_dir / "best.keras"), monitor=metric(model, "val_accuracy"), save_best_only=True
+            )
+        )
+    if c.csv:
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "log.csv")))
+    if c.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
+    return callbacks, drop, nan
+
+
+def train(
+    target: str,
+    recipe_file: str | None = None,
+    sets: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    output: str | None = None,
+) -> dict[str, Any]:
+    """Train a zoo architecture (name or YAML path) with a recipe; returns results.json's content."""
+    start = time.time()
+    from kzoo.graph import analyse
+    from kzoo.spec.resolve import load_spec
+    from kzoo.zoo import resolve_source
+
+    path = resolve_source(target)
+    spec = load_spec(path, params, "--param")
+    recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets)
+    graph = analyse(spec)
+
+    import keras
+    import tensorflow as tf
+
+    from kzoo.train.data import load_data
+
+    keras.utils.set_random_seed(recipe.seed)
+    if recipe.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
+    strategy = make_strategy(recipe.strategy, recipe.devices)
+    splits = load_data(recipe.data, graph.input_shape)
+    graph = _match_classes(path, spec, params, graph, splits.classes)
+    run_dir = _run_dir(recipe, graph.name, output)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if recipe.batch_size % replicas:
+        raise SpecError(
+            f"batch_size {recipe.batch_size} does not split over {replicas} replicas",
+            hint=f"use a multiple of {replicas}",
+        )
+    print(
+        f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} classes; "
+        f"batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
+        f"run directory {run_dir}"
+    )
+    scope = strategy.scope() if strategy is not None else _null()
+    with scope:
+        model, lr = prepare_model(graph, recipe, splits)
+    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, graph)
+    steps = -(-splits.train_size // recipe.batch_size)
+    callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
+    _write_atomic(run_dir / "recipe.yaml", dump(recipe))
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=recipe.epochs, callbacks=callbacks, verbose=recipe.verbose
+    )
+    if nan.message:
+        raise KzooError(nan.message)
+    scores = model.evaluate(test_ds, return_dict=True, verbose=0)
+    from kzoo.cli import save_atomic
+
+    save_atomic(model, run_dir / "model.keras")
+    results = {
+        "architecture": graph.name,
+        "data": splits.source,
+        "test_accuracy": float(scores[metric(model, "accuracy")]),
+        "test_loss": float(scores["loss"]),
+        "epochs_run": len(history.history.get("loss", [])),
+        "wall_seconds": round(time.time() - start, 2),
+        "seed": recipe.seed,
+        "best_val_accuracy": max(history.history.get(metric(model, "val_accuracy"), [float("nan")])),
+        "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in drop.history],
+        "stopped_on_plateau": drop.stopped_for_plateau,
+        "replicas": replicas,
+        "global_batch": recipe.batch_size,
+        "run_dir": str(run_dir),
+    }
+    _write_atomic(run_dir / "results.json", json.dumps(results, indent=2) + "\n")
+    print(
+        f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
+        f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in {run_dir}"
+    )
+    return results
+
+
+def _match_classes(path: Any, spec: Any, params: dict[str, Any] | None, graph: Any, classes: int) -> Any:
+    """Give the model as many outputs as the data has classes (unless the user set classes)."""
+    from kzoo.graph import analyse
+    from kzoo.spec.resolve import load_spec
+
+    declared = graph.meta["params"].get("classes")
+    if declared is None or declared == classes:
+        return graph
+    if params and "classes" in params:
+        raise SpecError(f"the data has {classes} classes but classes={declared} was asked for")
+    return analyse(load_spec(path, {**(params or {}), "classes": classes}, "--param"))
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,202 @@
+"""Training recipes: what to train on and how, apart from the architecture.
+
+A recipe is YAML read by the same loader and error machinery as
+architecture files (errors carry file:line:column). The layers, lowest
+first: kzoo's defaults (:class:`Recipe`), the architecture file's ``train:``
+section (the paper's own settings), a recipe file (``--recipe``), then
+command-line flags and ``--set key.sub=value``. Mappings merge key by key.
+
+Example (recipes/vgg_imagenet.yaml)::
+
+    data: {source: "tfds:imagenet2012", data_dir: ~/tensorflow_datasets}
+    batch_size: 256
+    epochs: 74
+    optimizer: {name: sgd, lr: 0.01, momentum: 0.9}
+    schedule: {plateau: {monitor: val_accuracy, patience: 3, factor: 10, max_drops: 3}}
+    weight_decay: 5.0e-4
+    augment: {crop_padding: 16, flip: horizontal, color_pca: 0.1}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kzoo.errors import Mark, SpecError
+from kzoo.spec.loader import YMap, load_file, loads
+from kzoo.spec.resolve import merge, parse_override
+from kzoo.spec.validate import validate
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+
+
+class DataSpec(Part):
+    """Where the images come from and how they are split."""
+
+    source: str = Field("digits", description="digits | npz:PATH | folder:PATH | tfds:NAME")
+    data_dir: str | None = Field(None, description="TFDS data folder")
+    download: bool = Field(False, description="let TFDS download and prepare the data set")
+    validation_split: Fraction = Field(0.15, description="held out of training when the source has no validation set")
+    test_split: Fraction = Field(0.15, description="held out when the source has no test set")
+    image_size: list[int] | None = Field(None, description="[rows, cols]; default: the model's input")
+    pad: int = Field(0, ge=0, description="resize to the size less 2*pad, then pad with zeros (MNIST's 28 -> 32)")
+    cache: bool = True
+    shuffle_buffer: int = Field(10_000, ge=1)
+
+
+class PreprocessSpec(Part):
+    normalize: bool = Field(True, description="per-channel zero mean, unit variance from the training split")
+
+
+class ElasticSpec(Part):
+    alpha: float = Field(34.0, gt=0, description="displacement scale in pixels (Simard et al. 2003)")
+    sigma: float = Field(4.0, gt=0, description="Gaussian smoothing of the displacement field")
+
+
+class AugmentSpec(Part):
+    """On-the-fly augmentation in tf.data (applied to training batches only)."""
+
+    crop_padding: int = Field(0, ge=0, description="pad by this many pixels, then crop back at random")
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    zoom: Fraction = 0.0
+    shift: Fraction = Field(0.0, description="random translation, as a fraction of the size")
+    rotation: float = Field(0.0, ge=0, le=180, description="degrees")
+    color_pca: float = Field(0.0, ge=0, description="std of AlexNet's PCA colour noise (0.1 in the paper)")
+    elastic: ElasticSpec | None = None
+
+
+class OptimizerSpec(Part):
+    name: Literal["sgd", "rmsprop", "adagrad", "adadelta", "adam"] = "sgd"
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, le=1, description="sgd, rmsprop")
+    nesterov: bool = False
+    rho: float = Field(0.9, gt=0, lt=1, description="rmsprop, adadelta decay")
+    beta_1: float = Field(0.9, ge=0, lt=1)
+    beta_2: float = Field(0.999, ge=0, lt=1)
+    epsilon: float = Field(1e-7, gt=0)
+
+
+class PlateauSpec(Part):
+    monitor: str = "val_accuracy"
+    patience: int = Field(5, ge=1)
+    factor: float = Field(10.0, gt=1, description="divide the learning rate by this")
+    max_drops: int = Field(3, ge=1, le=3, description="after this many drops, the next plateau stops training")
+    min_delta: float = Field(0.0, ge=0)
+
+
+class ScheduleSpec(Part):
+    """Warm-up, step drops and plateau drops, composed by one controller."""
+
+    warmup_epochs: float = Field(0.0, ge=0)
+    scale_batch: int | None = Field(None, ge=1, description="linear rule: lr * global_batch / scale_batch")
+    step_drops: list[int] = Field(default_factory=list, description="epochs at which to divide lr by step_factor")
+    step_factor: float = Field(10.0, gt=1)
+    plateau: PlateauSpec | None = None
+
+
+class MomentumRampSpec(Part):
+    start: float = Field(0.5, ge=0, le=1)
+    end: float = Field(0.9, ge=0, le=1)
+    epochs: float = Field(10.0, gt=0)
+
+
+class EarlyStoppingSpec(Part):
+    monitor: str = "val_loss"
+    patience: int = Field(10, ge=1, description="the 'no improvement in ten' rule")
+
+
+class CallbacksSpec(Part):
+    early_stopping: EarlyStoppingSpec | None = Field(default_factory=EarlyStoppingSpec)
+    checkpoint: bool = Field(True, description="keep the best model as best.keras")
+    csv: bool = True
+    tensorboard: bool = True
+
+
+class Recipe(Part):
+    """A whole training recipe; every field has a default."""
+
+    data: DataSpec = Field(default_factory=DataSpec)
+    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
+    augment: AugmentSpec = Field(default_factory=AugmentSpec)
+    batch_size: int = Field(32, ge=1, description="global batch (all replicas together)")
+    epochs: int = Field(30, ge=1)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    momentum_ramp: MomentumRampSpec | None = None
+    weight_decay: float = Field(0.0, ge=0, description="L2 coefficient lambda of every conv and dense kernel")
+    callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    jit_compile: bool | Literal["auto"] = "auto"
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu", "parameter_server"] = "auto"
+    devices: list[str] | None = Field(None, description="devices of the mirrored strategy; default: every GPU")
+    seed: int = 0
+    deterministic: bool = Field(True, description="deterministic TensorFlow ops (bitwise repeatable on CPU)")
+    output: str | None = Field(None, description="run directory; default runs/<arch>-<time>")
+    verbose: Literal[0, 1, 2] = 1
+
+
+def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, YMap):
+            child = YMap()
+            child.mark = mark
+            node[part] = child
+        node.val_marks[part] = mark
+        node = child
+    node[parts[-1]] = value
+    node.val_marks[parts[-1]] = mark
+    node.key_marks[parts[-1]] = mark
+
+
+def resolve_recipe(
+    arch_train: Any = None, recipe_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> tuple[Recipe, YMap]:
+    """Merge the layers of a recipe and validate; returns the recipe and its merged data."""
+    data = YMap()
+    data.mark = Mark("recipe defaults")
+    if arch_train is not None:
+        if not isinstance(arch_train, YMap):
+            raise SpecError("train: must be a mapping of recipe fields", getattr(arch_train, "mark", None), "train")
+        data = merge(data, arch_train)
+    if recipe_file is not None:
+        loaded = load_file(recipe_file)
+        if not isinstance(loaded, YMap):
+            raise SpecError("a recipe file must be a mapping (data:, optimizer:, ...)", Mark(str(recipe_file), 1, 1))
+        data = merge(data, loaded)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value, Mark(f"--set {key}"))
+    recipe = validate(Recipe, _plain(data), data, "train", "a recipe", data.mark)
+    return recipe, data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """``--set optimizer.lr=0.1`` pairs, values read as YAML."""
+    return dict(parse_override(p) for p in pairs)
+
+
+def dump(recipe: Recipe) -> str:
+    """The resolved recipe as YAML (saved in every run directory)."""
+    import yaml
+
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)
+
+
+__all__ = ["Recipe", "dump", "loads", "parse_sets", "resolve_recipe"]

@@ -1,0 +1,66 @@
+"""Recipes: layers of defaults, errors with locations, overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+from kzoo.errors import SpecError
+from kzoo.spec.loader import load_file
+from kzoo.train.recipe import Recipe, dump, parse_sets, resolve_recipe
+
+
+def test_defaults_are_a_valid_recipe():
+    recipe, _ = resolve_recipe()
+    assert recipe == Recipe()
+    assert recipe.data.source == "digits" and recipe.callbacks.early_stopping.patience == 10
+
+
+def test_layers_architecture_then_file_then_sets(write):
+    arch = load_file(ROOT / "architectures" / "families" / "lenet.yaml")["train"]
+    path = write("optimizer: {lr: 0.005}\nbatch_size: 64\n", "r.yaml")
+    recipe, _ = resolve_recipe(arch, path, parse_sets(["batch_size=16", "schedule.plateau.patience=2"]))
+    assert recipe.optimizer.name == "adam"  # from the architecture's train: section
+    assert recipe.optimizer.lr == 0.005  # from the recipe file, merged key by key
+    assert recipe.batch_size == 16 and recipe.schedule.plateau.patience == 2  # from --set
+    assert recipe.data.pad == 4
+
+
+def test_recipe_errors_name_file_line_and_column(write):
+    path = write("optimizer:\n  name: sgd\n  momentun: 0.9\n", "r.yaml")
+    with pytest.raises(SpecError, match="unknown key 'momentun'") as e:
+        resolve_recipe(None, path)
+    assert (e.value.file.endswith("r.yaml"), e.value.line, e.value.col) == (True, 3, 3)
+    assert "momentum" in e.value.hint
+    path = write("epochs: many\n", "r2.yaml")
+    with pytest.raises(SpecError, match="invalid 'epochs'") as e:
+        resolve_recipe(None, path)
+    assert e.value.line == 1
+
+
+def test_set_errors_point_at_the_flag():
+    with pytest.raises(SpecError, match="optimizer.lr") as e:
+        resolve_recipe(None, None, parse_sets(["optimizer.lr=-1"]))
+    assert "--set optimizer.lr" in str(e.value)
+    with pytest.raises(SpecError, match="unknown key 'epoch'"):
+        resolve_recipe(None, None, parse_sets(["epoch=3"]))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_recipe_validates(path):
+    recipe, _ = resolve_recipe(None, path)
+    again, _ = resolve_recipe(None, None, None)
+    assert recipe != again
+
+
+def test_every_architecture_train_section_validates():
+    for path in sorted((ROOT / "architectures").rglob("*.yaml")):
+        section = load_file(path).get("train")
+        if section is not None:
+            resolve_recipe(section)
+
+
+def test_dump_round_trips(write):
+    recipe, _ = resolve_recipe(None, ROOT / "recipes" / "digits_sgd_ramp.yaml")
+    again, _ = resolve_recipe(None, write(dump(recipe), "dumped.yaml"))
+    assert again == recipe
