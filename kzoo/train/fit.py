@@ -147,7 +147,8 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any,
 
     train = splits.train.cache() if recipe.data.cache else splits.train
     train = train.shuffle(recipe.data.shuffle_buffer, seed=recipe.seed, reshuffle_each_iteration=True)
-    train = train.batch(recipe.batch_size)
+    # Whole batches only: a last partial batch would be split unevenly over replicas (and upsets batch norm).
+    train = train.batch(recipe.batch_size, drop_remainder=True)
     sample = _sample(splits.train) if recipe.augment.color_pca else None
     augment = make_augmenter(recipe.augment, graph.input_shape, sample, recipe.seed)
     if augment is not None:
@@ -234,6 +235,11 @@ def train(
     graph = _match_classes(path, spec, params, graph, splits.classes)
     run_dir = _run_dir(recipe, graph.name, output)
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if splits.train_size < recipe.batch_size:
+        raise SpecError(
+            f"batch_size {recipe.batch_size} is larger than the {splits.train_size} training images",
+            hint="use a smaller batch_size",
+        )
     if recipe.batch_size % replicas:
         raise SpecError(
             f"batch_size {recipe.batch_size} does not split over {replicas} replicas",
@@ -248,7 +254,7 @@ def train(
     with scope:
         model, lr = prepare_model(graph, recipe, splits)
     train_ds, val_ds, test_ds = pipelines(model, recipe, splits, graph)
-    steps = -(-splits.train_size // recipe.batch_size)
+    steps = max(1, splits.train_size // recipe.batch_size)
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
     history = model.fit(

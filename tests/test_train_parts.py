@@ -1,0 +1,182 @@
+"""Training parts: data sources, augmentation, the learning-rate controller."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kzoo.errors import SpecError
+from kzoo.train.callbacks import LRDrop, MomentumRamp, StopOnNaN
+from kzoo.train.data import load_data, stratified_split
+from kzoo.train.recipe import DataSpec
+
+
+def count(ds):
+    return sum(1 for _ in ds)
+
+
+def test_digits_split_is_fixed_stratified_and_resized():
+    a = load_data(DataSpec(), (32, 32, 1))
+    b = load_data(DataSpec(), (32, 32, 1))
+    sizes = (count(a.train), count(a.val), count(a.test))
+    assert sum(sizes) == 1797 and a.classes == 10 and a.train_size == sizes[0]
+    assert sizes[2] == pytest.approx(0.15 * 1797, abs=10)
+    xa, ya = next(iter(a.test.batch(500)))
+    xb, yb = next(iter(b.test.batch(500)))
+    np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    assert xa.shape[1:] == (32, 32, 1) and 0 <= float(xa.numpy().min()) and float(xa.numpy().max()) <= 1.0
+    padded = load_data(DataSpec(pad=4), (32, 32, 3))
+    x, _ = next(iter(padded.train.batch(8)))
+    assert x.shape[1:] == (32, 32, 3) and float(np.abs(x.numpy()[:, :4]).max()) == 0.0
+
+
+def test_stratified_split_keeps_class_proportions():
+    labels = np.repeat(np.arange(3), [100, 50, 10])
+    test, train = stratified_split(labels, (0.2,))
+    assert np.bincount(labels[test]).tolist() == [20, 10, 2]
+    assert not set(test) & set(train) and len(test) + len(train) == 160
+
+
+def test_npz_in_the_keras_datasets_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mnist.npz"
+    np.savez(
+        path,
+        x_train=rng.integers(0, 255, (60, 28, 28), dtype="uint8"),
+        y_train=np.arange(60) % 3,
+        x_test=rng.integers(0, 255, (12, 28, 28), dtype="uint8"),
+        y_test=np.arange(12) % 3,
+    )
+    splits = load_data(DataSpec(source=f"npz:{path}", validation_split=0.25), (32, 32, 1))
+    assert (count(splits.train), count(splits.val), count(splits.test)) == (45, 15, 12)
+    x, _ = next(iter(splits.train.batch(45)))
+    assert x.shape[1:] == (32, 32, 1) and float(x.numpy().max()) <= 1.0
+    with pytest.raises(SpecError, match="lacks x_test"):
+        np.savez(tmp_path / "bad.npz", x_train=np.zeros((2, 4, 4)), y_train=np.zeros(2))
+        load_data(DataSpec(source=f"npz:{tmp_path / 'bad.npz'}"), (32, 32, 1))
+
+
+def write_image_folder(root, classes=("cat", "dog"), per_class=10, size=12):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 255, (size, size, 3), dtype="uint8")
+            image[..., c % 3] = 255  # a colour per class
+            (root / name / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+
+
+def test_folder_of_class_subfolders(tmp_path):
+    write_image_folder(tmp_path / "photos")
+    splits = load_data(
+        DataSpec(source=f"folder:{tmp_path / 'photos'}", validation_split=0.2, test_split=0.2), (16, 16, 3)
+    )
+    assert splits.class_names == ["cat", "dog"] and splits.classes == 2
+    assert (count(splits.train), count(splits.val), count(splits.test)) == (12, 4, 4)
+    x, y = next(iter(splits.train.batch(12)))
+    assert x.shape[1:] == (16, 16, 3) and set(y.numpy()) == {0, 1}
+    with pytest.raises(SpecError, match="sub-folder per class"):
+        (tmp_path / "empty").mkdir()
+        load_data(DataSpec(source=f"folder:{tmp_path / 'empty'}"), (16, 16, 3))
+
+
+def test_unprepared_tfds_fails_fast_with_instructions(tmp_path):
+    pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
+    with pytest.raises(SpecError, match="not prepared") as e:
+        load_data(DataSpec(source="tfds:mnist", data_dir=str(tmp_path)), (32, 32, 1))
+    assert "tfds build mnist" in e.value.hint and "importlib_resources" in e.value.hint
+
+
+def test_unknown_source():
+    with pytest.raises(SpecError, match="unknown data source"):
+        load_data(DataSpec(source="csv:x"), (32, 32, 1))
+
+
+def test_colour_pca_moves_pixels_along_the_principal_colours():
+    import tensorflow as tf
+
+    from kzoo.train.augment import colour_pca, pca_of_colours
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(500, 3)) @ np.array([[3.0, 0, 0], [1, 1, 0], [0, 0, 0.1]])
+    values, vectors = pca_of_colours(base.reshape(10, 5, 10, 3).astype("float32"))
+    np.testing.assert_allclose(vectors @ np.diag(values) @ vectors.T, np.cov(base, rowvar=False), rtol=1e-3, atol=1e-3)
+    images = tf.zeros((4, 2, 2, 3))
+    shifted = colour_pca(images, values, vectors, 0.1, tf.constant([1, 2], tf.int64)).numpy()
+    assert np.allclose(shifted[:, 0, 0], shifted[:, 1, 1])  # one shift per image
+    coeffs = shifted[:, 0, 0] @ vectors  # in the eigenbasis: alpha_i * lambda_i
+    assert abs(coeffs[:, 0]).max() < 0.1 * values[0] * 5 and abs(coeffs).sum() > 0
+
+
+def test_elastic_distortion_is_identity_without_displacement_and_moves_with_it():
+    import tensorflow as tf
+
+    from kzoo.train.augment import _bilinear, elastic
+
+    images = tf.random.uniform((2, 16, 16, 1), seed=3)
+    rows, cols = tf.meshgrid(tf.range(16.0), tf.range(16.0), indexing="ij")
+    same = _bilinear(images, tf.stack([rows] * 2), tf.stack([cols] * 2))
+    np.testing.assert_allclose(same.numpy(), images.numpy(), atol=1e-6)
+    moved = elastic(images, alpha=8.0, sigma=2.0, seed=tf.constant([1, 1], tf.int64))
+    assert moved.shape == images.shape and not np.allclose(moved.numpy(), images.numpy())
+
+
+class FakeModel:
+    def __init__(self):
+        import keras
+
+        self.optimizer = type("O", (), {})()
+        self.optimizer.learning_rate = keras.Variable(1.0)
+        self.optimizer.iterations = keras.Variable(0, dtype="int64")
+        self.stop_training = False
+        self.weights_now, self.restored = 0, None
+
+    def get_weights(self):
+        return self.weights_now
+
+    def set_weights(self, w):
+        self.restored = w
+
+
+def test_lr_controller_composes_warmup_step_and_plateau_drops():
+    drop = LRDrop(
+        0.1,
+        steps_per_epoch=10,
+        warmup_epochs=1,
+        step_drops=[5],
+        step_factor=10,
+        monitor="val_accuracy",
+        patience=2,
+        factor=10,
+        max_drops=1,
+    )
+    model = FakeModel()
+    drop.set_model(model)
+    assert drop.current_lr(0, 0) == pytest.approx(0.01) and drop.current_lr(9, 0) == pytest.approx(0.1)
+    assert drop.current_lr(50, 5) == pytest.approx(0.01)  # the step drop
+    for epoch, acc in enumerate([0.5, 0.6, 0.6, 0.6]):  # plateau of 2 -> first drop
+        model.weights_now = epoch
+        drop.on_epoch_end(epoch, {"val_accuracy": acc})
+    assert drop.drops == 1 and drop.current_lr(20, 2) == pytest.approx(0.01)
+    for epoch, acc in enumerate([0.6, 0.6], start=4):  # second plateau after max_drops -> stop
+        drop.on_epoch_end(epoch, {"val_accuracy": acc})
+    assert model.stop_training and drop.stopped_for_plateau
+    drop.on_train_end()
+    assert model.restored == 1  # the weights of the best epoch
+
+
+def test_momentum_ramp_is_smooth_from_start_to_end():
+    ramp = MomentumRamp(0.5, 0.99, steps=100)
+    values = [ramp.value(s) for s in range(0, 120, 10)]
+    assert values[0] == 0.5 and values[-1] == pytest.approx(0.99) and values[5] == pytest.approx(0.745)
+    assert all(b >= a for a, b in zip(values, values[1:]))
+
+
+def test_stop_on_nan_names_the_learning_rate():
+    model = FakeModel()
+    stop = StopOnNaN()
+    stop.set_model(model)
+    stop.on_train_batch_end(3, {"loss": float("nan")})
+    assert model.stop_training and "learning rate 1" in stop.message and "optimizer.lr=0.1" in stop.message
