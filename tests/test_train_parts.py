@@ -171,7 +171,7 @@ def test_momentum_ramp_is_smooth_from_start_to_end():
     ramp = MomentumRamp(0.5, 0.99, steps=100)
     values = [ramp.value(s) for s in range(0, 120, 10)]
     assert values[0] == 0.5 and values[-1] == pytest.approx(0.99) and values[5] == pytest.approx(0.745)
-    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert all(b >= a for a, b in zip(values, values[1:], strict=False))
 
 
 def test_stop_on_nan_names_the_learning_rate():
