@@ -4,6 +4,7 @@
   kzoo summary FILE|NAME [--set k=v] [--json]   shapes, params, multiply-adds
   kzoo build FILE|NAME [--set k=v] [-o model.keras]   build with Keras, summarise, save
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v]   train, write a run directory
+  kzoo evaluate RUN [RUN ...] [--tta flip,crop]   test accuracy, TTA, ensembles
   kzoo list [--json]                     the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
   kzoo gallery FOLDER                    FOLDER/zoo.md with every architecture
@@ -136,6 +137,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from kzoo.train.evaluate import evaluate, print_report
+
+    tta = [t for t in (args.tta or "").split(",") if t]
+    print_report(evaluate(args.runs, args.data, tta), args.json)
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from kzoo.spec.schema import json_schema
 
@@ -201,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override an architecture param, e.g. --param depth=18",
     )
+    sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
+    sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")
+    sp.add_argument("--data", metavar="SOURCE", help="another data source (default: each run's recipe)")
+    sp.add_argument("--tta", metavar="LIST", help="test-time augmentation: flip, crop or flip,crop")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
     sp = add("plot", cmd_plot, "draw the architecture (.svg, .png, .pdf through Graphviz, or .dot)")
     sp.add_argument("target", metavar="FILE|NAME")
     sets(sp)
