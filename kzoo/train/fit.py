@@ -258,7 +258,8 @@ def train(
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=recipe.epochs, callbacks=callbacks, verbose=recipe.verbose
+        train_ds, validation_data=val_ds, epochs=recipe.epochs, callbacks=callbacks, verbose=recipe.verbose,
+        shuffle=False,  # the pipeline itself shuffles every epoch
     )
     if nan.message:
         raise KzooError(nan.message)
