@@ -21,9 +21,12 @@ from pathlib import Path
 def run_once() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "kzoo.cli", "train", "lenet5", "--output", tmp,
-                               "--set", "verbose=0"], capture_output=True, text=True,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        done = subprocess.run(
+            [sys.executable, "-m", "kzoo.cli", "train", "lenet5", "--output", tmp, "--set", "verbose=0"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
         wall = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])
@@ -37,10 +40,14 @@ def main() -> dict:
     args = parser.parse_args()
     runs = [run_once() for _ in range(args.repeat)]
     walls, accs = [w for w, _ in runs], [a for _, a in runs]
-    result = {"name": "main_job", "wall_seconds_median": round(statistics.median(walls), 1),
-              "wall_seconds": [round(w, 1) for w in walls], "test_accuracy": accs,
-              "target": "test_accuracy >= 0.98 and wall < 60 s",
-              "holds": min(accs) >= 0.98 and max(walls) < 60}
+    result = {
+        "name": "main_job",
+        "wall_seconds_median": round(statistics.median(walls), 1),
+        "wall_seconds": [round(w, 1) for w in walls],
+        "test_accuracy": accs,
+        "target": "test_accuracy >= 0.98 and wall < 60 s",
+        "holds": min(accs) >= 0.98 and max(walls) < 60,
+    }
     print(json.dumps(result, indent=2))
     return result
 

@@ -58,7 +58,7 @@ def test_train_on_a_folder_of_images_with_a_recipe(tmp_path):
 data: {{source: "folder:{tmp_path / "photos"}", validation_split: 0.2, test_split: 0.2}}
 epochs: 6
 batch_size: 8
-optimizer: {{name: sgd, lr: 0.05, nesterov: true}}
+optimizer: {{name: sgd, lr: 0.01, nesterov: true}}
 momentum_ramp: {{start: 0.5, end: 0.9, epochs: 2}}
 schedule: {{warmup_epochs: 1}}
 augment: {{flip: horizontal, color_pca: 0.05, crop_padding: 2}}

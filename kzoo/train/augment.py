@@ -77,7 +77,7 @@ def _bilinear(images: Any, r: Any, c: Any) -> Any:
 
 
 def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int) -> Callable | None:
-    """A function (images, labels) -> (images, labels) for training batches, or None."""
+    """A function (images, labels, draw) -> (images, labels) for training batches, or None; see :func:`apply`."""
     import keras
     import tensorflow as tf
 
@@ -104,11 +104,11 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
         pca = pca_of_colours(sample)
     if not layers and pca is None and spec.elastic is None:
         return None
-    counter = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-    def augment(images, labels):
-        step = counter.assign_add(1)
-        pair = tf.stack([tf.cast(seed, tf.int64), step])
+    def augment(images, labels, draw):
+        # `draw` is a per-batch random int64 from tf.data.Dataset.random (see `apply`): stateless
+        # ops keyed by it stay repeatable however many batches are augmented in parallel.
+        pair = tf.stack([tf.cast(seed, tf.int64), draw])
         for layer in layers:
             images = layer(images, training=True)
         if pca is not None:
@@ -118,3 +118,13 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
         return images, labels
 
     return augment
+
+
+def apply(dataset: Any, augment: Callable, seed: int) -> Any:
+    """Augment a batched dataset in parallel, a fresh random draw per batch and epoch."""
+    import tensorflow as tf
+
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    return tf.data.Dataset.zip(dataset, draws).map(
+        lambda batch, draw: augment(*batch, draw), num_parallel_calls=tf.data.AUTOTUNE
+    )

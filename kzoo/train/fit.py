@@ -138,7 +138,7 @@ def metric(model: Any, name: str) -> str:
 def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any, Any, Any]:
     import tensorflow as tf
 
-    from kzoo.train.augment import make_augmenter
+    from kzoo.train.augment import apply, make_augmenter
 
     names = list(model.output_names)
 
@@ -152,7 +152,7 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any,
     sample = _sample(splits.train) if recipe.augment.color_pca else None
     augment = make_augmenter(recipe.augment, graph.input_shape, sample, recipe.seed)
     if augment is not None:
-        train = train.map(augment, num_parallel_calls=1)
+        train = apply(train, augment, recipe.seed)
     train = train.map(fan).prefetch(tf.data.AUTOTUNE)
     val = splits.val.batch(recipe.batch_size).map(fan).cache().prefetch(tf.data.AUTOTUNE)
     test = splits.test.batch(recipe.batch_size).map(fan).prefetch(tf.data.AUTOTUNE)
@@ -258,7 +258,11 @@ def train(
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=recipe.epochs, callbacks=callbacks, verbose=recipe.verbose,
+        train_ds,
+        validation_data=val_ds,
+        epochs=recipe.epochs,
+        callbacks=callbacks,
+        verbose=recipe.verbose,
         shuffle=False,  # the pipeline itself shuffles every epoch
     )
     if nan.message:

@@ -1,0 +1,188 @@
+"""Ratio benchmarks: kzoo against the baseline a user would pick instead, in one run.
+
+    python benchmarks/run.py [--quick] [NAME ...]
+
+Prints a table and writes benchmarks/results.json (each benchmark: its ratio,
+its target, whether it holds). Timings are medians of several repetitions
+after warm-up; no timing goes into tests. Names: static, build, train_step,
+input_pipeline, main_job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def median_time(fn, repeat: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def process(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-2000:])
+
+
+def bench_static(repeat: int) -> dict:
+    """`kzoo summary resnet152` (no TensorFlow) vs building keras.applications.ResNet152 and summary()."""
+    ours = median_time(lambda: process(["-m", "kzoo.cli", "summary", "resnet152"]), repeat, 0)
+    ref = median_time(
+        lambda: process(["-c", "import keras; keras.applications.ResNet152(weights=None).summary()"]), repeat, 0
+    )
+    return {"kzoo_s": ours, "baseline_s": ref, "ratio": ours / ref, "target": "< 0.1", "holds": ours / ref < 0.1}
+
+
+def bench_build(repeat: int) -> dict:
+    """kzoo.load(NAME) vs the keras.applications constructor, same process, after warm-up.
+
+    ResNet-50 is loaded with init=glorot_uniform, keras.applications' initializer: the
+    paper's he_normal draws truncated normals, which cost more than the declarative layer.
+    """
+    import keras
+
+    import kzoo
+
+    rows = {}
+    same_init = {"resnet50": {"init": "glorot_uniform"}}
+    for name, ref in (("vgg16", "VGG16"), ("resnet50", "ResNet50"), ("inception_v3", "InceptionV3")):
+        ours = median_time(lambda n=name: kzoo.load(n, **same_init.get(n, {})), repeat)
+        base = median_time(lambda r=ref: getattr(keras.applications, r)(weights=None), repeat)
+        rows[name] = {"kzoo_s": ours, "baseline_s": base, "ratio": ours / base}
+    worst = max(r["ratio"] for r in rows.values())
+    return {"models": rows, "ratio": worst, "target": "<= 1.1", "holds": worst <= 1.1}
+
+
+def bench_train_step(repeat: int) -> dict:
+    """Train-step time of kzoo's ResNet-50 vs keras.applications.ResNet50, same batch and backend."""
+    import keras
+    import numpy as np
+
+    import kzoo
+
+    shape, batch = (128, 128, 3), 8
+    x = np.random.default_rng(0).normal(size=(batch, *shape)).astype("float32")
+    y = np.arange(batch) % 10
+
+    def step_time(model):
+        model.compile(keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+        return median_time(lambda: model.train_on_batch(x, y), repeat, warmup=2)
+
+    ours = step_time(kzoo.load("resnet50", input_shape=shape, classes=10))
+    base = step_time(keras.applications.ResNet50(weights=None, input_shape=shape, classes=10))
+    return {
+        "kzoo_s": ours,
+        "baseline_s": base,
+        "ratio": ours / base,
+        "target": "<= 1.02",
+        "holds": ours / base <= 1.02,
+        "setup": f"ResNet-50, batch {batch}, {shape}, CPU",
+    }
+
+
+def bench_input_pipeline(repeat: int) -> dict:
+    """Training steps/s with the full augmentation pipeline vs on cached, unaugmented tensors."""
+    import numpy as np
+
+    import kzoo
+    from kzoo.train.augment import apply, make_augmenter
+    from kzoo.train.data import load_data
+    from kzoo.train.recipe import AugmentSpec, DataSpec, ElasticSpec
+
+    shape = (32, 32, 3)
+    splits = load_data(DataSpec(pad=4), shape)
+    sample = np.concatenate([x.numpy() for x, _ in splits.train.take(500).batch(500)])
+    spec = AugmentSpec(
+        crop_padding=2,
+        flip="horizontal",
+        zoom=0.1,
+        shift=0.08,
+        rotation=10,
+        color_pca=0.1,
+        elastic=ElasticSpec(alpha=4, sigma=3),
+    )
+    augment = make_augmenter(spec, shape, sample, 0)
+    import tensorflow as tf
+
+    full = apply(splits.train.cache().shuffle(2000, seed=0).batch(32, drop_remainder=True), augment, 0)
+    full = full.prefetch(tf.data.AUTOTUNE)
+    images = np.concatenate([x.numpy() for x, _ in splits.train.batch(2000)])
+    labels = np.concatenate([y.numpy() for _, y in splits.train.batch(2000)])
+    cached = (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .batch(32, drop_remainder=True)
+        .cache()
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model = kzoo.load("lenet5_modern", input_shape=shape)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(cached, epochs=1, verbose=0)
+    steps = len(labels) // 32
+    aug_s = median_time(lambda: model.fit(full, epochs=1, verbose=0), repeat, warmup=1)
+    base_s = median_time(lambda: model.fit(cached, epochs=1, verbose=0), repeat, warmup=1)
+    ratio = (steps / aug_s) / (steps / base_s)
+    return {
+        "augmented_steps_per_s": steps / aug_s,
+        "cached_steps_per_s": steps / base_s,
+        "ratio": ratio,
+        "target": ">= 0.95",
+        "holds": ratio >= 0.95,
+    }
+
+
+def bench_main_job(repeat: int) -> dict:
+    sys.argv = [sys.argv[0], "--repeat", str(repeat)]
+    sys.path.insert(0, str(HERE))
+    import main_job
+
+    result = main_job.main()
+    return {**result, "ratio": None}
+
+
+BENCHMARKS = {
+    "static": bench_static,
+    "build": bench_build,
+    "train_step": bench_train_step,
+    "input_pipeline": bench_input_pipeline,
+    "main_job": bench_main_job,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], metavar="NAME")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    repeat = 1 if args.quick else 5
+    results = {}
+    for name in args.names or list(BENCHMARKS):
+        results[name] = BENCHMARKS[name](repeat if name != "main_job" else (1 if args.quick else 3))
+        r = results[name]
+        ratio = "" if r.get("ratio") is None else f"{r['ratio']:.3f}"
+        print(f"{name:<16} ratio {ratio:>8}  target {r['target']:<40} holds: {r['holds']}", flush=True)
+    out = HERE / "results.json"
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    old.update(results)
+    out.write_text(
+        json.dumps({**old, "_machine": f"{os.cpu_count()} CPUs", "_date": time.strftime("%Y-%m-%d")}, indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
