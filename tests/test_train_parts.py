@@ -180,3 +180,36 @@ def test_stop_on_nan_names_the_learning_rate():
     stop.set_model(model)
     stop.on_train_batch_end(3, {"loss": float("nan")})
     assert model.stop_training and "learning rate 1" in stop.message and "optimizer.lr=0.1" in stop.message
+
+
+def test_tfds_data_set_built_offline_from_local_data(tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
+
+    class KzooTinyShades(tfds.core.GeneratorBasedBuilder):
+        """Three classes of flat grey 8x8 images, generated here: no download."""
+
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            features = tfds.features.FeaturesDict(
+                {"image": tfds.features.Image(shape=(8, 8, 1)), "label": tfds.features.ClassLabel(num_classes=3)}
+            )
+            return tfds.core.DatasetInfo(builder=self, features=features, supervised_keys=("image", "label"))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(40), "test": self._generate_examples(9)}
+
+        def _generate_examples(self, n):
+            for i in range(n):
+                yield i, {"image": np.full((8, 8, 1), 60 * (i % 3), np.uint8), "label": i % 3}
+
+    KzooTinyShades(data_dir=str(tmp_path)).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+    )
+    splits = load_data(
+        DataSpec(source="tfds:kzoo_tiny_shades", data_dir=str(tmp_path), validation_split=0.25), (16, 16, 1)
+    )
+    assert splits.classes == 3 and (count(splits.train), count(splits.val), count(splits.test)) == (30, 10, 9)
+    x, y = next(iter(splits.test.batch(9)))
+    assert x.shape[1:] == (16, 16, 1)
+    np.testing.assert_allclose(x.numpy()[:, 0, 0, 0], (60 * (y.numpy() % 3)) / 255.0, atol=1e-6)
