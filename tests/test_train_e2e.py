@@ -116,3 +116,88 @@ def test_mirrored_over_two_cpus_gives_the_weights_of_one_device(tmp_path):
     result = run_python(code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert float(result.stdout.strip().splitlines()[-1]) < 1e-5  # measured here: 5.9e-7
+
+
+DROPOUT_NET = """
+name: dropnet
+paper: none (a small net with dropout, for the resume test)
+input: [16, 16, 1]
+params: {classes: 10}
+layers:
+  - conv: {filters: 8, kernel: 3, activation: relu}
+  - maxpool: 2
+  - flatten
+  - dropout: 0.5
+  - dense: {units: 32, activation: relu}
+  - dropout: 0.3
+  - dense: {units: $classes, activation: softmax}
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    import os
+    import signal
+    import time
+
+    import keras
+    import numpy as np
+
+    import kzoo  # noqa: F401  (registers kzoo's objects: the saved models hold kzoo>SGD)
+
+    arch = tmp_path / "dropnet.yaml"
+    arch.write_text(DROPOUT_NET)
+    args = [
+        sys.executable,
+        "-m",
+        "kzoo.cli",
+        "train",
+        str(arch),
+        "--epochs",
+        "6",
+        "--batch-size",
+        "8",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.02",
+        "--set",
+        "verbose=0",
+        "--set",
+        "callbacks.tensorboard=false",
+        "--set",
+        "callbacks.early_stopping=null",
+        "--set",
+        "augment.rotation=0",
+        "--set",
+        "augment.shift=0",
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    whole = subprocess.run(
+        [*args, "--output", str(tmp_path / "whole")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
+    assert whole.returncode == 0, whole.stderr[-2000:]
+
+    out = tmp_path / "killed"
+    meta = out / "backup" / "training_metadata.json"
+    proc = subprocess.Popen(
+        [*args, "--output", str(out)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if meta.is_file() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 2:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the third epoch
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "model.keras").exists()
+    resumed = subprocess.run(
+        [*args, "--output", str(out)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((out / "results.json").read_text())["epochs_run"] < 6  # it did resume
+    a = keras.saving.load_model(tmp_path / "whole" / "model.keras").get_weights()
+    b = keras.saving.load_model(out / "model.keras").get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), "resumed weights differ"

@@ -120,11 +120,11 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
     return augment
 
 
-def apply(dataset: Any, augment: Callable, seed: int) -> Any:
-    """Augment a batched dataset in parallel, a fresh random draw per batch and epoch."""
+def apply(dataset: Any, augment: Callable, seed: Any) -> Any:
+    """Augment a batched dataset in parallel, with a random draw per batch from ``seed``."""
     import tensorflow as tf
 
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    draws = tf.data.Dataset.random(seed=seed)
     return tf.data.Dataset.zip(dataset, draws).map(
         lambda batch, draw: augment(*batch, draw), num_parallel_calls=tf.data.AUTOTUNE
     )

@@ -156,3 +156,51 @@ class StopOnNaN(keras.callbacks.Callback):
                 f"with learning rate {lr:g}; try a smaller one (--set optimizer.lr={lr / 10:g})"
             )
             self.model.stop_training = True
+
+
+def seed_states(model) -> list:
+    """The state variables of the model's random seed generators (dropout, noise)."""
+    return [v for v in model.variables if "seed_generator" in v.path]
+
+
+class ResumeState(keras.callbacks.Callback):
+    """What Keras' ``BackupAndRestore`` leaves out, saved beside its backup every epoch.
+
+    ``BackupAndRestore`` restores the weights, the optimizer and the epoch, but
+    not the state of the seed generators (a resumed run would drop other units
+    than an uninterrupted one) nor kzoo's learning-rate controller. This
+    callback writes both atomically to ``backup_dir/kzoo_state.npz`` at each
+    epoch end and restores them when training starts again. Place it after
+    ``BackupAndRestore``.
+    """
+
+    def __init__(self, backup_dir, controller: LRDrop | None = None):
+        super().__init__()
+        from pathlib import Path
+
+        self.path = Path(backup_dir) / "kzoo_state.npz"
+        self.controller = controller
+
+    def on_train_begin(self, logs=None):
+        if not self.path.is_file():
+            return
+        with np.load(self.path) as data:
+            for i, v in enumerate(seed_states(self.model)):
+                if f"seed{i}" in data:
+                    v.assign(data[f"seed{i}"])
+            if self.controller is not None:
+                c = self.controller
+                c.drops, c.wait = int(data["drops"]), int(data["wait"])
+                c.best = None if np.isnan(data["best"]) else float(data["best"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        import os
+
+        values = {f"seed{i}": np.asarray(v) for i, v in enumerate(seed_states(self.model))}
+        c = self.controller
+        if c is not None:
+            values.update(drops=c.drops, wait=c.wait, best=np.nan if c.best is None else c.best)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, epoch=epoch + 1, **values)
+        os.replace(tmp, self.path)

@@ -13,6 +13,7 @@ Every run writes a run directory::
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -135,7 +136,22 @@ def metric(model: Any, name: str) -> str:
     return f"{prefix}{names[0]}_{name[len(prefix) :]}"
 
 
-def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any, Any, Any]:
+def resumed_epoch(run_dir: Path) -> int:
+    """The epoch a killed run resumes at (0 for a new run), from Keras' backup metadata."""
+    meta = run_dir / "backup" / "training_metadata.json"
+    try:
+        return int(json.loads(meta.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any, first_epoch: int = 0) -> tuple[Any, Any, Any]:
+    """Batched train, validation and test datasets.
+
+    The training set is one stream over all epochs, each epoch shuffled and
+    augmented with seeds derived from (seed, epoch): a run resumed at epoch k
+    sees exactly the batches an uninterrupted run saw from epoch k on.
+    """
     import tensorflow as tf
 
     from kzoo.train.augment import apply, make_augmenter
@@ -145,14 +161,19 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any,
     def fan(x, y):  # one label per output (auxiliary heads train on the same labels)
         return (x, {n: y for n in names}) if len(names) > 1 else (x, y)
 
-    train = splits.train.cache() if recipe.data.cache else splits.train
-    train = train.shuffle(recipe.data.shuffle_buffer, seed=recipe.seed, reshuffle_each_iteration=True)
-    # Whole batches only: a last partial batch would be split unevenly over replicas (and upsets batch norm).
-    train = train.batch(recipe.batch_size, drop_remainder=True)
+    base = splits.train.cache() if recipe.data.cache else splits.train
     sample = _sample(splits.train) if recipe.augment.color_pca else None
     augment = make_augmenter(recipe.augment, graph.input_shape, sample, recipe.seed)
-    if augment is not None:
-        train = apply(train, augment, recipe.seed)
+
+    def epoch(e: int) -> Any:
+        seed = recipe.seed * 1_000_003 + e
+        # Whole batches only: a last partial batch would be split unevenly over replicas (and upsets batch norm).
+        d = base.shuffle(recipe.data.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+        d = d.batch(recipe.batch_size, drop_remainder=True)
+        return apply(d, augment, seed) if augment is not None else d
+
+    epochs = [epoch(e) for e in range(first_epoch, recipe.epochs)]  # python seeds: tf.data wants ints
+    train = functools.reduce(lambda a, b: a.concatenate(b), epochs)
     train = train.map(fan).prefetch(tf.data.AUTOTUNE)
     val = splits.val.batch(recipe.batch_size).map(fan).cache().prefetch(tf.data.AUTOTUNE)
     test = splits.test.batch(recipe.batch_size).map(fan).prefetch(tf.data.AUTOTUNE)
@@ -162,7 +183,7 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any) -> tuple[Any,
 def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: float) -> tuple[list[Any], Any, Any]:
     import keras
 
-    from kzoo.train.callbacks import LRDrop, MomentumRamp, StopOnNaN
+    from kzoo.train.callbacks import LRDrop, MomentumRamp, ResumeState, StopOnNaN
 
     s = recipe.schedule
     plateau = s.plateau
@@ -179,7 +200,9 @@ def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: fl
         min_delta=plateau.min_delta if plateau else 0.0,
     )
     nan = StopOnNaN()
-    callbacks: list[Any] = [drop, nan]
+    backup = run_dir / "backup"
+    # First: BackupAndRestore restores weights, optimizer and epoch; ResumeState the rest.
+    callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(backup)), ResumeState(backup, drop), drop, nan]
     if recipe.momentum_ramp:
         r = recipe.momentum_ramp
         callbacks.append(MomentumRamp(r.start, r.end, r.epochs, steps))
@@ -253,7 +276,7 @@ def train(
     scope = strategy.scope() if strategy is not None else _null()
     with scope:
         model, lr = prepare_model(graph, recipe, splits)
-    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, graph)
+    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, graph, resumed_epoch(run_dir))
     steps = max(1, splits.train_size // recipe.batch_size)
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
@@ -263,6 +286,7 @@ def train(
         epochs=recipe.epochs,
         callbacks=callbacks,
         verbose=recipe.verbose,
+        steps_per_epoch=steps,
         shuffle=False,  # the pipeline itself shuffles every epoch
     )
     if nan.message:
