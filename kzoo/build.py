@@ -20,7 +20,8 @@ def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> A
 
     ``front`` (a Keras layer, e.g. the training recipe's normalisation) is
     applied to the input first; ``weight_decay`` λ adds L2(λ/2)·||w||² for
-    every conv and dense kernel (so SGD's step gains −ηλw).
+    every conv and dense kernel that has no ``weight_decay`` of its own (so
+    SGD's step gains −ηλw).
     """
     import keras
 
@@ -30,7 +31,7 @@ def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> A
     tensors = {INPUT: front(model_input) if front is not None else model_input}
     for node in graph.nodes.values():
         layer = OPS.get(node.op).keras_layer(node.args, node.name)
-        if weight_decay and hasattr(layer, "kernel_regularizer"):
+        if weight_decay and getattr(layer, "kernel_regularizer", False) is None:  # a layer's own lambda wins
             layer.kernel_regularizer = keras.regularizers.L2(weight_decay / 2)
         ins = [tensors[i] for i in node.inputs]
         tensors[node.name] = layer(ins if OPS.get(node.op).max_inputs != 1 else ins[0])

@@ -213,3 +213,33 @@ def test_tfds_data_set_built_offline_from_local_data(tmp_path):
     x, y = next(iter(splits.test.batch(9)))
     assert x.shape[1:] == (16, 16, 1)
     np.testing.assert_allclose(x.numpy()[:, 0, 0, 0], (60 * (y.numpy() % 3)) / 255.0, atol=1e-6)
+
+
+def test_weight_decay_per_layer_and_global(write):
+    import keras
+
+    from kzoo.build import build_graph
+    from kzoo.graph import analyse
+
+    graph = analyse(
+        write("""
+name: wd
+input: [8, 8, 1]
+layers:
+  - conv: {name: own, filters: 2, kernel: 3, weight_decay: 0.01}
+  - flatten
+  - dense: {name: other, units: 3}
+""")
+    )
+    model = build_graph(graph, weight_decay=0.002)
+    assert model.get_layer("own").kernel_regularizer.get_config()["l2"] == pytest.approx(0.005)
+    assert model.get_layer("other").kernel_regularizer.get_config()["l2"] == pytest.approx(0.001)
+    w = model.get_layer("own").kernel
+    model(np.zeros((1, 8, 8, 1), "float32"))
+    penalty = float(sum(np.asarray(loss) for loss in model.losses))
+    want = 0.005 * float(np.sum(np.asarray(w) ** 2)) + 0.001 * float(
+        np.sum(np.asarray(model.get_layer("other").kernel) ** 2)
+    )
+    assert penalty == pytest.approx(want, rel=1e-5)
+    assert build_graph(graph).get_layer("other").kernel_regularizer is None
+    assert isinstance(model.get_layer("own").kernel_regularizer, keras.regularizers.L2)

@@ -41,9 +41,11 @@ class PartialConv2D(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         activation=None,
+        kernel_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         if len(table) != filters:
             raise ValueError(f"table needs one row per filter: received {len(table)} rows for filters={filters}")
         self.filters, self.table = int(filters), [list(map(int, row)) for row in table]
@@ -66,7 +68,9 @@ class PartialConv2D(keras.layers.Layer):
                 index[:, :, c, j] = np.arange(position, position + rows * cols).reshape(rows, cols)
                 position += rows * cols
         self._index = index
-        self.kernel = self.add_weight(name="kernel", shape=(position - 1,), initializer=self._grouped_init)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(position - 1,), initializer=self._grouped_init, regularizer=self.kernel_regularizer
+        )
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
 
@@ -110,6 +114,7 @@ class PartialConv2D(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
             activation=keras.activations.serialize(self.activation),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
         return config
 

@@ -12,6 +12,7 @@ YAML::
     - conv: {filters: 64, kernel: 3, stride: 1, padding: same, init: he_normal, activation: relu}
     - dense: {units: 4096, activation: relu}
     - dense: 10          # shorthand for {units: 10}
+    - dense: {units: 10, weight_decay: 5.0e-4}   # this layer's L2 lambda (0: the recipe's)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kzoo.ops.base import FnSpec, Op, OpArgs, PosInt, ShapeError, Size, Stats, T
 
 class WeightedArgs(OpArgs):
     use_bias: bool = True
+    weight_decay: float = Field(0.0, ge=0, description="this layer's L2 coefficient lambda (0: the recipe's)")
     init: FnSpec = fn("glorot_uniform")
     bias_init: FnSpec = fn("zeros")
     activation: FnSpec = fn("linear")
@@ -44,9 +46,12 @@ def keras_fn(spec: FnSpec, registry: Any) -> Any:
 
 
 def weighted_kwargs(args: WeightedArgs) -> dict[str, Any]:
+    import keras
+
     from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS
 
     return dict(
+        kernel_regularizer=keras.regularizers.L2(args.weight_decay / 2) if args.weight_decay else None,
         use_bias=args.use_bias,
         kernel_initializer=keras_fn(args.init, INITIALIZERS),
         bias_initializer=keras_fn(args.bias_init, INITIALIZERS),
