@@ -6,10 +6,12 @@ included) comes from the node, which expansion made concrete.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kzoo.errors import KzooError
 from kzoo.graph import INPUT, Graph, analyse
 from kzoo.ops import OPS
 from kzoo.spec.resolve import Spec
@@ -46,3 +48,17 @@ def build(source: str | Path | Spec | Graph, overrides: Mapping[str, Any] | None
     """
     graph = source if isinstance(source, Graph) else analyse(source, {**(overrides or {}), **params}, "kzoo.build()")
     return build_graph(graph)
+
+
+def save_atomic(model: Any, out: Path) -> Path:
+    """Save to a temporary file beside ``out``, then rename: never half-written."""
+    if out.suffix != ".keras":
+        raise KzooError(f"the output file must end in .keras, got {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

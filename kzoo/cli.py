@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,23 +66,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(summary_text(graph))
     print(f"Keras model {model.name!r}: {model.count_params():,} params")
     if args.output:
+        from kzoo.build import save_atomic
+
         out = save_atomic(model, Path(args.output))
         print(f"saved {out}")
     return 0
-
-
-def save_atomic(model: Any, out: Path) -> Path:
-    """Save to a temporary file beside ``out``, then rename: never half-written."""
-    if out.suffix != ".keras":
-        raise KzooError(f"the output file must end in .keras, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
 
 
 def cmd_list(args: argparse.Namespace) -> int:

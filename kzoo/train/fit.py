@@ -292,7 +292,7 @@ def train(
     if nan.message:
         raise KzooError(nan.message)
     scores = model.evaluate(test_ds, return_dict=True, verbose=0)
-    from kzoo.cli import save_atomic
+    from kzoo.build import save_atomic
 
     save_atomic(model, run_dir / "model.keras")
     results = {
