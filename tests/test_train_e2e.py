@@ -201,3 +201,100 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     a = keras.saving.load_model(tmp_path / "whole" / "model.keras").get_weights()
     b = keras.saving.load_model(out / "model.keras").get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), "resumed weights differ"
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _start_workers(args: list[str], env: dict, n: int = 2) -> list[subprocess.Popen]:
+    ports = _free_ports(n)
+    procs = []
+    for index in range(n):
+        config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+        procs.append(
+            subprocess.Popen(
+                args,
+                env={**env, "TF_CONFIG": json.dumps(config)},
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    return procs
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_train_resume_after_a_kill_and_agree(tmp_path):
+    """MultiWorkerMirroredStrategy, two worker processes on 127.0.0.1 (kzoo's compat shim at work)."""
+    import os
+    import signal
+    import time
+
+    import keras
+    import numpy as np
+
+    import kzoo  # noqa: F401
+
+    common = ["-m", "kzoo.cli", "train", "lenet5_modern", "--epochs", "4", "--batch-size", "32"]
+    common += ["--set", "verbose=0", "--set", "callbacks.tensorboard=false", "--set", "augment.rotation=0"]
+    common += ["--set", "augment.shift=0"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = tmp_path / "cluster"
+    args = [sys.executable, *common, "--strategy", "multi_worker", "--output", str(out)]
+
+    # Train; kill worker 1 in the second epoch.
+    procs = _start_workers(args, env)
+    meta = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and procs[0].poll() is None:
+        if meta.is_file() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 1:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert procs[1].poll() is None, "the workers ended before one could be killed"
+    os.kill(procs[1].pid, signal.SIGKILL)
+    try:
+        _, err = procs[0].communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        procs[0].kill()
+        pytest.fail("the surviving worker did not notice that its peer died")
+    assert procs[0].returncode == 2, err[-2000:]
+    assert "another worker of the cluster stopped" in err and "restart every worker" in err
+    assert "Traceback" not in err
+    procs[1].communicate()
+
+    # Restart both with the same command: they resume and end with identical weights.
+    procs = _start_workers(args, env)
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+    chief = json.loads((out / "results.json").read_text())
+    other = json.loads((out / "worker-1" / "results.json").read_text())
+    assert chief["replicas"] == 2 and chief["epochs_run"] < 4  # resumed, not restarted
+    assert chief["test_accuracy"] == other["test_accuracy"]
+    wa = keras.saving.load_model(out / "model.keras").get_weights()
+    wb = keras.saving.load_model(out / "worker-1" / "model.keras").get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb, strict=True)), "the workers' weights differ"
+
+    # The same recipe on one device, uninterrupted, gives the same weights up to float rounding.
+    one = subprocess.run(
+        [sys.executable, *common, "--strategy", "one_device", "--output", str(tmp_path / "one")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert one.returncode == 0, one.stderr[-2000:]
+    w1 = keras.saving.load_model(tmp_path / "one" / "model.keras").get_weights()
+    assert max(float(np.abs(x - y).max()) for x, y in zip(wa, w1, strict=True)) < 1e-4  # measured here: ~2e-7

@@ -37,6 +37,14 @@ def make_strategy(name: str, devices: list[str] | None = None) -> Any:
         return None
     import tensorflow as tf
 
+    if name == "multi_worker":
+        worker(required=True)
+        from kzoo.train import compat
+
+        # Before anything lists devices: collective ops must be configured before TF's context starts.
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        compat.install()  # fit under a multi-worker strategy needs it with Keras 3.15 (see kzoo/train/compat.py)
+        return strategy
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     if name == "auto":
         if len(gpus) > 1:
@@ -46,13 +54,6 @@ def make_strategy(name: str, devices: list[str] | None = None) -> Any:
         return tf.distribute.OneDeviceStrategy((devices or gpus or ["/cpu:0"])[0])
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise SpecError("strategy multi_worker needs TF_CONFIG (the cluster and this worker's index)")
-        raise KzooError(
-            "strategy multi_worker is not supported yet: model.fit under MultiWorkerMirroredStrategy fails with "
-            "Keras 3.15 / TF 2.21 (keras-team/keras#20585); use mirrored on one machine"
-        )
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -66,9 +67,46 @@ def make_strategy(name: str, devices: list[str] | None = None) -> Any:
     raise SpecError(f"unknown strategy {name!r}")
 
 
+def worker(required: bool = False) -> tuple[str, int, bool] | None:
+    """This process's (task type, index, is chief) in TF_CONFIG's cluster, or None without TF_CONFIG.
+
+    The chief is the ``chief`` task, or worker 0 when the cluster has none (as in tf.distribute).
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        if required:
+            raise SpecError(
+                "strategy multi_worker needs TF_CONFIG (the cluster and this worker's index)",
+                hint='e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                '"task": {"type": "worker", "index": 0}}\' on the first machine, index 1 on the second',
+            )
+        return None
+    try:
+        config = json.loads(raw)
+        task = config["task"]
+        kind, index = str(task["type"]), int(task["index"])
+        members = config["cluster"][kind]
+        if not 0 <= index < len(members):
+            raise IndexError(index)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise SpecError(
+            f"TF_CONFIG is not a valid cluster description ({type(exc).__name__}: {exc})",
+            hint='expected {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": N}}',
+        ) from None
+    chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in config["cluster"])
+    return kind, index, chief
+
+
 def _run_dir(recipe: Recipe, name: str, output: str | None) -> Path:
     out = output or recipe.output
     path = Path(out) if out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if recipe.strategy == "multi_worker":
+        # Every worker writes (saving is collective), but only the chief (worker 0, or the
+        # chief task) into the run directory itself; the others into worker-N/ inside it,
+        # where each keeps its own backup for resuming.
+        kind, index, chief = worker(required=True)
+        if not chief:
+            path = path / f"{kind}-{index}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -249,11 +287,12 @@ def train(
 
     from kzoo.train.data import load_data
 
+    keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
+    # The strategy first: a multi-worker strategy must configure collective ops before TF's context starts.
+    strategy = make_strategy(recipe.strategy, recipe.devices)
     keras.utils.set_random_seed(recipe.seed)
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
-    strategy = make_strategy(recipe.strategy, recipe.devices)
     splits = load_data(recipe.data, graph.input_shape)
     graph = _match_classes(path, spec, params, graph, splits.classes)
     run_dir = _run_dir(recipe, graph.name, output)
@@ -280,15 +319,25 @@ def train(
     steps = max(1, splits.train_size // recipe.batch_size)
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
-    history = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=recipe.epochs,
-        callbacks=callbacks,
-        verbose=recipe.verbose,
-        steps_per_epoch=steps,
-        shuffle=False,  # the pipeline itself shuffles every epoch
-    )
+    try:
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=recipe.epochs,
+            callbacks=callbacks,
+            verbose=recipe.verbose,
+            steps_per_epoch=steps,
+            shuffle=False,  # the pipeline itself shuffles every epoch
+        )
+    except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError) as exc:
+        if recipe.strategy != "multi_worker":
+            raise
+        first = str(exc.message).strip().splitlines()
+        raise KzooError(
+            f"another worker of the cluster stopped ({type(exc).__name__}: {first[0] if first else exc}); "
+            "restart every worker with the same command and --output: training resumes from the last "
+            "completed epoch"
+        ) from None
     if nan.message:
         raise KzooError(nan.message)
     scores = model.evaluate(test_ds, return_dict=True, verbose=0)
