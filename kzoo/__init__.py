@@ -21,6 +21,7 @@ from kzoo.build import build
 from kzoo.errors import KzooError, SpecError
 from kzoo.graph import analyse
 from kzoo.ops import register_activation, register_initializer, register_op
+from kzoo.train.finetune import finetune
 from kzoo.transfer import port_weights
 from kzoo.zoo import add_path, find, list_architectures, load
 
@@ -64,6 +65,7 @@ __all__ = [
     "analyse",
     "build",
     "find",
+    "finetune",
     "list_architectures",
     "load",
     "port_weights",

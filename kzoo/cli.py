@@ -4,6 +4,7 @@
   kzoo summary FILE|NAME [--set k=v] [--json]   shapes, params, multiply-adds
   kzoo build FILE|NAME [--set k=v] [-o model.keras]   build with Keras, summarise, save
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v]   train, write a run directory
+  kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]   test accuracy, TTA, ensembles
   kzoo list [--json]                     the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
@@ -124,6 +125,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from kzoo.spec import parse_override
+    from kzoo.train.finetune import finetune
+    from kzoo.train.recipe import parse_sets
+
+    flags = {
+        "data.source": args.data,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer.lr": args.lr,
+        "optimizer.name": args.optimizer,
+        "seed": args.seed,
+        "finetune.cut": args.cut,
+        "finetune.unfreeze": args.unfreeze,
+        "finetune.unfreeze_epochs": args.unfreeze_epochs,
+        "finetune.features": True if args.features else None,
+    }
+    if args.head is not None:
+        flags["finetune.head"] = (
+            args.head if args.head.endswith((".yaml", ".yml")) else parse_override(f"head={args.head}")[1]
+        )
+    sets = {**{k: v for k, v in flags.items() if v is not None}, **parse_sets(args.set)}
+    params = dict(parse_override(p) for p in args.param)
+    classes = args.classes if args.classes == "auto" else int(args.classes)
+    finetune(args.source, args.recipe, sets, params, args.output, classes)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kzoo.train.evaluate import evaluate, print_report
 
@@ -196,6 +225,40 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override an architecture param, e.g. --param depth=18",
+    )
+    sp = add("finetune", cmd_finetune, "adapt a trained network to new images: new head, frozen backbone, unfreeze")
+    sp.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="MODEL",
+        help="a .keras file, a run directory, or NAME[:WEIGHTS] of the zoo (WEIGHTS: imagenet or a weights file)",
+    )
+    sp.add_argument(
+        "--data", metavar="SOURCE", help="folder:PATH (a sub-folder per class), npz:PATH, tfds:NAME, digits"
+    )
+    sp.add_argument("--classes", default="auto", help="number of classes of the new head (default: the data's)")
+    sp.add_argument(
+        "--cut", metavar="LAYER", help="the layer whose output feeds the head (default: below the classifier)"
+    )
+    sp.add_argument("--head", metavar="YAML", help="the new head: a YAML layer list, or a .yaml file of one")
+    sp.add_argument(
+        "--unfreeze",
+        metavar="NAMES",
+        help="after the head, unfreeze these layers or scopes (e.g. conv5, block5, last:3) and continue",
+    )
+    sp.add_argument("--unfreeze-epochs", type=int, help="epochs after unfreezing (default 10)")
+    sp.add_argument("--features", action="store_true", help="export the frozen backbone's features; fit only the head")
+    sp.add_argument("--recipe", metavar="FILE", help="a recipe YAML (its finetune: section too)")
+    sp.add_argument("--epochs", type=int, help="epochs of the head")
+    sp.add_argument("--batch-size", type=int, help="global batch size")
+    sp.add_argument("--lr", type=float, help="learning rate of the head (x finetune.lr_factor after unfreezing)")
+    sp.add_argument("--optimizer", choices=["sgd", "rmsprop", "adagrad", "adadelta", "adam"])
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--output", metavar="DIR", help="run directory (default runs/NAME-finetune-TIME)")
+    sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe field")
+    sp.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="a zoo architecture's param (NAME sources)"
     )
     sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
     sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")

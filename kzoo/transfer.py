@@ -1,4 +1,8 @@
-"""Moving weights between models: :func:`port_weights`.
+"""Moving weights between models, and adapting a trained network to new data.
+
+:func:`port_weights` copies weights between architectures that match;
+:func:`cut`, :func:`freeze`, :func:`attach_head` and :func:`unfreeze` are the
+steps of fine-tuning (``kzoo finetune`` runs them; see kzoo/train/finetune.py).
 
 kzoo's VGG, ResNet and Inception files build the same graphs as
 keras.applications, so a trained keras.applications model's weights copy
@@ -14,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from kzoo.errors import KzooError
+from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
+
+HEAD = "head"  # the name of the nested model attach_head adds
 
 
 def _weighted(model: Any) -> list[Any]:
@@ -80,3 +86,184 @@ def port_weights(src: Any, dst: Any, adapt_channels: bool = False) -> Any:
     for (_, b), weights in zip(pairs, values, strict=True):
         b.set_weights(weights)
     return dst
+
+
+def _layer(model: Any, name: str, what: str) -> Any:
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        hint = did_you_mean(name, [layer.name for layer in model.layers])
+        raise SpecError(
+            f"{what}: {model.name} has no layer {name!r}",
+            hint=hint or f"see the layer names with: kzoo summary / model.summary() ({len(model.layers)} layers)",
+        ) from None
+
+
+def classifier(model: Any) -> Any:
+    """The layer that classifies: the last layer with weights on the path to the (first) output."""
+    tensor = model.outputs[0]
+    while True:
+        layer = tensor._keras_history.operation
+        if layer.weights:
+            return layer
+        inputs = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
+        if len(inputs) != 1:  # no weighted layer on a single path from the output
+            raise KzooError(f"cannot find {model.name}'s classifier layer; name the feature layer with cut=")
+        tensor = inputs[0]  # an activation, softmax or dropout after the classifier
+
+
+def cut(model: Any, layer: str | None = None) -> Any:
+    """The backbone: ``model`` from its input to ``layer``'s output.
+
+    Without ``layer``, the network is cut below its classifier (the lectures'
+    "chop off the last layer"): the backbone returns the classifier's input.
+    The backbone shares its layers (and weights) with ``model``.
+    """
+    import keras
+
+    if layer is None:
+        top = classifier(model)
+        output, name = top.input, f"below {top.name}"
+    else:
+        output, name = _layer(model, layer, "cut").output, layer
+    if isinstance(output, (list, tuple)):
+        raise SpecError(f"cut: the output at {name} is several tensors", hint="cut at a layer with one output")
+    return keras.Model(model.inputs, output, name=f"{model.name}_backbone")
+
+
+def freeze(model: Any, trainable: bool = False) -> Any:
+    """Freeze (or unfreeze) every layer of ``model`` except an attached head; returns ``model``.
+
+    Frozen batch-normalisation layers run in inference mode (Keras 3 does so
+    for a BatchNormalization layer whose ``trainable`` is False), so their
+    moving statistics stay as trained.
+    """
+    for layer in model.layers:
+        if layer.name != HEAD:
+            layer.trainable = trainable
+    return model
+
+
+DEFAULT_HEAD = "[{dense: {units: $classes, activation: softmax, name: predictions}}]"
+POOLED_HEAD = "[{global_avgpool: {name: pool}}, {dense: {units: $classes, activation: softmax, name: predictions}}]"
+
+
+def head_model(head: Any, input_shape: tuple[int, ...], classes: int) -> Any:
+    """The head as a Keras model on ``input_shape``: a YAML layer list (text or file) or a Python list.
+
+    The head is read and checked like an architecture file's ``layers:`` (the
+    same errors with file, line and column), with ``$classes`` set; a mapping
+    may also give ``defaults``, ``params`` and ``blocks``.
+    """
+    from kzoo.build import build_graph
+    from kzoo.graph import analyse
+    from kzoo.spec.loader import YMap, YSeq, load_file, loads
+    from kzoo.spec.resolve import Spec
+    from kzoo.spec.schema import ArchitectureFile
+    from kzoo.spec.validate import validate
+
+    file = "<head>"
+    if head is None:
+        head = DEFAULT_HEAD if len(input_shape) == 1 else POOLED_HEAD
+    if isinstance(head, str):
+        from pathlib import Path
+
+        if head.endswith((".yaml", ".yml")) and "\n" not in head:
+            if not Path(head).is_file():
+                raise SpecError(f"head: no such file {head}")
+            file, data = head, load_file(head)
+        else:
+            data = loads(head, file)
+    else:
+        data = loads(__import__("yaml").safe_dump(head), file)
+    if isinstance(data, YSeq):
+        data = YMap({"layers": data})
+        data.mark = Mark(file, 1, 1)
+    if not isinstance(data, YMap) or "layers" not in data:
+        raise SpecError("a head is a list of layers (or a mapping with layers:)", Mark(file, 1, 1))
+    wrapped = YMap(data)
+    wrapped.key_marks, wrapped.val_marks, wrapped.raw, wrapped.mark = (
+        dict(data.key_marks),
+        dict(data.val_marks),
+        dict(data.raw),
+        data.mark,
+    )
+    wrapped["name"] = HEAD
+    wrapped["input"] = list(input_shape)
+    wrapped["params"] = {**(data.get("params") or {}), "classes": int(classes)}
+    checked = validate(ArchitectureFile, dict(wrapped), wrapped, "", "a head", Mark(file, 1, 1))
+    return build_graph(analyse(Spec(file, wrapped, checked)))
+
+
+def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:
+    """``backbone`` with a new head on its output, as one model (the head nested, named ``head``).
+
+    The default head is one softmax dense layer (after global average pooling
+    when the backbone ends in feature maps).
+    """
+    import keras
+
+    shape = tuple(int(d) for d in backbone.output.shape[1:])
+    top = head_model(head, shape, classes)
+    return keras.Model(backbone.inputs, top(backbone.output), name=backbone.name.removesuffix("_backbone"))
+
+
+def select(model: Any, names: str | list[str]) -> list[Any]:
+    """Layers by name, in model order.
+
+    ``NAME`` is the layer of that name and every layer in its scope (names
+    that continue ``NAME_`` or ``NAME/``: ``conv5`` is ResNet's last stage,
+    ``block5`` VGG's, ``conv5_block3`` one block); ``last:N`` is everything from
+    the N-th last conv or dense layer of the backbone to its end. A comma
+    separates several.
+    """
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    layers = [layer for layer in model.layers if layer.name != HEAD and not isinstance(layer, _input_type())]
+    chosen: set[str] = set()
+    for name in names:
+        if name.startswith("last:"):
+            try:
+                n = int(name[5:])
+                if n < 1:
+                    raise ValueError(n)
+            except ValueError:
+                raise SpecError(f"unfreeze: {name!r} is not last:N with N >= 1") from None
+            kernels = [i for i, layer in enumerate(layers) if any("kernel" in w.path for w in layer.weights)]
+            start = kernels[-n] if n <= len(kernels) else 0
+            chosen.update(layer.name for layer in layers[start:])
+            continue
+        hits = [layer.name for layer in layers if layer.name == name or layer.name.startswith((name + "_", name + "/"))]
+        if not hits:
+            scopes = {layer.name.split("_")[0] for layer in layers} | {layer.name for layer in layers}
+            raise SpecError(
+                f"unfreeze: {model.name} has no layer or scope {name!r}",
+                hint=did_you_mean(name, scopes) or "give a layer name, a name prefix (a stage or block), or last:N",
+            )
+        chosen.update(hits)
+    return [layer for layer in layers if layer.name in chosen]
+
+
+def _input_type() -> type:
+    import keras
+
+    return keras.layers.InputLayer
+
+
+def unfreeze(model: Any, names: str | list[str], batchnorm: bool = False) -> list[str]:
+    """Make the layers :func:`select` picks trainable; returns the names of those with weights.
+
+    Batch normalisation stays frozen (inference mode, its statistics as
+    trained) unless ``batchnorm`` is true: small fine-tuning batches would
+    otherwise overwrite the statistics the backbone learnt on much more data.
+    """
+    import keras
+
+    out = []
+    for layer in select(model, names):
+        if isinstance(layer, keras.layers.BatchNormalization) and not batchnorm:
+            continue
+        layer.trainable = True
+        if layer.weights:
+            out.append(layer.name)
+    return out

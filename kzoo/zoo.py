@@ -204,6 +204,59 @@ def port_imagenet(model: Any, graph: Any) -> None:
     port_weights(ref, model, adapt_channels=channels != 3)
 
 
+# keras.applications' preprocess_input mode for each model whose ImageNet weights kzoo ports:
+# "caffe" = 0-255 BGR minus the ImageNet mean, "tf" = scaled to [-1, 1].
+IMAGENET_MODES = {
+    "VGG16": "caffe",
+    "VGG19": "caffe",
+    "ResNet50": "caffe",
+    "ResNet101": "caffe",
+    "ResNet152": "caffe",
+    "ResNet50V2": "tf",
+    "ResNet101V2": "tf",
+    "ResNet152V2": "tf",
+    "InceptionV3": "tf",
+}
+CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
+
+
+def imagenet_front(model: Any, graph: Any) -> Any:
+    """``model`` (with ported ImageNet weights) taking images in [0, 1], RGB, as kzoo's data gives them.
+
+    keras.applications' ``preprocess_input`` as a ``Normalization`` layer in
+    front (so the model saves and reloads with it): "tf" mode is
+    (x - 0.5) / 0.5; "caffe" mode is 255·x minus the ImageNet mean with the
+    first conv's input channels reversed instead of the image (BGR weights,
+    RGB data). For one channel (grey) the mean is the mean over RGB, which is
+    exact only for the "tf" models.
+    """
+    import keras
+    import numpy as np
+
+    from kzoo.build import build_graph
+
+    mode = IMAGENET_MODES[graph.meta["keras_applications"]]
+    channels = graph.input_shape[-1]
+    if mode == "tf":
+        mean, var = [0.5] * channels, [0.25] * channels
+    else:
+        rgb = [m / 255 for m in CAFFE_MEAN_RGB]
+        mean = rgb if channels == 3 else [float(np.mean(rgb))] * channels
+        var = [(1 / 255) ** 2] * channels
+    front = keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
+    fronted = build_graph(graph, front=front)
+    first = True
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        weights = layer.get_weights()
+        if first and mode == "caffe" and channels == 3 and weights[0].ndim == 4:
+            weights = [weights[0][:, :, ::-1, :], *weights[1:]]  # BGR-trained kernels read RGB images
+        first = False
+        fronted.get_layer(layer.name).set_weights(weights)
+    return fronted
+
+
 def imagenet_architectures() -> list[str]:
     """The zoo architectures whose ImageNet weights come through keras.applications."""
     out = []

@@ -46,7 +46,7 @@ class ArchitectureFile(BaseModel):
     reference: str | None = None
     differences: str | list[str] | None = None
     description: str | None = None
-    input: list[int | str] = Field(min_length=3, max_length=3)
+    input: list[int | str] = Field(min_length=1, max_length=3, description="rows, cols, channels (or features)")
     params: dict[str, Any] = Field(default_factory=dict)
     tables: dict[str, dict[Any, Any]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)

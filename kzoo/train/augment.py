@@ -81,6 +81,8 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
     import keras
     import tensorflow as tf
 
+    if spec == type(spec)():  # nothing asked for
+        return None
     rows, cols, channels = image_shape
     layers: list[Any] = []
     if spec.crop_padding:

@@ -139,30 +139,42 @@ def _sample(dataset: Any, n: int = 2000) -> Any:
 
 def prepare_model(graph: Any, recipe: Recipe, splits: Any) -> Any:
     """Build and compile the model: normalisation in front, weight decay, losses per output."""
+    from kzoo.build import build_graph
+
+    front = normalization(recipe, splits, graph.input_shape[-1])
+    model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
+    aux = float(graph.meta["params"].get("aux_weight", 0.3))
+    return model, compile_model(model, recipe, aux_weight=aux)
+
+
+def normalization(recipe: Recipe, splits: Any, channels: int) -> Any:
+    """The recipe's per-channel normalisation layer, from the training split (None when it is off)."""
     import keras
 
-    from kzoo.build import build_graph
+    if not recipe.preprocess.normalize:
+        return None
+    mean, var = _channel_stats(splits.train, channels)
+    return keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
+
+
+def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weight: float = 0.3) -> float:
+    """Compile with the recipe's optimizer (at ``lr``, default the recipe's, batch-scaled); returns the lr."""
     from kzoo.train.optim import make_optimizer
 
-    front = None
-    if recipe.preprocess.normalize:
-        mean, var = _channel_stats(splits.train, graph.input_shape[-1])
-        front = keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
-    model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
-    lr = recipe.optimizer.lr
-    if recipe.schedule.scale_batch:
-        lr *= recipe.batch_size / recipe.schedule.scale_batch
+    if lr is None:
+        lr = recipe.optimizer.lr
+        if recipe.schedule.scale_batch:
+            lr *= recipe.batch_size / recipe.schedule.scale_batch
     names = list(model.output_names)
-    aux = float(graph.meta["params"].get("aux_weight", 0.3))
     loss = {n: "sparse_categorical_crossentropy" for n in names}
     model.compile(
         optimizer=make_optimizer(recipe.optimizer, lr),
         loss=loss if len(names) > 1 else "sparse_categorical_crossentropy",
-        loss_weights={n: (1.0 if i == 0 else aux) for i, n in enumerate(names)} if len(names) > 1 else None,
+        loss_weights={n: (1.0 if i == 0 else aux_weight) for i, n in enumerate(names)} if len(names) > 1 else None,
         metrics={names[0]: ["accuracy"]} if len(names) > 1 else ["accuracy"],
         jit_compile=recipe.jit_compile,
     )
-    return model, lr
+    return lr
 
 
 def metric(model: Any, name: str) -> str:
@@ -174,16 +186,18 @@ def metric(model: Any, name: str) -> str:
     return f"{prefix}{names[0]}_{name[len(prefix) :]}"
 
 
-def resumed_epoch(run_dir: Path) -> int:
-    """The epoch a killed run resumes at (0 for a new run), from Keras' backup metadata."""
-    meta = run_dir / "backup" / "training_metadata.json"
+def resumed_epoch(backup: Path) -> int:
+    """The epoch a killed run resumes at (0 for a new run), from Keras' backup metadata in ``backup``."""
+    meta = backup / "training_metadata.json"
     try:
         return int(json.loads(meta.read_text())["epoch"])
     except (OSError, ValueError, KeyError):
         return 0
 
 
-def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any, first_epoch: int = 0) -> tuple[Any, Any, Any]:
+def pipelines(
+    model: Any, recipe: Recipe, splits: Any, input_shape: tuple[int, ...], first_epoch: int = 0
+) -> tuple[Any, Any, Any]:
     """Batched train, validation and test datasets.
 
     The training set is one stream over all epochs, each epoch shuffled and
@@ -201,7 +215,7 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any, first_epoch: 
 
     base = splits.train.cache() if recipe.data.cache else splits.train
     sample = _sample(splits.train) if recipe.augment.color_pca else None
-    augment = make_augmenter(recipe.augment, graph.input_shape, sample, recipe.seed)
+    augment = make_augmenter(recipe.augment, input_shape, sample, recipe.seed)
 
     def epoch(e: int) -> Any:
         seed = recipe.seed * 1_000_003 + e
@@ -218,7 +232,15 @@ def pipelines(model: Any, recipe: Recipe, splits: Any, graph: Any, first_epoch: 
     return train, val, test
 
 
-def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: float) -> tuple[list[Any], Any, Any]:
+def make_callbacks(
+    model: Any,
+    recipe: Recipe,
+    run_dir: Path,
+    steps: int,
+    lr: float,
+    backup: Path | None = None,
+    append_log: bool = False,
+) -> tuple[list[Any], Any, Any]:
     import keras
 
     from kzoo.train.callbacks import LRDrop, MomentumRamp, ResumeState, StopOnNaN
@@ -238,7 +260,7 @@ def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: fl
         min_delta=plateau.min_delta if plateau else 0.0,
     )
     nan = StopOnNaN()
-    backup = run_dir / "backup"
+    backup = backup or run_dir / "backup"
     # First: BackupAndRestore restores weights, optimizer and epoch; ResumeState the rest.
     callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(backup)), ResumeState(backup, drop), drop, nan]
     if recipe.momentum_ramp:
@@ -258,7 +280,7 @@ def make_callbacks(model: Any, recipe: Recipe, run_dir: Path, steps: int, lr: fl
             )
         )
     if c.csv:
-        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "log.csv")))
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=append_log))
     if c.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
     return callbacks, drop, nan
@@ -272,7 +294,7 @@ def train(
     output: str | None = None,
 ) -> dict[str, Any]:
     """Train a zoo architecture (name or YAML path) with a recipe; returns results.json's content."""
-    start = time.time()
+    start_time = time.time()
     from kzoo.graph import analyse
     from kzoo.spec.resolve import load_spec
     from kzoo.zoo import resolve_source
@@ -282,10 +304,48 @@ def train(
     recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets)
     graph = analyse(spec)
 
+    from kzoo.train.data import load_data
+
+    strategy = start(recipe)
+    splits = load_data(recipe.data, graph.input_shape)
+    graph = _match_classes(path, spec, params, graph, splits.classes)
+    run_dir = _run_dir(recipe, graph.name, output)
+    replicas = check_batch(recipe, splits, strategy)
+    print(
+        f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} classes; "
+        f"batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
+        f"run directory {run_dir}"
+    )
+    with scope(strategy):
+        model, lr = prepare_model(graph, recipe, splits)
+    _write_atomic(run_dir / "recipe.yaml", dump(recipe))
+    history, drop, test = fit_phase(model, recipe, splits, graph.input_shape, run_dir, lr)
+    scores = evaluate_test(model, test)
+    from kzoo.build import save_atomic
+
+    save_atomic(model, run_dir / "model.keras")
+    results = {
+        "architecture": graph.name,
+        "data": splits.source,
+        **scores,
+        "epochs_run": len(history.history.get("loss", [])),
+        "wall_seconds": round(time.time() - start_time, 2),
+        "seed": recipe.seed,
+        "best_val_accuracy": max(history.history.get(metric(model, "val_accuracy"), [float("nan")])),
+        "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in drop.history],
+        "stopped_on_plateau": drop.stopped_for_plateau,
+        "replicas": replicas,
+        "global_batch": recipe.batch_size,
+        "run_dir": str(run_dir),
+    }
+    write_results(run_dir, results)
+    return results
+
+
+def start(recipe: Recipe) -> Any:
+    """Precision policy, then the strategy, then seeds and determinism; returns the strategy (or None)."""
     import keras
     import tensorflow as tf
-
-    from kzoo.train.data import load_data
 
     keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
     # The strategy first: a multi-worker strategy must configure collective ops before TF's context starts.
@@ -293,9 +353,16 @@ def train(
     keras.utils.set_random_seed(recipe.seed)
     if recipe.deterministic:
         tf.config.experimental.enable_op_determinism()
-    splits = load_data(recipe.data, graph.input_shape)
-    graph = _match_classes(path, spec, params, graph, splits.classes)
-    run_dir = _run_dir(recipe, graph.name, output)
+    return strategy
+
+
+def scope(strategy: Any) -> Any:
+    """The strategy's scope (model, optimizer and metrics are built in it), or a no-op."""
+    return strategy.scope() if strategy is not None else _null()
+
+
+def check_batch(recipe: Recipe, splits: Any, strategy: Any) -> int:
+    """The number of replicas; the global batch must fit the data and split over them."""
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if splits.train_size < recipe.batch_size:
         raise SpecError(
@@ -307,18 +374,32 @@ def train(
             f"batch_size {recipe.batch_size} does not split over {replicas} replicas",
             hint=f"use a multiple of {replicas}",
         )
-    print(
-        f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} classes; "
-        f"batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
-        f"run directory {run_dir}"
-    )
-    scope = strategy.scope() if strategy is not None else _null()
-    with scope:
-        model, lr = prepare_model(graph, recipe, splits)
-    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, graph, resumed_epoch(run_dir))
+    return replicas
+
+
+def fit_phase(
+    model: Any,
+    recipe: Recipe,
+    splits: Any,
+    input_shape: tuple[int, ...],
+    run_dir: Path,
+    lr: float,
+    backup: str = "backup",
+    epochs: int | None = None,
+    append_log: bool = False,
+) -> tuple[Any, Any, Any]:
+    """``model.fit`` with the recipe's pipelines and callbacks; returns (history, LR controller, test set).
+
+    ``backup`` names the folder (in the run directory) from which a killed run resumes;
+    ``append_log`` continues log.csv (a second phase of fine-tuning).
+    """
+    import tensorflow as tf
+
+    if epochs is not None:
+        recipe = recipe.model_copy(update={"epochs": epochs})
+    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, input_shape, resumed_epoch(run_dir / backup))
     steps = max(1, splits.train_size // recipe.batch_size)
-    callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr)
-    _write_atomic(run_dir / "recipe.yaml", dump(recipe))
+    callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr, run_dir / backup, append_log)
     try:
         history = model.fit(
             train_ds,
@@ -340,31 +421,22 @@ def train(
         ) from None
     if nan.message:
         raise KzooError(nan.message)
-    scores = model.evaluate(test_ds, return_dict=True, verbose=0)
-    from kzoo.build import save_atomic
+    return history, drop, test_ds
 
-    save_atomic(model, run_dir / "model.keras")
-    results = {
-        "architecture": graph.name,
-        "data": splits.source,
-        "test_accuracy": float(scores[metric(model, "accuracy")]),
-        "test_loss": float(scores["loss"]),
-        "epochs_run": len(history.history.get("loss", [])),
-        "wall_seconds": round(time.time() - start, 2),
-        "seed": recipe.seed,
-        "best_val_accuracy": max(history.history.get(metric(model, "val_accuracy"), [float("nan")])),
-        "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in drop.history],
-        "stopped_on_plateau": drop.stopped_for_plateau,
-        "replicas": replicas,
-        "global_batch": recipe.batch_size,
-        "run_dir": str(run_dir),
-    }
+
+def evaluate_test(model: Any, test: Any) -> dict[str, float]:
+    """Test accuracy and loss of the main output."""
+    scores = model.evaluate(test, return_dict=True, verbose=0)
+    return {"test_accuracy": float(scores[metric(model, "accuracy")]), "test_loss": float(scores["loss"])}
+
+
+def write_results(run_dir: Path, results: dict[str, Any]) -> None:
     _write_atomic(run_dir / "results.json", json.dumps(results, indent=2) + "\n")
     print(
         f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
-        f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in {run_dir}"
+        f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
+        f"{results['run_dir']}"
     )
-    return results
 
 
 def _match_classes(path: Any, spec: Any, params: dict[str, Any] | None, graph: Any, classes: int) -> Any:

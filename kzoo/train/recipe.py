@@ -119,6 +119,22 @@ class CallbacksSpec(Part):
     tensorboard: bool = True
 
 
+class FinetuneSpec(Part):
+    """How ``kzoo finetune`` adapts a trained network (its ``epochs`` are the recipe's, for the head)."""
+
+    cut: str | None = Field(None, description="layer whose output feeds the new head; default: the classifier's input")
+    head: list[Any] | str | None = Field(
+        None, description="the new head: a layer list (or a YAML file); default: a softmax dense layer"
+    )
+    unfreeze: str | None = Field(
+        None, description="then unfreeze these layers or scopes (comma-separated; last:N = the last N conv/dense)"
+    )
+    unfreeze_epochs: int = Field(10, ge=1, description="epochs after unfreezing")
+    lr_factor: float = Field(0.1, gt=0, le=1, description="learning rate after unfreezing = lr x lr_factor")
+    batchnorm: bool = Field(False, description="unfreeze batch normalisation too (default: it stays in inference mode)")
+    features: bool = Field(False, description="export the frozen backbone's features, fit only the head on them")
+
+
 class Recipe(Part):
     """A whole training recipe; every field has a default."""
 
@@ -140,6 +156,7 @@ class Recipe(Part):
     deterministic: bool = Field(True, description="deterministic TensorFlow ops (bitwise repeatable on CPU)")
     output: str | None = Field(None, description="run directory; default runs/<arch>-<time>")
     verbose: Literal[0, 1, 2] = 1
+    finetune: FinetuneSpec = Field(default_factory=FinetuneSpec)
 
 
 def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
