@@ -101,12 +101,20 @@ def _layer(model: Any, name: str, what: str) -> Any:
 
 def classifier(model: Any) -> Any:
     """The layer that classifies: the last layer with weights on the path to the (first) output."""
+    return _classifier(model)[0]
+
+
+def _classifier(model: Any) -> tuple[Any, Any]:
+    """(the classifier layer, the tensor it was called on in ``model``)."""
     tensor = model.outputs[0]
     while True:
-        layer = tensor._keras_history.operation
+        history = tensor._keras_history
+        layer = history.operation
+        inputs = layer._inbound_nodes[history.node_index].input_tensors
         if layer.weights:
-            return layer
-        inputs = layer._inbound_nodes[0].input_tensors if layer._inbound_nodes else []
+            if len(inputs) != 1:
+                raise KzooError(f"{model.name}'s classifier {layer.name!r} has several inputs; name one with cut=")
+            return layer, inputs[0]  # (a nested model's own .input is its inner Input, not this tensor)
         if len(inputs) != 1:  # no weighted layer on a single path from the output
             raise KzooError(f"cannot find {model.name}'s classifier layer; name the feature layer with cut=")
         tensor = inputs[0]  # an activation, softmax or dropout after the classifier
@@ -122,8 +130,8 @@ def cut(model: Any, layer: str | None = None) -> Any:
     import keras
 
     if layer is None:
-        top = classifier(model)
-        output, name = top.input, f"below {top.name}"
+        top, output = _classifier(model)
+        name = f"below {top.name}"
     else:
         output, name = _layer(model, layer, "cut").output, layer
     if isinstance(output, (list, tuple)):
