@@ -124,19 +124,23 @@ def cut(model: Any, layer: str | None = None) -> Any:
     """The backbone: ``model`` from its input to ``layer``'s output.
 
     Without ``layer``, the network is cut below its classifier (the lectures'
-    "chop off the last layer"): the backbone returns the classifier's input.
+    "chop off the last layer"): the backbone returns the classifier's input;
+    a network that ends in feature maps (``include_top=False``) is kept whole.
     The backbone shares its layers (and weights) with ``model``.
     """
     import keras
 
-    if layer is None:
+    if layer is None and len(model.outputs[0].shape) > 2:  # no classifier (include_top=False): all of it
+        output, name = model.outputs[0], "the output"
+    elif layer is None:
         top, output = _classifier(model)
         name = f"below {top.name}"
     else:
         output, name = _layer(model, layer, "cut").output, layer
     if isinstance(output, (list, tuple)):
         raise SpecError(f"cut: the output at {name} is several tensors", hint="cut at a layer with one output")
-    return keras.Model(model.inputs, output, name=f"{model.name}_backbone")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, output, name=f"{model.name}_backbone")
 
 
 def freeze(model: Any, trainable: bool = False) -> Any:
@@ -213,7 +217,7 @@ def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:
 
     shape = tuple(int(d) for d in backbone.output.shape[1:])
     top = head_model(head, shape, classes)
-    return keras.Model(backbone.inputs, top(backbone.output), name=backbone.name.removesuffix("_backbone"))
+    return keras.Model(backbone.input, top(backbone.output), name=backbone.name.removesuffix("_backbone"))
 
 
 def select(model: Any, names: str | list[str]) -> list[Any]:

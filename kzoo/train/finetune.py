@@ -204,6 +204,6 @@ def _features(backbone: Any, recipe: Any, splits: Any, run_dir: Path, replicas: 
     lr = _compile(head, plain)
     history, _, test = fit_phase(head, plain, feats, shape, run_dir, lr, backup="backup-features")
     head_scores = _scores(head, test)
-    net = keras.Model(backbone.inputs, head(backbone.output), name=backbone.name.removesuffix("_backbone"))
+    net = keras.Model(backbone.input, head(backbone.output), name=backbone.name.removesuffix("_backbone"))
     _compile(net, recipe)
     return net, head_scores, history
