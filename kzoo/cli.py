@@ -6,6 +6,7 @@
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v]   train, write a run directory
   kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]   test accuracy, TTA, ensembles
+  kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
   kzoo list [--json]                     the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
   kzoo gallery FOLDER                    FOLDER/zoo.md with every architecture
@@ -153,6 +154,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from kzoo.inspect import commands
+
+    return commands.run(args)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kzoo.train.evaluate import evaluate, print_report
 
@@ -260,6 +267,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="a zoo architecture's param (NAME sources)"
     )
+    sp = add("inspect", cmd_inspect, "look inside a network: init statistics, filters, feature maps, occlusion, dream")
+    from kzoo.inspect.commands import add_arguments
+
+    add_arguments(sp)
     sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
     sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")
     sp.add_argument("--data", metavar="SOURCE", help="another data source (default: each run's recipe)")

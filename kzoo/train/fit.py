@@ -400,6 +400,12 @@ def fit_phase(
     train_ds, val_ds, test_ds = pipelines(model, recipe, splits, input_shape, resumed_epoch(run_dir / backup))
     steps = max(1, splits.train_size // recipe.batch_size)
     callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr, run_dir / backup, append_log)
+    if recipe.callbacks.layer_stats:
+        from kzoo.inspect.stats import layer_stats_callback
+
+        sample = next(iter(splits.val.batch(64)))[0]  # a fixed batch: the statistics stay comparable
+        every = recipe.callbacks.layer_stats
+        callbacks.append(layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), every))
     try:
         history = model.fit(
             train_ds,

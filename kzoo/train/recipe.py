@@ -117,6 +117,9 @@ class CallbacksSpec(Part):
     checkpoint: bool = Field(True, description="keep the best model as best.keras")
     csv: bool = True
     tensorboard: bool = True
+    layer_stats: int | None = Field(
+        None, ge=1, description="every N steps, log each layer's activation and gradient std to TensorBoard"
+    )
 
 
 class FinetuneSpec(Part):

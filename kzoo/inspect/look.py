@@ -1,0 +1,206 @@
+"""Looking inside a (trained) network: filters, feature maps, occlusion maps, class visualisation.
+
+Every function returns numbers (numpy arrays and plain values) and leaves the
+drawing to :mod:`kzoo.inspect.plots`; images are floats in [0, 1], shaped like
+the model's input (kzoo's trained models carry their normalisation inside).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kzoo.errors import KzooError, SpecError, did_you_mean
+
+
+def load_model(path: str | Path) -> Any:
+    """A saved model: a ``.keras`` file or a run directory holding ``model.keras``."""
+    import keras
+
+    import kzoo.keras  # noqa: F401
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise SpecError(f"no such model {path}", hint="give a .keras file or a run directory of kzoo train")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises several types for a bad file
+        raise KzooError(f"could not load {path}: {exc}") from None
+
+
+def load_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
+    """An image file (PNG, JPEG, BMP, GIF) as floats in [0, 1], resized to ``shape`` (rows, cols, channels)."""
+    import tensorflow as tf
+
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"no such image {path}")
+    try:
+        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=shape[-1], expand_animations=False)
+    except tf.errors.InvalidArgumentError as exc:
+        raise SpecError(f"{path} is not an image TensorFlow can read ({exc.message.splitlines()[0]})") from None
+    image = tf.image.resize(tf.image.convert_image_dtype(image, tf.float32), shape[:2])
+    return np.asarray(image, dtype="float32")
+
+
+def get_layer(model: Any, name: str) -> Any:
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise SpecError(
+            f"{model.name} has no layer {name!r}", hint=did_you_mean(name, [layer.name for layer in model.layers])
+        ) from None
+
+
+def filters(model: Any, layer: str, channel: int = 0) -> np.ndarray:
+    """A conv layer's kernels as tiles: (filters, rows, cols, 3) in colour when the layer reads 3 channels,
+    else (filters, rows, cols) for input channel ``channel``."""
+    found = get_layer(model, layer)
+    kernels = [w for w in found.weights if w.path.endswith(("kernel", "weights"))]
+    if not kernels or len(kernels[0].shape) != 4:
+        raise SpecError(f"layer {layer!r} ({type(found).__name__}) has no 2-D convolution kernel")
+    k = np.asarray(kernels[0])  # (rows, cols, in, out)
+    if k.shape[2] == 3:
+        return np.transpose(k, (3, 0, 1, 2))
+    if not 0 <= channel < k.shape[2]:
+        raise SpecError(f"channel {channel} out of range: {layer!r} reads {k.shape[2]} channels")
+    return np.transpose(k[:, :, channel, :], (2, 0, 1))
+
+
+def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
+    """The feature maps of ``layer`` for one image: (maps, rows, cols) (a vector gives (units, 1, 1))."""
+    import keras
+
+    found = get_layer(model, layer)
+    probe = keras.Model(model.input, found.output)
+    out = np.asarray(probe(image[None], training=False))[0]
+    if out.ndim == 1:
+        return out[:, None, None]
+    return np.transpose(out, (2, 0, 1))
+
+
+def probabilities(model: Any, images: np.ndarray, batch: int = 256) -> np.ndarray:
+    out = model.predict(images, batch_size=batch, verbose=0)
+    return np.asarray(out[0] if isinstance(out, (list, tuple)) else out)
+
+
+def occlusion(
+    model: Any,
+    image: np.ndarray,
+    cls: int | None = None,
+    size: int | None = None,
+    stride: int | None = None,
+    fill: float | None = None,
+) -> dict[str, Any]:
+    """Zeiler & Fergus (2014): slide a grey square over the image; p(class) and the top class at each position.
+
+    ``cls`` defaults to the class the network gives the whole image; ``size``
+    to a quarter of the side, ``stride`` to half the size; the square is the
+    image's mean colour unless ``fill`` is given (Zeiler & Fergus' grey is the
+    mean of their mean-subtracted images). Returns the maps (rows x cols of
+    positions), the square's top-left pixels, and the unoccluded probability.
+    """
+    rows, cols = image.shape[:2]
+    size = size or max(1, min(rows, cols) // 4)
+    stride = stride or max(1, size // 2)
+    if size > min(rows, cols):
+        raise SpecError(f"occluder size {size} is larger than the image ({rows}x{cols})")
+    base = probabilities(model, image[None])[0]
+    cls = int(np.argmax(base)) if cls is None else int(cls)
+    if not 0 <= cls < len(base):
+        raise SpecError(f"class {cls} out of range: the model has {len(base)} classes")
+    grey = image.mean(axis=(0, 1)) if fill is None else fill
+    ys = list(range(0, rows - size + 1, stride))
+    xs = list(range(0, cols - size + 1, stride))
+    batch = np.repeat(image[None], len(ys) * len(xs), axis=0)
+    for i, y in enumerate(ys):
+        for j, x in enumerate(xs):
+            batch[i * len(xs) + j, y : y + size, x : x + size] = grey
+    probs = probabilities(model, batch).reshape(len(ys), len(xs), -1)
+    return {
+        "class": cls,
+        "probability": float(base[cls]),
+        "size": size,
+        "stride": stride,
+        "rows": ys,
+        "cols": xs,
+        "map": probs[..., cls],
+        "top_class": probs.argmax(-1),
+    }
+
+
+def logit_model(model: Any) -> Any:
+    """A function image batch -> class scores before the softmax (the classifier's pre-activation)."""
+    import keras
+
+    from kzoo.transfer import _classifier
+
+    top, features = _classifier(model)
+    below = keras.Model(model.input, features)
+    if isinstance(top, keras.layers.Dense):
+        kernel, bias = top.kernel, top.bias
+
+        def scores(x):
+            z = keras.ops.matmul(below(x, training=False), kernel)
+            return z + bias if bias is not None else z
+
+        return scores
+
+    def log_probs(x):  # another classifier (e.g. LeNet's RBF units): log p(class)
+        return keras.ops.log(model(x, training=False) + 1e-12)
+
+    return log_probs
+
+
+def dream(
+    model: Any,
+    cls: int,
+    steps: int = 200,
+    lr: float = 0.05,
+    jitter: int = 2,
+    blur_every: int = 4,
+    l2: float = 1e-3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Class visualisation by gradient ascent on the input ("Inceptionism"; Simonyan et al. 2014).
+
+    Start from faint noise around grey; each step rolls the image by a random
+    jitter, climbs the normalised gradient of the class score, rolls back,
+    decays towards grey (L2), and every ``blur_every`` steps blurs it a little
+    (the natural-image prior). Returns the image and the class score before
+    and after.
+    """
+    import tensorflow as tf
+
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    classes = int(model.outputs[0].shape[-1])
+    if not 0 <= cls < classes:
+        raise SpecError(f"class {cls} out of range: the model has {classes} classes")
+    scores = logit_model(model)
+    rng = np.random.default_rng(seed)
+    x = tf.Variable((0.5 + 0.05 * rng.standard_normal((1, *shape))).astype("float32"))
+    blur = np.outer([1, 2, 1], [1, 2, 1]).astype("float32") / 16
+    blur = tf.constant(np.tile(blur[:, :, None, None], (1, 1, shape[-1], 1)))
+    start = float(scores(x)[0, cls])
+    trace = [start]
+    for step in range(steps):
+        dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, 2)) if jitter else (0, 0)
+        x.assign(tf.roll(x, (dy, dx), (1, 2)))
+        with tf.GradientTape() as tape:
+            score = scores(x)[0, cls]
+        g = tape.gradient(score, x)
+        x.assign_add(lr * g / (tf.reduce_mean(tf.abs(g)) + 1e-8) / 100)
+        x.assign(tf.roll(x, (-dy, -dx), (1, 2)))
+        x.assign(0.5 + (x - 0.5) * (1 - l2))
+        if blur_every and (step + 1) % blur_every == 0:
+            padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")  # no dark frame
+            x.assign(tf.nn.depthwise_conv2d(padded, blur, [1, 1, 1, 1], "VALID") * 0.5 + x * 0.5)
+        x.assign(tf.clip_by_value(x, 0.0, 1.0))
+        if (step + 1) % 10 == 0:
+            trace.append(float(scores(x)[0, cls]))
+    end = float(scores(x)[0, cls])
+    return {"class": cls, "image": np.asarray(x[0]), "score_start": start, "score_end": end, "trace": trace}

@@ -1,0 +1,219 @@
+"""kzoo inspect: init statistics, filters, feature maps, occlusion, class visualisation, curves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kzoo
+from kzoo.errors import SpecError
+from kzoo.inspect import look
+from kzoo.inspect.stats import init_report, layer_stats
+
+PLAIN = """
+name: plain
+paper: none (a deep plain network for the init analysis)
+input: [8, 8, 16]
+params: {init: glorot_uniform, activation: tanh, classes: 10}
+defaults:
+  conv: {filters: 64, kernel: 3, padding: same, init: $init, activation: $activation}
+layers:
+  - repeat: 12
+    layers:
+      - conv: {}
+  - flatten
+  - dense: {units: $classes, activation: softmax, init: glorot_uniform}
+"""
+
+
+def _per_layer_ratio(values):
+    """Geometric mean of the layer-to-layer ratio over the 12 conv layers."""
+    v = np.asarray(values[:12], dtype="float64")
+    return float(np.exp(np.mean(np.log(v[1:] / v[:-1]))))
+
+
+@pytest.mark.parametrize(
+    ("init", "activation", "shrinks"),
+    [("torch_legacy", "tanh", True), ("glorot_uniform", "tanh", False), ("he_normal", "relu", False)],
+)
+def test_init_statistics_show_the_lectures_analysis(write, init, activation, shrinks):
+    """Old U[-1/sqrt(n), 1/sqrt(n)] init + tanh: activations and gradients shrink layer after layer;
+    Glorot with tanh and He with ReLU keep them about constant (Glorot & Bengio 2010, He et al. 2015)."""
+    _, stats = init_report(str(write(PLAIN, "plain.yaml")), init, activation, batch=32)
+    forward = _per_layer_ratio([s.act_std for s in stats])
+    # backward: gradients shrink from the output towards the input, so read the ratio downwards
+    backward = 1 / _per_layer_ratio([s.grad_std for s in stats])
+    if shrinks:
+        assert forward < 0.7 and backward < 0.7  # measured here: 0.54 and 0.55 per layer
+        assert stats[11].act_std / stats[0].act_std < 0.01
+    else:
+        assert 0.85 < forward < 1.15 and 0.85 < backward < 1.15  # measured: 0.90-0.97
+
+
+def test_init_overrides_need_a_declared_param(write):
+    path = write(PLAIN.replace("activation: tanh, ", "").replace("$activation", "tanh"), "p.yaml")
+    with pytest.raises(SpecError, match="no 'activation' param"):
+        init_report(str(path), activation="relu")
+
+
+# --- a small trained network: "is there a bright square?" -------------------------------------------
+
+TINY = """
+name: blobnet
+paper: none (test network)
+input: [24, 24, 1]
+params: {classes: 2}
+layers:
+  - conv: {name: c1, filters: 8, kernel: 3, activation: relu, padding: same}
+  - maxpool: {name: p1, pool: 2}
+  - conv: {name: c2, filters: 16, kernel: 3, activation: relu, padding: same}
+  - global_maxpool: {name: gp}
+  - dense: {name: predictions, units: $classes, activation: softmax}
+"""
+
+
+def blob_images(n, seed):
+    """Class 1: dim noise with a bright 6x6 square somewhere; class 0: the noise alone."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 0.3, (n, 24, 24, 1)).astype("float32")
+    y = rng.integers(0, 2, n)
+    for i in np.flatnonzero(y == 1):
+        r, c = rng.integers(0, 18, 2)
+        x[i, r : r + 6, c : c + 6] = 1.0
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def blobnet(tmp_path_factory):
+    import keras
+
+    from kzoo.build import save_atomic
+
+    root = tmp_path_factory.mktemp("blob")
+    (root / "blobnet.yaml").write_text(TINY)
+    keras.utils.set_random_seed(0)
+    model = kzoo.build(root / "blobnet.yaml")
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = blob_images(600, 0)
+    run = root / "run"
+    run.mkdir()
+    model.fit(x, y, batch_size=32, epochs=6, verbose=0, callbacks=[keras.callbacks.CSVLogger(str(run / "log.csv"))])
+    xt, yt = blob_images(200, 1)
+    assert model.evaluate(xt, yt, verbose=0)[1] > 0.95  # it learnt the task
+    save_atomic(model, run / "model.keras")
+    image = np.random.default_rng(5).uniform(0, 0.3, (24, 24, 1)).astype("float32")
+    image[4:10, 14:20] = 1.0  # the square: rows 4-9, cols 14-19
+    return model, run, image
+
+
+def test_filters_and_feature_maps_have_the_layer_shapes(blobnet):
+    model, _, image = blobnet
+    assert look.filters(model, "c1").shape == (8, 3, 3)
+    assert look.filters(model, "c2", channel=7).shape == (16, 3, 3)
+    maps = look.activations(model, image, "c2")
+    assert maps.shape == (16, 12, 12)
+    np.testing.assert_allclose(maps.max(axis=(1, 2)), look.activations(model, image, "gp")[:, 0, 0], rtol=1e-5)
+    with pytest.raises(SpecError, match="did you mean 'c1'"):
+        look.filters(model, "c11")
+    with pytest.raises(SpecError, match="no 2-D convolution kernel"):
+        look.filters(model, "predictions")
+
+
+def test_occluding_the_object_lowers_its_class_probability(blobnet):
+    model, _, image = blobnet
+    result = look.occlusion(model, image, cls=1, size=8, stride=2)
+    assert result["probability"] > 0.9
+    grid = result["map"]
+    rows, cols = np.array(result["rows"]), np.array(result["cols"])
+    covers = (rows[:, None] <= 4) & (rows[:, None] + 8 >= 10) & (cols[None, :] <= 14) & (cols[None, :] + 8 >= 20)
+    assert covers.any()
+    assert grid[covers].max() < 0.5  # the square hidden: "no square"
+    far = (rows[:, None] >= 12) & (cols[None, :] <= 6)
+    assert grid[far].min() > 0.9  # hiding empty background changes nothing
+    assert set(np.unique(result["top_class"][covers])) == {0}
+
+
+def test_gradient_ascent_raises_the_target_logit(blobnet):
+    model, _, _ = blobnet
+    result = look.dream(model, 1, steps=60, seed=0)
+    assert result["image"].shape == (24, 24, 1)
+    assert 0 <= result["image"].min() and result["image"].max() <= 1
+    assert result["score_end"] > result["score_start"] + 1.0
+
+
+def test_layer_stats_measure_a_trained_model(blobnet):
+    model, _, image = blobnet
+    stats = layer_stats(model, np.stack([image] * 4))
+    assert [s.layer for s in stats] == ["c1", "c2", "predictions"]
+    assert stats[0].shape == (24, 24, 8) and 0 <= stats[0].zeros <= 1
+
+
+def _cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "kzoo.cli", "inspect", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+@pytest.mark.slow
+def test_every_inspect_command_writes_its_picture_and_numbers(blobnet, tmp_path, write):
+    import tensorflow as tf
+
+    _, run, image = blobnet
+    png = tmp_path / "square.png"
+    png.write_bytes(tf.io.encode_png((image * 255).astype("uint8")).numpy())
+    plain = write(PLAIN, "plain.yaml")
+    commands = {
+        "init": ["init", plain, "--init", "torch_legacy", "--batch", "8"],
+        "filters": ["filters", run, "--layer", "c1"],
+        "activations": ["activations", run, png, "--layer", "c2"],
+        "occlusion": ["occlusion", run, png, "--class", "1", "--size", "8", "--stride", "4"],
+        "dream": ["dream", run / "model.keras", "--class", "1", "--steps", "30"],
+        "curves": ["curves", run],
+    }
+    for what, args in commands.items():
+        out = tmp_path / f"{what}.png"
+        result = _cli(*args, "-o", out, "--json", cwd=tmp_path)
+        assert result.returncode == 0, (what, result.stderr[-2000:])
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", what
+        data = json.loads(result.stdout[: result.stdout.rindex("wrote")])
+        if what == "init":
+            assert len(data) == 13 and data[11]["act_std"] < data[0]["act_std"] / 100
+        if what == "occlusion":
+            assert data["class"] == 1 and 0 <= data["lowest_at"]["row"] <= 6 and 10 <= data["lowest_at"]["col"] <= 16
+        if what == "curves":
+            assert len(data["loss"]) == 6 and data["loss"][-1] < data["loss"][0]
+    svg = _cli("filters", run, "--layer", "c2", "-o", tmp_path / "f.svg", cwd=tmp_path)
+    assert svg.returncode == 0 and (tmp_path / "f.svg").read_text().lstrip().startswith("<?xml")
+    bad = _cli("filters", run, "--layer", "c3", cwd=tmp_path)
+    assert bad.returncode == 2 and "no layer 'c3'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_layer_stats_callback_logs_to_tensorboard(tmp_path, write):
+    import keras
+    import tensorflow as tf
+
+    from kzoo.inspect.stats import layer_stats_callback
+
+    model = kzoo.build(write(TINY, "blob.yaml"))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = blob_images(64, 2)
+    callback = layer_stats_callback(x[:16], str(tmp_path / "tb"), every=2)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[callback])  # 4 steps: logged at 0 and 2
+    seen: dict[str, list[int]] = {}
+    for event_file in (tmp_path / "tb").glob("events.out.tfevents*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                seen.setdefault(value.tag, []).append(event.step)
+    assert seen["activation_std/c1"] == [0, 2] and seen["gradient_std/c2"] == [0, 2]
+    assert "zeros/predictions" in seen and "gradient_std/predictions" not in seen
+    assert keras.backend.backend() == "tensorflow"
