@@ -6,6 +6,7 @@
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v]   train, write a run directory
   kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]   test accuracy, TTA, ensembles
+  kzoo tune FILE|NAME --space S [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
   kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
   kzoo list [--json]                     the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]   draw the architecture (Graphviz)
@@ -160,6 +161,29 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return commands.run(args)
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from kzoo.spec import parse_override
+    from kzoo.train.recipe import parse_sets
+    from kzoo.tune import table, tune
+
+    params = dict(parse_override(p) for p in args.param)
+    summary = tune(
+        args.target,
+        args.space,
+        args.recipe,
+        parse_sets(args.set),
+        params,
+        args.algorithm,
+        args.trials,
+        args.objective,
+        args.output,
+        args.seed,
+    )
+    print(json.dumps(summary, indent=2) if args.json else table(summary))
+    print(f"best recipe: {summary['best_recipe']}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kzoo.train.evaluate import evaluate, print_report
 
@@ -271,6 +295,18 @@ def parser() -> argparse.ArgumentParser:
     from kzoo.inspect.commands import add_arguments
 
     add_arguments(sp)
+    sp = add("tune", cmd_tune, "hyperparameter search (KerasTuner) over recipe fields and architecture params")
+    sp.add_argument("target", metavar="FILE|NAME")
+    sp.add_argument("--space", required=True, metavar="FILE", help="YAML: field -> [values] or {min, max, step, log}")
+    sp.add_argument("--recipe", metavar="FILE")
+    sp.add_argument("--algorithm", choices=["grid", "random", "bayesian"], default="random")
+    sp.add_argument("--trials", type=int, default=10, help="at most this many trials")
+    sp.add_argument("--objective", choices=["val_accuracy", "val_loss"], default="val_accuracy")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the search (the recipe's seed trains)")
+    sp.add_argument("--output", metavar="DIR", help="search directory (default runs/tune-NAME-TIME); rerun to continue")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed recipe fields")
+    sp.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="fixed architecture params")
     sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
     sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")
     sp.add_argument("--data", metavar="SOURCE", help="another data source (default: each run's recipe)")

@@ -332,6 +332,7 @@ def train(
         "wall_seconds": round(time.time() - start_time, 2),
         "seed": recipe.seed,
         "best_val_accuracy": max(history.history.get(metric(model, "val_accuracy"), [float("nan")])),
+        "best_val_loss": min(history.history.get("val_loss", [float("nan")])),
         "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in drop.history],
         "stopped_on_plateau": drop.stopped_for_plateau,
         "replicas": replicas,

@@ -1,0 +1,255 @@
+"""``kzoo tune``: hyperparameter search over recipe fields and architecture params, through KerasTuner.
+
+A search space is YAML; each key is a recipe field (dotted, as for ``--set``)
+or ``params.NAME`` (an architecture param), and each value either a list of
+values or a range::
+
+    optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}    # a float range (log-uniform)
+    weight_decay: [0, 1.0e-4, 5.0e-4]                    # a choice
+    batch_size: [32, 64]
+    params.init: [he_normal, glorot_uniform]
+    params.depth: {min: 18, max: 34, step: 16}           # an integer range
+
+KerasTuner's oracles (grid, random, Bayesian optimisation) pick the values;
+each trial is a ``kzoo train`` run with its own run directory, scored by its
+best validation accuracy (or ``--objective val_loss``). The search state lives
+in the output directory, so rerunning the same command continues it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kzoo.errors import Mark, SpecError
+
+
+@dataclass
+class Dimension:
+    name: str  # "optimizer.lr" or "params.depth"
+    values: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    mark: Mark | None = None
+
+    @property
+    def is_int(self) -> bool:
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)) and (
+            self.step is None or isinstance(self.step, int)
+        )
+
+
+def load_space(path: str | Path, target: str, recipe_file: str | None = None) -> list[Dimension]:
+    """Read and check a search space (errors carry the space file's line and column)."""
+    from kzoo.spec.loader import YMap, load_file, mark_of
+    from kzoo.spec.resolve import load_with_extends
+    from kzoo.train.recipe import resolve_recipe
+    from kzoo.zoo import resolve_source
+
+    data = load_file(path)
+    if not isinstance(data, YMap) or not data:
+        raise SpecError("a search space is a mapping of fields to values or ranges", Mark(str(path), 1, 1))
+    arch = resolve_source(target)
+    declared = dict(load_with_extends(arch).get("params") or {})
+    arch_train = load_with_extends(arch).get("train")
+    dims = []
+    for key, value in data.items():
+        mark = mark_of(data, key, of_key=True)
+        dim = _dimension(str(key), value, mark_of(data, key))
+        dim.mark = mark
+        if dim.name.startswith("params."):
+            param = dim.name[len("params.") :]
+            if param not in declared:
+                from kzoo.errors import did_you_mean
+
+                raise SpecError(
+                    f"{arch.stem} has no param {param!r}",
+                    mark,
+                    hint=did_you_mean(param, declared) or f"its params: {', '.join(sorted(declared))}",
+                )
+        else:
+            for sample in _samples(dim):
+                try:
+                    resolve_recipe(arch_train, recipe_file, {dim.name: sample})
+                except SpecError as exc:
+                    raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", mark, hint=exc.hint) from None
+        dims.append(dim)
+    return dims
+
+
+def _dimension(name: str, value: Any, mark: Mark | None) -> Dimension:
+    if isinstance(value, list):
+        if not value:
+            raise SpecError(f"{name}: an empty list of values", mark)
+        kinds = {type(v) for v in value}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            raise SpecError(
+                f"{name}: values of one type only (got {', '.join(sorted(k.__name__ for k in kinds))})", mark
+            )
+        if not kinds <= {int, float, str, bool}:
+            raise SpecError(f"{name}: values must be numbers, strings or booleans", mark)
+        if kinds == {int, float}:
+            value = [float(v) for v in value]
+        return Dimension(name, values=list(value))
+    if isinstance(value, dict):
+        unknown = set(value) - {"min", "max", "step", "log"}
+        if unknown or not {"min", "max"} <= set(value):
+            raise SpecError(
+                f"{name}: a range is {{min, max}} with optional step and log",
+                mark,
+                hint=f"unknown: {', '.join(sorted(map(str, unknown)))}" if unknown else None,
+            )
+        low, high = value["min"], value["max"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or low >= high:
+            raise SpecError(f"{name}: min and max must be numbers with min < max", mark)
+        if value.get("log") and low <= 0:
+            raise SpecError(f"{name}: a log range needs min > 0", mark)
+        return Dimension(name, low=low, high=high, step=value.get("step"), log=bool(value.get("log", False)))
+    raise SpecError(f"{name}: expected a list of values or a range {{min, max}}", mark)
+
+
+def _samples(dim: Dimension) -> list[Any]:
+    if dim.values is not None:
+        return dim.values
+    return [int(dim.low), int(dim.high)] if dim.is_int else [float(dim.low), float(dim.high)]
+
+
+def hyperparameters(dims: list[Dimension], algorithm: str) -> Any:
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    for d in dims:
+        if d.values is not None:
+            hp.Choice(d.name, d.values, ordered=all(isinstance(v, (int, float)) for v in d.values))
+            continue
+        if algorithm == "grid" and d.step is None and not d.is_int:
+            raise SpecError(f"{d.name}: grid search needs a list of values or a step", d.mark)
+        sampling = "log" if d.log else "linear"
+        if d.is_int:
+            hp.Int(d.name, int(d.low), int(d.high), step=d.step or 1, sampling=sampling)
+        else:
+            hp.Float(d.name, float(d.low), float(d.high), step=d.step, sampling=sampling)
+    return hp
+
+
+def tune(
+    target: str,
+    space: str,
+    recipe_file: str | None = None,
+    sets: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    algorithm: str = "random",
+    trials: int = 10,
+    objective: str = "val_accuracy",
+    output: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Search; returns the trials sorted best first and where the best recipe was written."""
+    import keras
+    import keras_tuner as kt
+
+    from kzoo.train.fit import train
+
+    if algorithm not in ("grid", "random", "bayesian"):
+        raise SpecError(f"unknown algorithm {algorithm!r}", hint="grid, random or bayesian")
+    if objective not in ("val_accuracy", "val_loss"):
+        raise SpecError(f"unknown objective {objective!r}", hint="val_accuracy or val_loss")
+    dims = load_space(space, target, recipe_file)
+    out = Path(output or f"runs/tune-{Path(target).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    direction = "max" if objective == "val_accuracy" else "min"
+    oracle_cls = {
+        "grid": kt.oracles.GridSearchOracle,
+        "random": kt.oracles.RandomSearchOracle,
+        "bayesian": kt.oracles.BayesianOptimizationOracle,
+    }[algorithm]
+    oracle = oracle_cls(
+        objective=kt.Objective(objective, direction),
+        max_trials=trials,
+        hyperparameters=hyperparameters(dims, algorithm),
+        tune_new_entries=False,
+        seed=seed,
+    )
+
+    class KzooTuner(kt.Tuner):
+        """Each trial: one kzoo train run with the trial's values."""
+
+        def run_trial(self, trial, *args, **kwargs):
+            values = trial.hyperparameters.values
+            trial_sets = {**(sets or {}), **{k: v for k, v in values.items() if not k.startswith("params.")}}
+            trial_params = {**(params or {}), **{k[7:]: v for k, v in values.items() if k.startswith("params.")}}
+            keras.backend.clear_session()
+            results = train(target, recipe_file, trial_sets, trial_params, str(out / "trials" / trial.trial_id))
+            score = results["best_val_accuracy"] if objective == "val_accuracy" else results.get("best_val_loss")
+            return {objective: float(score)}
+
+    tuner = KzooTuner(oracle=oracle, directory=str(out), project_name="keras_tuner", overwrite=False)
+    tuner.search()
+    rows = []
+    for trial in oracle.trials.values():
+        run = out / "trials" / trial.trial_id / "results.json"
+        if trial.score is None or not run.is_file():
+            continue
+        results = json.loads(run.read_text())
+        rows.append(
+            {
+                "trial": trial.trial_id,
+                "values": dict(trial.hyperparameters.values),
+                objective: trial.score,
+                "test_accuracy": results["test_accuracy"],
+                "epochs_run": results["epochs_run"],
+                "wall_seconds": results["wall_seconds"],
+                "run_dir": str(run.parent),
+            }
+        )
+    rows.sort(key=lambda r: r[objective], reverse=direction == "max")
+    if not rows:
+        raise SpecError("no trial finished", hint=f"see {out / 'trials'}")
+    best = rows[0]
+    best_params = {k[7:]: v for k, v in best["values"].items() if k.startswith("params.")}
+    text = (Path(best["run_dir"]) / "recipe.yaml").read_text()
+    header = (
+        f"# best of {len(rows)} trials ({algorithm} search, {objective} {best[objective]:.4f}), trial {best['trial']}\n"
+    )
+    if best_params:
+        header += "# with architecture params: " + " ".join(f"--param {k}={v}" for k, v in best_params.items()) + "\n"
+    _write_atomic(out / "best_recipe.yaml", header + text)
+    summary = {
+        "objective": objective,
+        "algorithm": algorithm,
+        "trials": rows,
+        "best_recipe": str(out / "best_recipe.yaml"),
+    }
+    _write_atomic(out / "tune.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def table(summary: dict[str, Any]) -> str:
+    objective = summary["objective"]
+    rows = summary["trials"]
+    keys = sorted({k for r in rows for k in r["values"]})
+    head = ["trial", *keys, objective, "test_acc", "epochs", "seconds"]
+    body = [
+        [r["trial"], *(_fmt(r["values"].get(k)) for k in keys), f"{r[objective]:.4f}", f"{r['test_accuracy']:.4f}"]
+        + [str(r["epochs_run"]), f"{r['wall_seconds']:.0f}"]
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)) for line in [head, *body]]
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
