@@ -168,9 +168,13 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
         "--set",
         "callbacks.early_stopping=null",
         "--set",
-        "augment.rotation=0",
+        "augment.rotation=10",  # augmentation is stateless (keyed per batch), so it resumes exactly too
         "--set",
-        "augment.shift=0",
+        "augment.shift=0.1",
+        "--set",
+        "augment.flip=horizontal",
+        "--set",
+        "augment.crop_padding=1",
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     whole = subprocess.run(

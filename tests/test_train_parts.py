@@ -243,3 +243,49 @@ layers:
     assert penalty == pytest.approx(want, rel=1e-5)
     assert build_graph(graph).get_layer("other").kernel_regularizer is None
     assert isinstance(model.get_layer("own").kernel_regularizer, keras.regularizers.L2)
+
+
+def _augment_once(spec, images, draw):
+    import tensorflow as tf
+
+    from kzoo.train.augment import make_augmenter
+
+    augment = make_augmenter(spec, images.shape[1:], None, seed=3)
+    out, _ = augment(tf.constant(images), tf.zeros(len(images), tf.int64), tf.constant(draw, tf.int64))
+    return out.numpy()
+
+
+def test_flips_mirror_exactly_and_are_drawn_per_image():
+    from kzoo.train.recipe import AugmentSpec
+
+    images = np.random.default_rng(0).random((16, 9, 7, 3)).astype("float32")
+    out = _augment_once(AugmentSpec(flip="horizontal"), images, 11)
+    same = [np.array_equal(o, i) for o, i in zip(out, images, strict=True)]
+    mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, images, strict=True)]
+    assert all(s or m for s, m in zip(same, mirrored, strict=True)) and any(same) and any(mirrored)
+
+
+def test_crop_padding_is_an_integer_shift_with_zero_fill_like_pad_then_crop():
+    from kzoo.train.recipe import AugmentSpec
+
+    images = np.random.default_rng(1).random((16, 10, 10, 1)).astype("float32") + 1.0
+    out = _augment_once(AugmentSpec(crop_padding=2), images, 5)
+    shifts = set()
+    for o, i in zip(out, images, strict=True):
+        padded = np.pad(i, ((2, 2), (2, 2), (0, 0)))
+        hits = [(dy, dx) for dy in range(5) for dx in range(5) if np.allclose(o, padded[dy : dy + 10, dx : dx + 10])]
+        assert hits, "not a crop of the zero-padded image"
+        shifts.add(hits[0])
+    assert len(shifts) > 3  # drawn per image
+
+
+def test_geometric_augmentation_is_repeatable_per_draw_and_keeps_the_centre_of_a_rotation():
+    from kzoo.train.recipe import AugmentSpec
+
+    images = np.random.default_rng(2).random((8, 15, 15, 1)).astype("float32")
+    spec = AugmentSpec(zoom=0.1, shift=0.1, rotation=15, crop_padding=2, flip="both")
+    a, b, c = (_augment_once(spec, images, d) for d in (4, 4, 5))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    rotated = _augment_once(AugmentSpec(rotation=30), images, 9)
+    np.testing.assert_allclose(rotated[:, 7, 7], images[:, 7, 7], atol=1e-5)  # the centre stays put
+    assert not np.allclose(rotated, images)

@@ -1,7 +1,13 @@
 """On-the-fly augmentation of training batches in tf.data.
 
-Crop, flip, zoom, shift and rotation are Keras preprocessing layers. Two are
-written here because no library we depend on has them:
+Crop (pad and crop back), flip, zoom, shift and rotation are one affine map
+per image, drawn from a stateless random seed and applied in a single
+resampling by TensorFlow's ``ImageProjectiveTransformV3`` (the op Keras'
+RandomCrop/RandomFlip/RandomZoom/RandomTranslation/RandomRotation use one by
+one, with the same ranges). Written here instead of stacking those layers
+because the layers keep a random state of their own, which a resumed run
+cannot restore, and each resamples the whole batch again (five passes instead
+of one). Two more are written here because no library we depend on has them:
 
 * AlexNet's colour PCA (Krizhevsky et al. 2012, Section 4.1): to every pixel
   add Σ_i α_i λ_i p_i, with p_i, λ_i the eigenvectors and eigenvalues of the
@@ -60,43 +66,58 @@ def elastic(images: Any, alpha: float, sigma: float, seed: Any) -> Any:
 
 
 def _bilinear(images: Any, r: Any, c: Any) -> Any:
+    """Sample ``images`` at fractional (row, col) positions: one gather of the four neighbours."""
     import tensorflow as tf
 
+    shape = tf.shape(images)
+    b, h, w, ch = shape[0], shape[1], shape[2], shape[3]
     r0, c0 = tf.floor(r), tf.floor(c)
     fr, fc = (r - r0)[..., None], (c - c0)[..., None]
-    h, w = tf.shape(images)[1], tf.shape(images)[2]
     r0i, c0i = tf.cast(r0, tf.int32), tf.cast(c0, tf.int32)
     r1i, c1i = tf.minimum(r0i + 1, h - 1), tf.minimum(c0i + 1, w - 1)
-
-    def at(ri, ci):
-        return tf.gather_nd(images, tf.stack([ri, ci], axis=-1), batch_dims=1)
-
-    top = at(r0i, c0i) * (1 - fc) + at(r0i, c1i) * fc
-    bottom = at(r1i, c0i) * (1 - fc) + at(r1i, c1i) * fc
+    base = (tf.range(b) * h * w)[:, None, None]
+    index = tf.stack([base + r0i * w + c0i, base + r0i * w + c1i, base + r1i * w + c0i, base + r1i * w + c1i])
+    v = tf.gather(tf.reshape(images, tf.stack([-1, ch])), index)
+    top = v[0] * (1 - fc) + v[1] * fc
+    bottom = v[2] * (1 - fc) + v[3] * fc
     return top * (1 - fr) + bottom * fr
+
+
+def affine_transforms(spec: Any, rows: int, cols: int, batch: Any, seed: Any) -> Any:
+    """Per-image transforms (batch, 8) for ImageProjectiveTransformV3: output pixel -> input pixel.
+
+    About the image centre: input = z·R(θ)·F·(output − centre) + centre + d, with F the flips,
+    z ~ U[1 − zoom, 1 + zoom], θ ~ U[±rotation°], d the shift (U[±shift·size]) plus the crop
+    offset (an integer in [−crop_padding, crop_padding], as padding then a random crop gives).
+    """
+    import tensorflow as tf
+
+    u = tf.random.stateless_uniform(tf.stack([batch, 8]), seed=seed, minval=-1.0, maxval=1.0)
+    one = tf.ones_like(u[:, 0])
+    fx = tf.where(u[:, 0] < 0, -one, one) if spec.flip in ("horizontal", "both") else one
+    fy = tf.where(u[:, 1] < 0, -one, one) if spec.flip in ("vertical", "both") else one
+    z = 1.0 + spec.zoom * u[:, 2]
+    theta = u[:, 3] * (spec.rotation * np.pi / 180.0)
+    p = float(spec.crop_padding)
+    dx = spec.shift * cols * u[:, 4] + tf.round(u[:, 6] * p)
+    dy = spec.shift * rows * u[:, 5] + tf.round(u[:, 7] * p)
+    cos, sin = tf.cos(theta) * z, tf.sin(theta) * z
+    a00, a01, a10, a11 = cos * fx, -sin * fy, sin * fx, cos * fy
+    cx, cy = (cols - 1) / 2.0, (rows - 1) / 2.0
+    zero = tf.zeros_like(z)
+    return tf.stack(
+        [a00, a01, cx - a00 * cx - a01 * cy + dx, a10, a11, cy - a10 * cx - a11 * cy + dy, zero, zero], axis=1
+    )
 
 
 def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int) -> Callable | None:
     """A function (images, labels, draw) -> (images, labels) for training batches, or None; see :func:`apply`."""
-    import keras
     import tensorflow as tf
 
     if spec == type(spec)():  # nothing asked for
         return None
     rows, cols, channels = image_shape
-    layers: list[Any] = []
-    if spec.crop_padding:
-        p = spec.crop_padding
-        layers += [keras.layers.ZeroPadding2D(p), keras.layers.RandomCrop(rows, cols, seed=seed)]
-    if spec.flip != "none":
-        mode = "horizontal_and_vertical" if spec.flip == "both" else spec.flip
-        layers.append(keras.layers.RandomFlip(mode, seed=seed + 1))
-    if spec.zoom:
-        layers.append(keras.layers.RandomZoom(spec.zoom, seed=seed + 2, fill_mode="constant"))
-    if spec.shift:
-        layers.append(keras.layers.RandomTranslation(spec.shift, spec.shift, seed=seed + 3, fill_mode="constant"))
-    if spec.rotation:
-        layers.append(keras.layers.RandomRotation(spec.rotation / 360.0, seed=seed + 4, fill_mode="constant"))
+    geometric = bool(spec.crop_padding or spec.flip != "none" or spec.zoom or spec.shift or spec.rotation)
     pca = None
     if spec.color_pca:
         if channels != 3 or sample is None:
@@ -104,15 +125,23 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
 
             raise SpecError("augment.color_pca needs RGB images", hint="set augment.color_pca: 0 for grey images")
         pca = pca_of_colours(sample)
-    if not layers and pca is None and spec.elastic is None:
+    if not geometric and pca is None and spec.elastic is None:
         return None
 
     def augment(images, labels, draw):
         # `draw` is a per-batch random int64 from tf.data.Dataset.random (see `apply`): stateless
         # ops keyed by it stay repeatable however many batches are augmented in parallel.
         pair = tf.stack([tf.cast(seed, tf.int64), draw])
-        for layer in layers:
-            images = layer(images, training=True)
+        if geometric:
+            transforms = affine_transforms(spec, rows, cols, tf.shape(images)[0], pair + 3)
+            images = tf.raw_ops.ImageProjectiveTransformV3(
+                images=images,
+                transforms=transforms,
+                output_shape=tf.constant([rows, cols], tf.int32),
+                fill_value=tf.constant(0.0, images.dtype),
+                interpolation="BILINEAR",
+                fill_mode="CONSTANT",
+            )
         if pca is not None:
             images = colour_pca(images, *pca, spec.color_pca, pair)
         if spec.elastic is not None:
