@@ -105,23 +105,27 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from kzoo.spec import parse_override
-    from kzoo.train import train
+def _recipe_sets(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
+    """The recipe overrides of the common training flags (those given), then --set."""
     from kzoo.train.recipe import parse_sets
 
-    sets = parse_sets(args.set)
     flags = {
         "data.source": args.data,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer.lr": args.lr,
         "optimizer.name": args.optimizer,
-        "strategy": args.strategy,
-        "precision": args.precision,
         "seed": args.seed,
+        **more,
     }
-    sets = {**{k: v for k, v in flags.items() if v is not None}, **sets}
+    return {**{k: v for k, v in flags.items() if v is not None}, **parse_sets(args.set)}
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from kzoo.spec import parse_override
+    from kzoo.train import train
+
+    sets = _recipe_sets(args, strategy=args.strategy, precision=args.precision)
     params = dict(parse_override(p) for p in args.param)
     train(args.target, args.recipe, sets, params, args.output)
     return 0
@@ -130,25 +134,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from kzoo.spec import parse_override
     from kzoo.train.finetune import finetune
-    from kzoo.train.recipe import parse_sets
 
-    flags = {
-        "data.source": args.data,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer.lr": args.lr,
-        "optimizer.name": args.optimizer,
-        "seed": args.seed,
+    head = None
+    if args.head is not None:
+        head = args.head if args.head.endswith((".yaml", ".yml")) else parse_override(f"head={args.head}")[1]
+    finetune_flags = {
         "finetune.cut": args.cut,
         "finetune.unfreeze": args.unfreeze,
         "finetune.unfreeze_epochs": args.unfreeze_epochs,
         "finetune.features": True if args.features else None,
+        "finetune.head": head,
     }
-    if args.head is not None:
-        flags["finetune.head"] = (
-            args.head if args.head.endswith((".yaml", ".yml")) else parse_override(f"head={args.head}")[1]
-        )
-    sets = {**{k: v for k, v in flags.items() if v is not None}, **parse_sets(args.set)}
+    sets = _recipe_sets(args, **finetune_flags)
     params = dict(parse_override(p) for p in args.param)
     classes = args.classes if args.classes == "auto" else int(args.classes)
     finetune(args.source, args.recipe, sets, params, args.output, classes)

@@ -49,3 +49,15 @@ def run_python(code: str, env: dict | None = None, cwd: str | Path | None = None
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def run_kzoo(*args, cwd: str | Path | None = None, timeout: int = 900, env: dict | None = None):
+    """Run the kzoo command line in a fresh interpreter; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "kzoo.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, run_python
+from conftest import ROOT, run_kzoo, run_python
 
-
-def kzoo(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=600,
-    )
+kzoo = run_kzoo
 
 
 def test_static_commands_do_not_import_tensorflow_or_keras():

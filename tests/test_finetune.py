@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import kzoo
-from conftest import ROOT, run_python
+from conftest import run_kzoo, run_python
 from kzoo.errors import SpecError
 from kzoo.transfer import HEAD, attach_head, classifier, cut, freeze, head_model, select, unfreeze
 
@@ -159,15 +157,7 @@ def test_imagenet_front_equals_keras_applications_preprocess_input(name, referen
     assert np.abs(expected - got).max() <= 1e-4 * max(1.0, np.abs(expected).max())
 
 
-def kzoo_cli(*args, timeout=900):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+kzoo_cli = run_kzoo
 
 
 def write_digit_folder(root, digits=(5, 6, 7, 8, 9), per_class=30):

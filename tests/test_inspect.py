@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import kzoo
+from conftest import run_kzoo
 from kzoo.errors import SpecError
 from kzoo.inspect import look
 from kzoo.inspect.stats import init_report, layer_stats
@@ -154,14 +152,7 @@ def test_layer_stats_measure_a_trained_model(blobnet):
 
 
 def _cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", "inspect", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    return run_kzoo("inspect", *args, cwd=cwd, timeout=600)
 
 
 @pytest.mark.slow

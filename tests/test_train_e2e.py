@@ -8,18 +8,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_python
+from conftest import ROOT, run_kzoo, run_python
 
-
-def kzoo(*args, cwd=None, timeout=900):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        timeout=timeout,
-        env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+kzoo = run_kzoo
 
 
 @pytest.mark.slow

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import run_kzoo
 from kzoo.errors import SpecError
 from kzoo.tune import hyperparameters, load_space
 
@@ -55,14 +52,7 @@ def test_space_errors_point_into_the_space_file(write, text, message, line):
 
 
 def _tune(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", "tune", "lenet5_modern", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    return run_kzoo("tune", "lenet5_modern", *args)
 
 
 @pytest.mark.slow

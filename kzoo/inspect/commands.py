@@ -36,7 +36,7 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--layer", required=True)
-    p = add("occlusion", "Zeiler & Fergus: p(class) as a grey square slides over the image")
+    p = add("occlusion", "Zeiler & Fergus: p(class) as a square of the image's mean colour slides over it")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--class", dest="cls", type=int, help="default: the class predicted for the whole image")
