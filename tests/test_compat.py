@@ -98,3 +98,19 @@ def test_a_missing_or_malformed_tf_config_is_a_clear_error(monkeypatch, value):
         worker(required=True)
     text = str(err.value)
     assert "TF_CONFIG" in text and "cluster" in text
+
+
+def test_strategies_that_cannot_run_here_say_why():
+    result = run_python("""
+        from kzoo.errors import SpecError
+        from kzoo.train.fit import make_strategy
+        for name in ("parameter_server", "tpu"):
+            try:
+                make_strategy(name)
+            except SpecError as exc:
+                print(name, "|", str(exc).replace(chr(10), " "))
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = dict(line.split(" | ", 1) for line in result.stdout.strip().splitlines())
+    assert "keras-team/keras#18624" in lines["parameter_server"] and "multi_worker" in lines["parameter_server"]
+    assert "no TPU could be reached" in lines["tpu"]

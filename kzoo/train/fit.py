@@ -55,15 +55,24 @@ def make_strategy(name: str, devices: list[str] | None = None) -> Any:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+            first = str(exc).strip().splitlines()
+            raise SpecError(
+                f"strategy tpu: no TPU could be reached ({first[0] if first else type(exc).__name__})",
+                hint="run on a TPU VM (or set TPU_NAME); elsewhere use auto",
+            ) from None
         return tf.distribute.TPUStrategy(resolver)
     if name == "parameter_server":
-        if "TF_CONFIG" not in os.environ:
-            raise SpecError("strategy parameter_server needs TF_CONFIG (chief, workers and parameter servers)")
-        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-        return tf.distribute.ParameterServerStrategy(resolver)
+        # Keras 3's fit has no ClusterCoordinator path: its maintainers call parameter-server training
+        # unsupported (keras-team/keras#18624). Say so rather than start a run that cannot work.
+        raise SpecError(
+            "strategy parameter_server: Keras 3 does not support parameter-server training (keras-team/keras#18624)",
+            hint="use strategy multi_worker (synchronous data parallelism over machines, TF_CONFIG)",
+        )
     raise SpecError(f"unknown strategy {name!r}")
 
 
