@@ -7,7 +7,9 @@ k = 1, 2, 5, 10, 20 or all training images per class, three ways:
   finetune  the pretrained network cut below its classifier, a new softmax head
             trained on the frozen backbone, then every layer unfrozen at a tenth
             of the learning rate (kzoo.transfer: cut, freeze, attach_head, unfreeze);
-  features  the frozen backbone's features exported once, a softmax classifier fit on them.
+  features  the frozen backbone's features exported once, a softmax classifier fit on them;
+  lower     only the lower layers transferred (C1-S4, frozen), a new top (flatten, 84 ReLU units,
+            softmax) trained on them - Yosinski et al.'s question of which layers are generic.
 
 Each cell is the mean (and spread) of the test accuracy over several seeds
 (the k images drawn anew, the new layers initialised anew). Writes a Markdown
@@ -25,6 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+NEW_TOP = """
+- flatten: {}
+- dense: {units: 84, activation: relu, init: he_normal}
+- dense: {units: $classes, activation: softmax}
+"""
+METHODS = ("scratch", "finetune", "features", "lower")
 
 
 def arrays(dataset):
@@ -83,7 +92,7 @@ def run(ks, seeds, steps, out: Path, layer: str | None = None) -> dict:
     feats_test = backbone.predict(xe, verbose=0)
     rows = []
     for k in ks:
-        scores: dict[str, list[float]] = {"scratch": [], "finetune": [], "features": []}
+        scores: dict[str, list[float]] = {"scratch": [], "finetune": [], "features": [], "lower": []}
         for seed in range(seeds):
             rng = np.random.default_rng(1000 * seed + (k or 0))
             x, y = sample(xt, yt, k, rng)
@@ -104,14 +113,17 @@ def run(ks, seeds, steps, out: Path, layer: str | None = None) -> dict:
             head = head_model(None, (int(backbone.output.shape[-1]),), 5)
             fit(head, backbone.predict(x, verbose=0), y, steps, 1e-2, seed)
             scores["features"].append(accuracy(head, feats_test, ye))
+
+            keras.utils.set_random_seed(seed)
+            pretrained.set_weights(pretrained_weights)
+            lower = attach_head(freeze(cut(pretrained, "s4")), NEW_TOP, classes=5)
+            fit(lower, x, y, steps, 1e-3, seed)
+            scores["lower"].append(accuracy(lower, xe, ye))
         row = {"k": "all" if k is None else k, "images": int(len(sample(xt, yt, k, np.random.default_rng(0))[0]))}
         for name, values in scores.items():
             row[name] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "runs": values}
         rows.append(row)
-        print(
-            f"k={row['k']!s:>4}: "
-            + ", ".join(f"{n} {row[n]['mean']:.3f} ± {row[n]['std']:.3f}" for n in ("scratch", "finetune", "features"))
-        )
+        print(f"k={row['k']!s:>4}: " + ", ".join(f"{n} {row[n]['mean']:.3f} ± {row[n]['std']:.3f}" for n in METHODS))
     results = {
         "pretrained_test_accuracy_0_4": pre_acc,
         "seeds": seeds,
@@ -135,7 +147,7 @@ def write(results: dict, out: Path) -> None:
     rows = results["rows"]
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = np.arange(len(rows))
-    for name, style in (("scratch", "o-"), ("finetune", "s-"), ("features", "^-")):
+    for name, style in zip(METHODS, ("o-", "s-", "^-", "d-"), strict=True):
         mean = [r[name]["mean"] for r in rows]
         std = [r[name]["std"] for r in rows]
         ax.errorbar(xs, mean, yerr=std, fmt=style, capsize=3, label=name)
@@ -159,11 +171,12 @@ def write(results: dict, out: Path) -> None:
         f"Test accuracy on {results['test_images_5_9']} test images of 5-9, mean ± std over "
         f"{results['seeds']} seeds; every method gets {results['steps']} Adam steps.",
         "",
-        "| images per class | scratch | fine-tune (head, then all layers) | features + softmax |",
-        "|---|---|---|---|",
+        "| images per class | scratch | fine-tune (head, then all layers) | features + softmax "
+        "| lower layers (C1-S4 frozen) + new top |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
-        cells = [f"{r[n]['mean']:.3f} ± {r[n]['std']:.3f}" for n in ("scratch", "finetune", "features")]
+        cells = [f"{r[n]['mean']:.3f} ± {r[n]['std']:.3f}" for n in METHODS]
         lines.append(f"| {r['k']} ({r['images']} images) | " + " | ".join(cells) + " |")
     lines += ["", f"![transfer]({out.with_suffix('.svg').name})", ""]
     tmp = out.with_suffix(".md.tmp")
