@@ -135,15 +135,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from kzoo.spec import parse_override
     from kzoo.train.finetune import finetune
 
-    head = None
-    if args.head is not None:
-        head = args.head if args.head.endswith((".yaml", ".yml")) else parse_override(f"head={args.head}")[1]
     finetune_flags = {
         "finetune.cut": args.cut,
         "finetune.unfreeze": args.unfreeze,
         "finetune.unfreeze_epochs": args.unfreeze_epochs,
         "finetune.features": True if args.features else None,
-        "finetune.head": head,
+        "finetune.head": args.head,  # YAML text or a .yaml file: read (with marks) by kzoo.transfer.head_model
     }
     sets = _recipe_sets(args, **finetune_flags)
     params = dict(parse_override(p) for p in args.param)

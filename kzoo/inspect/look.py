@@ -42,7 +42,8 @@ def load_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
     try:
         image = tf.io.decode_image(tf.io.read_file(str(path)), channels=shape[-1], expand_animations=False)
     except tf.errors.InvalidArgumentError as exc:
-        raise SpecError(f"{path} is not an image TensorFlow can read ({exc.message.splitlines()[0]})") from None
+        why = exc.message.split("}} ")[-1].split(" [Op:")[0].strip()  # TF's op context cut away
+        raise SpecError(f"{path} is not an image TensorFlow can read: {why}") from None
     image = tf.image.resize(tf.image.convert_image_dtype(image, tf.float32), shape[:2])
     return np.asarray(image, dtype="float32")
 

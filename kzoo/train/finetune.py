@@ -95,12 +95,7 @@ def finetune(
     splits = load_data(recipe.data, input_shape)
     if classes != "auto" and int(classes) != splits.classes:
         raise SpecError(f"--classes {classes}, but {splits.source} has {splits.classes} classes", hint="--classes auto")
-    run_dir = _run_dir(recipe, f"{model.name}-finetune", output)
     replicas = check_batch(recipe, splits, strategy)
-    print(
-        f"kzoo finetune {model.name} on {splits.source}: {splits.train_size} training images, "
-        f"{splits.classes} classes; run directory {run_dir}"
-    )
     with scope(strategy):
         if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer
             model = imagenet_front(model, graph)
@@ -109,10 +104,17 @@ def finetune(
         backbone = freeze(cut(model, ft.cut))
         if ft.unfreeze:
             select(backbone, ft.unfreeze)  # a wrong name fails now, not after training the head
+        # The head is built (and its YAML checked) before anything is written.
+        net = attach_head(backbone, ft.head, splits.classes)
+    run_dir = _run_dir(recipe, f"{model.name}-finetune", output)
+    print(
+        f"kzoo finetune {model.name} on {splits.source}: {splits.train_size} training images, "
+        f"{splits.classes} classes; run directory {run_dir}"
+    )
+    with scope(strategy):
         if ft.features:
             net, head_scores, history = _features(backbone, recipe, splits, run_dir, replicas)
         else:
-            net = attach_head(backbone, ft.head, splits.classes)
             lr = _compile(net, recipe)
     _write_atomic(run_dir / "recipe.yaml", dump(recipe))
     results: dict[str, Any] = {"source": source, "data": splits.source, "mode": "features" if ft.features else "fit"}

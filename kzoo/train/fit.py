@@ -318,8 +318,8 @@ def train(
     strategy = start(recipe)
     splits = load_data(recipe.data, graph.input_shape)
     graph = _match_classes(path, spec, params, graph, splits.classes)
-    run_dir = _run_dir(recipe, graph.name, output)
     replicas = check_batch(recipe, splits, strategy)
+    run_dir = _run_dir(recipe, graph.name, output)
     print(
         f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} classes; "
         f"batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
