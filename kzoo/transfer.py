@@ -249,7 +249,7 @@ def select(model: Any, names: str | list[str]) -> list[Any]:
         if not hits:
             scopes = {layer.name.split("_")[0] for layer in layers} | {layer.name for layer in layers}
             raise SpecError(
-                f"unfreeze: {model.name} has no layer or scope {name!r}",
+                f"unfreeze: {model.name.removesuffix('_backbone')} has no layer or scope {name!r}",
                 hint=did_you_mean(name, scopes) or "give a layer name, a name prefix (a stage or block), or last:N",
             )
         chosen.update(hits)
