@@ -208,3 +208,26 @@ def test_layer_stats_callback_logs_to_tensorboard(tmp_path, write):
     assert seen["activation_std/c1"] == [0, 2] and seen["gradient_std/c2"] == [0, 2]
     assert "zeros/predictions" in seen and "gradient_std/predictions" not in seen
     assert keras.backend.backend() == "tensorflow"
+
+
+def test_gradient_tools_say_they_need_tensorflow_under_jax(write):
+    from conftest import run_python
+
+    path = write(TINY, "blob.yaml")
+    result = run_python(
+        f"""
+        import numpy as np, kzoo
+        from kzoo.errors import KzooError
+        from kzoo.inspect import look
+        from kzoo.inspect.stats import layer_stats
+        model = kzoo.build("{path}")
+        for call in (lambda: layer_stats(model, np.zeros((2, 24, 24, 1), "float32")), lambda: look.dream(model, 1)):
+            try:
+                call()
+            except KzooError as exc:
+                print("refused:", exc)
+        """,
+        env={"KERAS_BACKEND": "jax"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("need the TensorFlow backend") == 2

@@ -177,6 +177,9 @@ def dream(
     """
     import tensorflow as tf
 
+    from kzoo.inspect.stats import require_tensorflow
+
+    require_tensorflow("class visualisation (dream)")
     shape = tuple(int(d) for d in model.input_shape[1:])
     classes = int(model.outputs[0].shape[-1])
     if not 0 <= cls < classes:

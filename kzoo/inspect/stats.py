@@ -50,8 +50,7 @@ def layer_stats(model: Any, x: Any, labels: Any = None, seed: int = 0) -> list[L
     import keras
     import tensorflow as tf
 
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError("layer statistics need the TensorFlow backend")
+    require_tensorflow("layer statistics")
     layers = probed_layers(model)
     outputs = model.outputs[0]
     probe = keras.Model(model.input, [layer.output for layer in layers] + [outputs])
@@ -81,6 +80,16 @@ def layer_stats(model: Any, x: Any, labels: Any = None, seed: int = 0) -> list[L
             )
         )
     return stats
+
+
+def require_tensorflow(what: str) -> None:
+    """Gradients here come from TensorFlow's GradientTape: say so clearly under another backend."""
+    import keras
+
+    from kzoo.errors import KzooError
+
+    if keras.backend.backend() != "tensorflow":
+        raise KzooError(f"{what} need the TensorFlow backend (KERAS_BACKEND=tensorflow), not {keras.backend.backend()}")
 
 
 def _is_logits(model: Any) -> bool:
