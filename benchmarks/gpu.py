@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from run import median_time  # noqa: E402  (the same medians as benchmarks/run.py)
 
 
 def matmul_peak(dtype: str, n: int = 8192, reps: int = 10) -> float:
@@ -39,24 +39,19 @@ def matmul_peak(dtype: str, n: int = 8192, reps: int = 10) -> float:
 
         a = jnp.ones((n, n), dtype)
         f = jax.jit(lambda x: x @ x)
-        f(a).block_until_ready()
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
+
+        def once():
             f(a).block_until_ready()
-            times.append(time.perf_counter() - t)
     else:
         import tensorflow as tf
 
         a = tf.ones((n, n), getattr(tf, dtype))
         f = tf.function(lambda x: tf.matmul(x, x), jit_compile=True)
-        f(a).numpy()
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
+
+        def once():
             f(a).numpy()
-            times.append(time.perf_counter() - t)
-    return 2 * n**3 / statistics.median(times)
+
+    return 2 * n**3 / median_time(once, reps, warmup=1)  # the warm-up compiles
 
 
 def images_per_second(make_model, batch: int, size: int, steps: int, repeat: int) -> float:
@@ -72,15 +67,12 @@ def images_per_second(make_model, batch: int, size: int, steps: int, repeat: int
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, size, size, 3)).astype("float32")
     y = rng.integers(0, 1000, batch)
-    for _ in range(2):  # compile, then one more
-        model.train_on_batch(x, y)
-    rates = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+
+    def steps_of_training():
         for _ in range(steps):
             model.train_on_batch(x, y)  # returns host numbers: the step has finished
-        rates.append(batch * steps / (time.perf_counter() - t))
-    return statistics.median(rates)
+
+    return batch * steps / median_time(steps_of_training, repeat, warmup=1)  # the warm-up compiles
 
 
 def main() -> dict:
@@ -97,6 +89,7 @@ def main() -> dict:
     import keras
 
     import kzoo
+    from kzoo.files import write_text_atomic
 
     backend = keras.backend.backend()
     madds = kzoo.analyse(kzoo.find("resnet50"), {"input": [args.size, args.size, 3]}).totals()["madds"]
@@ -142,9 +135,7 @@ def main() -> dict:
         out = HERE / "results.json"
         old = json.loads(out.read_text()) if out.is_file() else {}
         old[f"gpu_{backend}"] = {**results, "date": time.strftime("%Y-%m-%d")}
-        tmp = out.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(old, indent=2) + "\n")
-        os.replace(tmp, out)
+        write_text_atomic(out, json.dumps(old, indent=2) + "\n")
     return results
 
 

@@ -138,10 +138,10 @@ def run(ks, seeds, steps, out: Path, layer: str | None = None) -> dict:
 
 
 def write(results: dict, out: Path) -> None:
-    import matplotlib
+    from kzoo.files import write_text_atomic
+    from kzoo.inspect.pictures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = results["rows"]
@@ -179,10 +179,8 @@ def write(results: dict, out: Path) -> None:
         cells = [f"{r[n]['mean']:.3f} ± {r[n]['std']:.3f}" for n in METHODS]
         lines.append(f"| {r['k']} ({r['images']} images) | " + " | ".join(cells) + " |")
     lines += ["", f"![transfer]({out.with_suffix('.svg').name})", ""]
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out.with_suffix(".md"))
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    write_text_atomic(out.with_suffix(".md"), "\n".join(lines))
+    write_text_atomic(out.with_suffix(".json"), json.dumps(results, indent=2) + "\n")
 
 
 def main() -> None:

@@ -6,12 +6,12 @@ included) comes from the node, which expansion made concrete.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError
+from kzoo.errors import KzooError, SpecError
+from kzoo.files import atomic_path
 from kzoo.graph import INPUT, Graph, analyse
 from kzoo.ops import OPS
 from kzoo.spec.resolve import Spec
@@ -41,6 +41,32 @@ def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> A
     return keras.Model(model_input, outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
 
 
+def load_saved(path: str | Path) -> Any:
+    """A saved model: a ``.keras`` file, or a run directory of kzoo train (its ``model.keras``), uncompiled."""
+    import keras
+
+    import kzoo.keras  # noqa: F401  (kzoo's serializable objects)
+
+    path = Path(path)
+    file = path / "model.keras" if path.is_dir() else path
+    if not file.is_file():
+        raise SpecError(f"no model at {file}", hint="give a .keras file or a run directory of kzoo train")
+    try:
+        return keras.saving.load_model(file, compile=False)
+    except Exception as exc:  # Keras raises several types for a bad file
+        raise KzooError(f"could not load {file}: {exc}") from None
+
+
+def rebuild_with_front(model: Any, graph: Graph, front: Any) -> Any:
+    """``graph`` built again with ``front`` (e.g. a normalisation layer) after its input, ``model``'s weights
+    copied into it layer by layer by name (``model`` is ``graph`` built without the front)."""
+    fronted = build_graph(graph, front=front)
+    for layer in model.layers:
+        if layer.weights:
+            fronted.get_layer(layer.name).set_weights(layer.get_weights())
+    return fronted
+
+
 def build(source: str | Path | Spec | Graph, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
     """Build a Keras model from a YAML file (or a spec or graph).
 
@@ -54,11 +80,6 @@ def save_atomic(model: Any, out: Path) -> Path:
     """Save to a temporary file beside ``out``, then rename: never half-written."""
     if out.suffix != ".keras":
         raise KzooError(f"the output file must end in .keras, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.keras")
-    try:
+    with atomic_path(out) as tmp:
         model.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -88,7 +88,8 @@ def port_weights(src: Any, dst: Any, adapt_channels: bool = False) -> Any:
     return dst
 
 
-def _layer(model: Any, name: str, what: str) -> Any:
+def get_layer(model: Any, name: str, what: str) -> Any:
+    """``model``'s layer ``name``, or a SpecError (``what`` is the option that named it) with the nearest names."""
     try:
         return model.get_layer(name)
     except ValueError:
@@ -136,7 +137,7 @@ def cut(model: Any, layer: str | None = None) -> Any:
         top, output = _classifier(model)
         name = f"below {top.name}"
     else:
-        output, name = _layer(model, layer, "cut").output, layer
+        output, name = get_layer(model, layer, "cut").output, layer
     if isinstance(output, (list, tuple)):
         raise SpecError(f"cut: the output at {name} is several tensors", hint="cut at a layer with one output")
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs

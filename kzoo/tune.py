@@ -19,13 +19,13 @@ in the output directory, so rerunning the same command continues it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kzoo.errors import Mark, SpecError
+from kzoo.files import write_text_atomic
 
 
 @dataclass
@@ -56,8 +56,8 @@ def load_space(path: str | Path, target: str, recipe_file: str | None = None) ->
     if not isinstance(data, YMap) or not data:
         raise SpecError("a search space is a mapping of fields to values or ranges", Mark(str(path), 1, 1))
     arch = resolve_source(target)
-    declared = dict(load_with_extends(arch).get("params") or {})
-    arch_train = load_with_extends(arch).get("train")
+    merged = load_with_extends(arch)
+    declared, arch_train = dict(merged.get("params") or {}), merged.get("train")
     dims = []
     for key, value in data.items():
         mark = mark_of(data, key, of_key=True)
@@ -219,21 +219,15 @@ def tune(
     )
     if best_params:
         header += "# with architecture params: " + " ".join(f"--param {k}={v}" for k, v in best_params.items()) + "\n"
-    _write_atomic(out / "best_recipe.yaml", header + text)
+    write_text_atomic(out / "best_recipe.yaml", header + text)
     summary = {
         "objective": objective,
         "algorithm": algorithm,
         "trials": rows,
         "best_recipe": str(out / "best_recipe.yaml"),
     }
-    _write_atomic(out / "tune.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "tune.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def table(summary: dict[str, Any]) -> str:

@@ -233,7 +233,7 @@ def imagenet_front(model: Any, graph: Any) -> Any:
     import keras
     import numpy as np
 
-    from kzoo.build import build_graph
+    from kzoo.build import rebuild_with_front
 
     mode = IMAGENET_MODES[graph.meta["keras_applications"]]
     channels = graph.input_shape[-1]
@@ -244,16 +244,11 @@ def imagenet_front(model: Any, graph: Any) -> Any:
         mean = rgb if channels == 3 else [float(np.mean(rgb))] * channels
         var = [(1 / 255) ** 2] * channels
     front = keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
-    fronted = build_graph(graph, front=front)
-    first = True
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        weights = layer.get_weights()
-        if first and mode == "caffe" and channels == 3 and weights[0].ndim == 4:
-            weights = [weights[0][:, :, ::-1, :], *weights[1:]]  # BGR-trained kernels read RGB images
-        first = False
-        fronted.get_layer(layer.name).set_weights(weights)
+    fronted = rebuild_with_front(model, graph, front)
+    first = fronted.get_layer(next(layer.name for layer in model.layers if layer.weights))
+    weights = first.get_weights()
+    if mode == "caffe" and channels == 3 and weights[0].ndim == 4:
+        first.set_weights([weights[0][:, :, ::-1, :], *weights[1:]])  # BGR-trained kernels read RGB images
     return fronted
 
 

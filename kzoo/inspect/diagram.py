@@ -11,13 +11,13 @@ kzoo only writes the DOT text.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from kzoo.errors import KzooError
+from kzoo.files import atomic_path, write_text_atomic
 from kzoo.graph import INPUT, Graph
 from kzoo.ops.base import pair
 
@@ -120,9 +120,7 @@ def render(graph: Graph, out: str | Path, depth: int | None = None) -> Path:
     if fmt not in ("dot", "svg", "png", "pdf"):
         raise KzooError(f"kzoo plot writes .svg, .png, .pdf or .dot files, got {out.name}")
     text = to_dot(graph, depth)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         if fmt == "dot":
             tmp.write_text(text)
         else:
@@ -135,9 +133,6 @@ def render(graph: Graph, out: str | Path, depth: int | None = None) -> Path:
             done = subprocess.run([dot, f"-T{fmt}", "-o", str(tmp)], input=text, text=True, capture_output=True)
             if done.returncode != 0:
                 raise KzooError(f"Graphviz failed: {done.stderr.strip()}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
@@ -175,5 +170,5 @@ def gallery(folder: str | Path, fmt: str = "svg") -> Path:
         lines += ["", f"## {r['name']}", "", f"![{r['name']}](zoo/{r['name']}.{fmt})"]
     out = folder / "zoo.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_text_atomic(out, "\n".join(lines) + "\n")
     return out

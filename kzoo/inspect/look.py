@@ -12,24 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from kzoo.errors import KzooError, SpecError, did_you_mean
+from kzoo.errors import SpecError
+from kzoo.transfer import get_layer
 
 
 def load_model(path: str | Path) -> Any:
     """A saved model: a ``.keras`` file or a run directory holding ``model.keras``."""
-    import keras
+    from kzoo.build import load_saved
 
-    import kzoo.keras  # noqa: F401
-
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise SpecError(f"no such model {path}", hint="give a .keras file or a run directory of kzoo train")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises several types for a bad file
-        raise KzooError(f"could not load {path}: {exc}") from None
+    return load_saved(path)
 
 
 def load_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -48,19 +39,10 @@ def load_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(image, dtype="float32")
 
 
-def get_layer(model: Any, name: str) -> Any:
-    try:
-        return model.get_layer(name)
-    except ValueError:
-        raise SpecError(
-            f"{model.name} has no layer {name!r}", hint=did_you_mean(name, [layer.name for layer in model.layers])
-        ) from None
-
-
 def filters(model: Any, layer: str, channel: int = 0) -> np.ndarray:
     """A conv layer's kernels as tiles: (filters, rows, cols, 3) in colour when the layer reads 3 channels,
     else (filters, rows, cols) for input channel ``channel``."""
-    found = get_layer(model, layer)
+    found = get_layer(model, layer, "--layer")
     kernels = [w for w in found.weights if w.path.endswith(("kernel", "weights"))]
     if not kernels or len(kernels[0].shape) != 4:
         raise SpecError(f"layer {layer!r} ({type(found).__name__}) has no 2-D convolution kernel")
@@ -76,7 +58,7 @@ def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
     """The feature maps of ``layer`` for one image: (maps, rows, cols) (a vector gives (units, 1, 1))."""
     import keras
 
-    found = get_layer(model, layer)
+    found = get_layer(model, layer, "--layer")
     probe = keras.Model(model.input, found.output)
     out = np.asarray(probe(image[None], training=False))[0]
     if out.ndim == 1:
@@ -85,8 +67,9 @@ def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
 
 
 def probabilities(model: Any, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    out = model.predict(images, batch_size=batch, verbose=0)
-    return np.asarray(out[0] if isinstance(out, (list, tuple)) else out)
+    from kzoo.train.evaluate import main_output
+
+    return main_output(model.predict(images, batch_size=batch, verbose=0))
 
 
 def occlusion(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kzoo.errors import KzooError
+from kzoo.files import atomic_path
 
 FORMATS = (".png", ".svg", ".pdf", ".jpg")
 
@@ -27,13 +27,10 @@ def save(fig: Any, out: str | Path) -> str:
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise KzooError(f"the picture must end in one of {', '.join(FORMATS)}, got {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
     finally:
-        tmp.unlink(missing_ok=True)
         pyplot().close(fig)
     return str(out)
 

@@ -41,20 +41,29 @@ def probed_layers(model: Any) -> list[Any]:
     ]
 
 
-def layer_stats(model: Any, x: Any, labels: Any = None, seed: int = 0) -> list[LayerStat]:
+def probe_model(model: Any) -> tuple[list[Any], Any]:
+    """The probed layers and a model returning their outputs, then the (first) output."""
+    import keras
+
+    layers = probed_layers(model)
+    return layers, keras.Model(model.input, [layer.output for layer in layers] + [model.outputs[0]])
+
+
+def layer_stats(
+    model: Any, x: Any, labels: Any = None, seed: int = 0, probe: tuple[list[Any], Any] | None = None
+) -> list[LayerStat]:
     """Forward and backward statistics of every probed layer on the batch ``x`` (TensorFlow backend).
 
     ``labels`` default to random classes (at initialisation the labels carry no
-    information; what matters is how the error signal spreads back).
+    information; what matters is how the error signal spreads back). ``probe``:
+    :func:`probe_model`'s result, for a caller that measures the same model often.
     """
     import keras
     import tensorflow as tf
 
     require_tensorflow("layer statistics")
-    layers = probed_layers(model)
-    outputs = model.outputs[0]
-    probe = keras.Model(model.input, [layer.output for layer in layers] + [outputs])
-    classes = int(outputs.shape[-1])
+    layers, probe = probe or probe_model(model)
+    classes = int(model.outputs[0].shape[-1])
     if labels is None:
         labels = np.random.default_rng(seed).integers(0, classes, len(x))
     x = tf.convert_to_tensor(x)
@@ -146,11 +155,13 @@ def layer_stats_callback(x: Any, log_dir: str, every: int = 100) -> Any:
             super().__init__()
             self.writer = tf.summary.create_file_writer(log_dir)
             self.step = 0
+            self.probe = None  # built once, at the first measurement (the model is set by then)
 
         def on_train_batch_end(self, batch, logs=None):
             if self.step % every == 0:
+                self.probe = self.probe or probe_model(self.model)
                 with self.writer.as_default(step=self.step):
-                    for s in layer_stats(self.model, x):
+                    for s in layer_stats(self.model, x, probe=self.probe):
                         tf.summary.scalar(f"activation_std/{s.layer}", s.act_std)
                         if s.grad_std is not None:
                             tf.summary.scalar(f"gradient_std/{s.layer}", s.grad_std)

@@ -194,13 +194,11 @@ class ResumeState(keras.callbacks.Callback):
                 c.best = None if np.isnan(data["best"]) else float(data["best"])
 
     def on_epoch_end(self, epoch, logs=None):
-        import os
+        from kzoo.files import atomic_path
 
         values = {f"seed{i}": np.asarray(v) for i, v in enumerate(seed_states(self.model))}
         c = self.controller
         if c is not None:
             values.update(drops=c.drops, wait=c.wait, best=np.nan if c.best is None else c.best)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, epoch=epoch + 1, **values)
-        os.replace(tmp, self.path)
+        with atomic_path(self.path) as tmp:
+            np.savez(tmp, epoch=epoch + 1, **values)

@@ -72,8 +72,7 @@ def ensemble(probs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
 
 def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = None, batch_size: int = 64) -> dict:
     """Evaluate run directories (or .keras files) on their test split, alone and together."""
-    import keras
-
+    from kzoo.build import load_saved
     from kzoo.train.data import load_data
     from kzoo.train.recipe import resolve_recipe
 
@@ -82,10 +81,7 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     models, recipe = [], None
     for run in runs:
         path = Path(run)
-        file = path / "model.keras" if path.is_dir() else path
-        if not file.is_file():
-            raise SpecError(f"no model at {file}", hint="give a run directory of kzoo train or a .keras file")
-        models.append(keras.saving.load_model(file))
+        models.append(load_saved(path))
         if recipe is None and path.is_dir() and (path / "recipe.yaml").is_file():
             recipe, _ = resolve_recipe(None, path / "recipe.yaml")
     if recipe is None:

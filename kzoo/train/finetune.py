@@ -18,7 +18,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, SpecError
+from kzoo.errors import SpecError
+from kzoo.files import write_text_atomic
+from kzoo.train.fit import (
+    _run_dir,
+    check_batch,
+    compile_model,
+    evaluate_test,
+    fit_phase,
+    normalization,
+    scope,
+    start,
+    write_results,
+)
 
 
 def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any, Any, str | None]:
@@ -27,23 +39,14 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
     Returns (model, graph, weights); graph is None for a saved model. ``WEIGHTS``
     is ``imagenet`` (keras.applications' weights, ported) or a weights file.
     """
-    import keras
-
-    import kzoo.keras  # noqa: F401  (kzoo's saved objects)
+    from kzoo.build import load_saved
     from kzoo.zoo import find, load
 
     path = Path(source)
-    if path.is_dir() and (path / "model.keras").is_file():
-        path = path / "model.keras"
-    if path.suffix == ".keras":
-        if not path.is_file():
-            raise SpecError(f"--from: no such file {path}")
+    if path.suffix == ".keras" or (path / "model.keras").is_file():
         if params:
             raise SpecError("--param applies to a zoo architecture, not to a saved model")
-        try:
-            return keras.saving.load_model(path, compile=False), None, None
-        except Exception as exc:  # Keras raises several types for a bad file
-            raise KzooError(f"could not load {path}: {exc}") from None
+        return load_saved(path), None, None
     name, _, weights = source.partition(":")
     find(name)  # a clear error (with "did you mean") for an unknown name
     from kzoo.graph import analyse
@@ -51,17 +54,6 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
 
     model = load(name, weights=weights or None, **(params or {}))
     return model, analyse(resolve_source(name), dict(params or {}), "--param"), weights or None
-
-
-def _with_front(model: Any, graph: Any, front: Any) -> Any:
-    """``model`` rebuilt with ``front`` (the normalisation) after its input, weights copied by layer name."""
-    from kzoo.build import build_graph
-
-    fronted = build_graph(graph, front=front)
-    for layer in model.layers:
-        if layer.weights:
-            fronted.get_layer(layer.name).set_weights(layer.get_weights())
-    return fronted
 
 
 def finetune(
@@ -79,9 +71,8 @@ def finetune(
     start_time = time.time()
     import numpy as np
 
-    from kzoo.build import save_atomic
+    from kzoo.build import rebuild_with_front, save_atomic
     from kzoo.train.data import load_data
-    from kzoo.train.fit import _run_dir, _write_atomic, check_batch, fit_phase, normalization, scope, start
     from kzoo.train.recipe import dump, resolve_recipe
     from kzoo.transfer import attach_head, cut, freeze, select, unfreeze
     from kzoo.zoo import imagenet_front
@@ -100,7 +91,7 @@ def finetune(
         if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer
             model = imagenet_front(model, graph)
         elif graph is not None and recipe.preprocess.normalize:  # a zoo network: the recipe's normalisation
-            model = _with_front(model, graph, normalization(recipe, splits, input_shape[-1]))
+            model = rebuild_with_front(model, graph, normalization(recipe, splits, input_shape[-1]))
         backbone = freeze(cut(model, ft.cut))
         if ft.unfreeze:
             select(backbone, ft.unfreeze)  # a wrong name fails now, not after training the head
@@ -115,20 +106,20 @@ def finetune(
         if ft.features:
             net, head_scores, history = _features(backbone, recipe, splits, run_dir, replicas)
         else:
-            lr = _compile(net, recipe)
-    _write_atomic(run_dir / "recipe.yaml", dump(recipe))
+            lr = compile_model(net, recipe)
+    write_text_atomic(run_dir / "recipe.yaml", dump(recipe))
     results: dict[str, Any] = {"source": source, "data": splits.source, "mode": "features" if ft.features else "fit"}
     epochs = 0
     if not ft.features:
         history, _, test = fit_phase(net, recipe, splits, input_shape, run_dir, lr, backup="backup-head")
-        head_scores = _scores(net, test)
+        head_scores = evaluate_test(net, test)
     epochs += len(history.history.get("loss", []))
     results.update(test_accuracy_head=head_scores["test_accuracy"], test_loss_head=head_scores["test_loss"])
     scores, unfrozen = head_scores, []
     if ft.unfreeze:
         with scope(strategy):
             unfrozen = unfreeze(net, ft.unfreeze, ft.batchnorm)
-            low = _compile(net, recipe, lr=recipe.optimizer.lr * ft.lr_factor)
+            low = compile_model(net, recipe, lr=recipe.optimizer.lr * ft.lr_factor)
         history, _, test = fit_phase(
             net,
             recipe,
@@ -141,7 +132,7 @@ def finetune(
             append_log=True,
         )
         epochs += len(history.history.get("loss", []))
-        scores = _scores(net, test)
+        scores = evaluate_test(net, test)
     save_atomic(net, run_dir / "model.keras")
     results.update(
         architecture=net.name,
@@ -155,22 +146,8 @@ def finetune(
         global_batch=recipe.batch_size,
         run_dir=str(run_dir),
     )
-    from kzoo.train.fit import write_results
-
     write_results(run_dir, results)
     return results
-
-
-def _compile(net: Any, recipe: Any, lr: float | None = None) -> float:
-    from kzoo.train.fit import compile_model
-
-    return compile_model(net, recipe, lr)
-
-
-def _scores(net: Any, test: Any) -> dict[str, float]:
-    from kzoo.train.fit import evaluate_test
-
-    return evaluate_test(net, test)
 
 
 def features(backbone: Any, dataset: Any, batch_size: int = 256) -> tuple[Any, Any]:
@@ -191,7 +168,6 @@ def _features(backbone: Any, recipe: Any, splits: Any, run_dir: Path, replicas: 
     import keras
     import tensorflow as tf
 
-    from kzoo.train.fit import fit_phase
     from kzoo.train.recipe import AugmentSpec
     from kzoo.transfer import head_model
 
@@ -203,9 +179,9 @@ def _features(backbone: Any, recipe: Any, splits: Any, run_dir: Path, replicas: 
         update={"augment": AugmentSpec(), "callbacks": recipe.callbacks.model_copy(update={"checkpoint": False})}
     )
     head = head_model(recipe.finetune.head, shape, splits.classes)
-    lr = _compile(head, plain)
+    lr = compile_model(head, plain)
     history, _, test = fit_phase(head, plain, feats, shape, run_dir, lr, backup="backup-features")
-    head_scores = _scores(head, test)
+    head_scores = evaluate_test(head, test)
     net = keras.Model(backbone.input, head(backbone.output), name=backbone.name.removesuffix("_backbone"))
-    _compile(net, recipe)
+    compile_model(net, recipe)
     return net, head_scores, history

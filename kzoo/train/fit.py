@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.errors import KzooError, SpecError
+from kzoo.files import write_text_atomic
 from kzoo.train.recipe import Recipe, dump, resolve_recipe
 
 
@@ -118,12 +119,6 @@ def _run_dir(recipe: Recipe, name: str, output: str | None) -> Path:
             path = path / f"{kind}-{index}"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _channel_stats(dataset: Any, channels: int) -> tuple[list[float], list[float]]:
@@ -327,7 +322,7 @@ def train(
     )
     with scope(strategy):
         model, lr = prepare_model(graph, recipe, splits)
-    _write_atomic(run_dir / "recipe.yaml", dump(recipe))
+    write_text_atomic(run_dir / "recipe.yaml", dump(recipe))
     history, drop, test = fit_phase(model, recipe, splits, graph.input_shape, run_dir, lr)
     scores = evaluate_test(model, test)
     from kzoo.build import save_atomic
@@ -447,7 +442,7 @@ def evaluate_test(model: Any, test: Any) -> dict[str, float]:
 
 
 def write_results(run_dir: Path, results: dict[str, Any]) -> None:
-    _write_atomic(run_dir / "results.json", json.dumps(results, indent=2) + "\n")
+    write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2) + "\n")
     print(
         f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
         f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
