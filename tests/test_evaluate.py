@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import run_kzoo
 from kzoo.errors import SpecError
 from kzoo.train.evaluate import ensemble, predict, variants
 
@@ -44,39 +42,13 @@ def test_tta_averages_over_the_variants():
 
 @pytest.mark.slow
 def test_evaluate_an_ensemble_of_two_runs(tmp_path):
-    env = {**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     for seed in (1, 2):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kzoo.cli",
-                "train",
-                "lenet5_modern",
-                "--epochs",
-                "3",
-                "--seed",
-                str(seed),
-                "--output",
-                tmp_path / f"run{seed}",
-                "--set",
-                "verbose=0",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            timeout=600,
-        )
+        done = run_kzoo(
+            "train", "lenet5_modern", "--epochs", "3", "--seed", seed, "--output", tmp_path / f"run{seed}",
+            "--set", "verbose=0", timeout=600,
+        )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
-    done = subprocess.run(
-        [sys.executable, "-m", "kzoo.cli", "evaluate", tmp_path / "run1", tmp_path / "run2", "--tta", "crop", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
+    done = run_kzoo("evaluate", tmp_path / "run1", tmp_path / "run2", "--tta", "crop", "--json", timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert len(report["members"]) == 2 and report["tta"] == ["crop"] and report["test_images"] == 269

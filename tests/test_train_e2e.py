@@ -139,9 +139,6 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
     arch = tmp_path / "dropnet.yaml"
     arch.write_text(DROPOUT_NET)
     args = [
-        sys.executable,
-        "-m",
-        "kzoo.cli",
         "train",
         str(arch),
         "--epochs",
@@ -168,34 +165,41 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
         "augment.crop_padding=1",
     ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    whole = subprocess.run(
-        [*args, "--output", str(tmp_path / "whole")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
-    )
+    whole = run_kzoo(*args, "--output", tmp_path / "whole", timeout=600)
     assert whole.returncode == 0, whole.stderr[-2000:]
 
     out = tmp_path / "killed"
-    meta = out / "backup" / "training_metadata.json"
     proc = subprocess.Popen(
-        [*args, "--output", str(out)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "kzoo.cli", *args, "--output", str(out)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if meta.is_file() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 2:
-            break
-        time.sleep(0.05)
+    _wait_for_backup(out, 2, proc)
     time.sleep(0.3)  # into the third epoch
     assert proc.poll() is None, "the run ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "model.keras").exists()
-    resumed = subprocess.run(
-        [*args, "--output", str(out)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
-    )
+    resumed = run_kzoo(*args, "--output", out, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads((out / "results.json").read_text())["epochs_run"] < 6  # it did resume
     a = keras.saving.load_model(tmp_path / "whole" / "model.keras").get_weights()
     b = keras.saving.load_model(out / "model.keras").get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), "resumed weights differ"
+
+
+def _wait_for_backup(run_dir, epoch: int, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Until the run's backup holds ``epoch`` completed epochs (or the process ends, or time runs out)."""
+    import time
+
+    meta = run_dir / "backup" / "training_metadata.json"
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if meta.is_file() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= epoch:
+            return
+        time.sleep(0.05)
 
 
 def _free_ports(n: int) -> list[int]:
@@ -240,21 +244,16 @@ def test_two_workers_on_localhost_train_resume_after_a_kill_and_agree(tmp_path):
 
     import kzoo  # noqa: F401
 
-    common = ["-m", "kzoo.cli", "train", "lenet5_modern", "--epochs", "4", "--batch-size", "32"]
+    common = ["train", "lenet5_modern", "--epochs", "4", "--batch-size", "32"]
     common += ["--set", "verbose=0", "--set", "callbacks.tensorboard=false", "--set", "augment.rotation=0"]
     common += ["--set", "augment.shift=0"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = tmp_path / "cluster"
-    args = [sys.executable, *common, "--strategy", "multi_worker", "--output", str(out)]
+    args = [sys.executable, "-m", "kzoo.cli", *common, "--strategy", "multi_worker", "--output", str(out)]
 
     # Train; kill worker 1 in the second epoch.
     procs = _start_workers(args, env)
-    meta = out / "backup" / "training_metadata.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and procs[0].poll() is None:
-        if meta.is_file() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 1:
-            break
-        time.sleep(0.05)
+    _wait_for_backup(out, 1, procs[0])
     time.sleep(0.3)
     assert procs[1].poll() is None, "the workers ended before one could be killed"
     os.kill(procs[1].pid, signal.SIGKILL)
@@ -282,14 +281,7 @@ def test_two_workers_on_localhost_train_resume_after_a_kill_and_agree(tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(wa, wb, strict=True)), "the workers' weights differ"
 
     # The same recipe on one device, uninterrupted, gives the same weights up to float rounding.
-    one = subprocess.run(
-        [sys.executable, *common, "--strategy", "one_device", "--output", str(tmp_path / "one")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
+    one = run_kzoo(*common, "--strategy", "one_device", "--output", tmp_path / "one", timeout=600)
     assert one.returncode == 0, one.stderr[-2000:]
     w1 = keras.saving.load_model(tmp_path / "one" / "model.keras").get_weights()
     assert max(float(np.abs(x - y).max()) for x, y in zip(wa, w1, strict=True)) < 1e-4  # measured here: ~2e-7
