@@ -59,6 +59,10 @@ def test_example_runs(script, tmp_path):
     assert expected in result.stdout
     if script == "transfer_digits.py":
         data = json.loads((tmp_path / "transfer.json").read_text())
-        assert [r["k"] for r in data["rows"]] == [1, 10]
+        for setting in ("centred", "off-centre"):
+            rows = data["settings"][setting]["rows"]
+            assert [r["k"] for r in rows] == [1, 10]
+            assert all(0 < r[m]["mean"] <= 1 for r in rows for m in ("scratch", "finetune", "features", "pixels"))
         assert (tmp_path / "transfer.svg").read_text().startswith("<?xml")
-        assert "| 10 (50 images) |" in (tmp_path / "transfer.md").read_text()
+        text = (tmp_path / "transfer.md").read_text()
+        assert "## off-centre" in text and text.count("| 10 (50 images) |") == 2
