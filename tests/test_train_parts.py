@@ -123,6 +123,46 @@ def test_elastic_distortion_is_identity_without_displacement_and_moves_with_it()
     assert moved.shape == images.shape and not np.allclose(moved.numpy(), images.numpy())
 
 
+def test_displacement_field_is_the_uniform_draw_smoothed_as_scipy_does():
+    import tensorflow as tf
+    from scipy.ndimage import correlate1d
+
+    from kzoo.train.augment import _gaussian_kernel, displacement
+
+    seed = tf.constant([4, 5], tf.int64)
+    field = displacement(3, 20, 12, alpha=6.0, sigma=2.5, seed=seed).numpy()
+    raw = tf.random.stateless_uniform((3, 2, 20, 12), seed=seed, minval=-1.0, maxval=1.0).numpy()
+    k = _gaussian_kernel(2.5)  # zero beyond the edges: TensorFlow's "SAME" convolution
+    expected = 6.0 * correlate1d(correlate1d(raw, k, axis=2, mode="constant"), k, axis=3, mode="constant")
+    np.testing.assert_allclose(field, expected, atol=1e-5)
+
+
+def test_one_resampling_equals_tensorflows_affine_transform_and_then_the_distortion():
+    import tensorflow as tf
+
+    from kzoo.train.augment import affine_transforms, elastic
+    from kzoo.train.recipe import AugmentSpec
+
+    images = tf.random.uniform((6, 24, 20, 3), seed=7)
+    spec = AugmentSpec(zoom=0.2, rotation=30, shift=0.2, flip="horizontal")
+    transforms = affine_transforms(spec, 24, 20, 6, tf.constant([2, 3], tf.int64))
+    reference = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=[24, 20],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+    seed = tf.constant([1, 1], tf.int64)
+    no_field = elastic(images, alpha=0.0, sigma=2.0, seed=seed, transforms=transforms)
+    np.testing.assert_allclose(no_field.numpy(), reference.numpy(), atol=1e-5)  # fill included
+    identity = tf.constant([[1.0, 0, 0, 0, 1, 0, 0, 0]] * 6)
+    np.testing.assert_allclose(
+        elastic(images, 4.0, 2.0, seed, identity).numpy(), elastic(images, 4.0, 2.0, seed).numpy(), atol=1e-6
+    )
+
+
 class FakeModel:
     def __init__(self):
         import keras

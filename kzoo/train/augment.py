@@ -14,7 +14,8 @@ of one). Two more are written here because no library we depend on has them:
   training set's 3x3 RGB covariance and α_i ~ N(0, σ²) drawn once per image.
 * Elastic distortion (Simard, Steinkraus & Platt 2003, Section 2): a random
   displacement field, uniform in [-1, 1], smoothed by a Gaussian of width σ
-  and scaled by α, resamples the image bilinearly.
+  and scaled by α, resamples the image bilinearly - in the same resampling as
+  the affine map when both are asked for (one gather instead of two passes).
 """
 
 from __future__ import annotations
@@ -47,40 +48,69 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
     return k / k.sum()
 
 
-def elastic(images: Any, alpha: float, sigma: float, seed: Any) -> Any:
+def _smoothing_matrix(n: int, sigma: float) -> np.ndarray:
+    """(n, n) matrix G with G @ v = v filtered by the Gaussian, zero beyond the ends ("SAME" convolution).
+
+    Smoothing a field as G_rows @ field @ G_cols.T is two small matrix products, several times cheaper
+    on the CPU than two depthwise convolutions with a 6σ+1 tap kernel, and gives the same numbers.
+    """
+    k = _gaussian_kernel(sigma)
+    radius = len(k) // 2
+    offsets = np.arange(n)[None, :] - np.arange(n)[:, None] + radius  # G[i, j] = k[j - i + radius]
+    inside = (offsets >= 0) & (offsets < len(k))
+    return np.where(inside, k[offsets.clip(0, len(k) - 1)], 0.0).astype("float32")
+
+
+def displacement(batch: Any, rows: int, cols: int, alpha: float, sigma: float, seed: Any) -> Any:
+    """Simard et al.'s random displacement fields, (batch, 2, rows, cols): U[-1, 1], Gaussian-smoothed, times α."""
     import tensorflow as tf
 
-    shape = tf.shape(images)
-    b, h, w = shape[0], shape[1], shape[2]
-    field = tf.random.stateless_uniform(tf.stack([b, h, w, 2]), seed=seed, minval=-1.0, maxval=1.0)
-    k = tf.constant(_gaussian_kernel(sigma))
-    size = int(k.shape[0])
-    kx = tf.tile(tf.reshape(k, (1, size, 1, 1)), (1, 1, 2, 1))
-    ky = tf.tile(tf.reshape(k, (size, 1, 1, 1)), (1, 1, 2, 1))
-    field = tf.nn.depthwise_conv2d(field, kx, (1, 1, 1, 1), "SAME")
-    field = tf.nn.depthwise_conv2d(field, ky, (1, 1, 1, 1), "SAME") * alpha
-    rows, cols = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij")
-    r = tf.clip_by_value(rows[None] + field[..., 0], 0.0, tf.cast(h - 1, tf.float32))
-    c = tf.clip_by_value(cols[None] + field[..., 1], 0.0, tf.cast(w - 1, tf.float32))
+    field = tf.random.stateless_uniform(tf.stack([batch, 2, rows, cols]), seed=seed, minval=-1.0, maxval=1.0)
+    g_rows = tf.constant(_smoothing_matrix(rows, sigma))
+    g_cols = tf.constant(_smoothing_matrix(cols, sigma).T * np.float32(alpha))
+    return tf.matmul(tf.matmul(g_rows, field), g_cols)
+
+
+def elastic(images: Any, alpha: float, sigma: float, seed: Any, transforms: Any = None) -> Any:
+    """Elastic distortion of a batch; with ``transforms`` (as for ImageProjectiveTransformV3) the affine map too.
+
+    Output pixel p samples the input at T(p + d(p)), d the displacement field and T the affine map
+    (the identity without ``transforms``), in one bilinear resampling; outside the image reads 0,
+    as ImageProjectiveTransformV3's constant fill does. The same as transforming first and
+    distorting after, but one pass over the pixels instead of two.
+    """
+    import tensorflow as tf
+
+    h, w = int(images.shape[1]), int(images.shape[2])
+    d = displacement(tf.shape(images)[0], h, w, alpha, sigma, seed)
+    rows, cols = np.meshgrid(np.arange(h, dtype="float32"), np.arange(w, dtype="float32"), indexing="ij")
+    r, c = rows + d[:, 0], cols + d[:, 1]
+    if transforms is not None:  # input (x, y) = (a0 x + a1 y + a2, a3 x + a4 y + a5), x the column
+        t = transforms[:, :, None, None]
+        r, c = t[:, 3] * c + t[:, 4] * r + t[:, 5], t[:, 0] * c + t[:, 1] * r + t[:, 2]
     return _bilinear(images, r, c)
 
 
 def _bilinear(images: Any, r: Any, c: Any) -> Any:
-    """Sample ``images`` at fractional (row, col) positions: one gather of the four neighbours."""
+    """Sample ``images`` at fractional (row, col) positions, 0 outside: one gather of the four neighbours."""
     import tensorflow as tf
 
-    shape = tf.shape(images)
-    b, h, w, ch = shape[0], shape[1], shape[2], shape[3]
+    h, w = int(images.shape[1]), int(images.shape[2])
+    # A border of zeros, so every neighbour of a position outside the image reads 0.
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    r = tf.clip_by_value(r + 1.0, 0.0, h + 1.0)
+    c = tf.clip_by_value(c + 1.0, 0.0, w + 1.0)
     r0, c0 = tf.floor(r), tf.floor(c)
     fr, fc = (r - r0)[..., None], (c - c0)[..., None]
     r0i, c0i = tf.cast(r0, tf.int32), tf.cast(c0, tf.int32)
-    r1i, c1i = tf.minimum(r0i + 1, h - 1), tf.minimum(c0i + 1, w - 1)
-    base = (tf.range(b) * h * w)[:, None, None]
-    index = tf.stack([base + r0i * w + c0i, base + r0i * w + c1i, base + r1i * w + c0i, base + r1i * w + c1i])
-    v = tf.gather(tf.reshape(images, tf.stack([-1, ch])), index)
-    top = v[0] * (1 - fc) + v[1] * fc
-    bottom = v[2] * (1 - fc) + v[3] * fc
-    return top * (1 - fr) + bottom * fr
+    r1i, c1i = tf.minimum(r0i + 1, h + 1), tf.minimum(c0i + 1, w + 1)
+    wp = w + 2
+    base = (tf.range(tf.shape(images)[0]) * (h + 2) * wp)[:, None, None]
+    index = tf.stack([base + r0i * wp + c0i, base + r0i * wp + c1i, base + r1i * wp + c0i, base + r1i * wp + c1i])
+    v = tf.gather(tf.reshape(padded, (-1, images.shape[3])), index)
+    top = v[0] + (v[1] - v[0]) * fc
+    bottom = v[2] + (v[3] - v[2]) * fc
+    return top + (bottom - top) * fr
 
 
 def affine_transforms(spec: Any, rows: int, cols: int, batch: Any, seed: Any) -> Any:
@@ -132,8 +162,10 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
         # `draw` is a per-batch random int64 from tf.data.Dataset.random (see `apply`): stateless
         # ops keyed by it stay repeatable however many batches are augmented in parallel.
         pair = tf.stack([tf.cast(seed, tf.int64), draw])
-        if geometric:
-            transforms = affine_transforms(spec, rows, cols, tf.shape(images)[0], pair + 3)
+        transforms = affine_transforms(spec, rows, cols, tf.shape(images)[0], pair + 3) if geometric else None
+        if spec.elastic is not None:  # affine map and distortion in one resampling
+            images = elastic(images, spec.elastic.alpha, spec.elastic.sigma, pair + 7, transforms)
+        elif geometric:
             images = tf.raw_ops.ImageProjectiveTransformV3(
                 images=images,
                 transforms=transforms,
@@ -142,20 +174,30 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
                 interpolation="BILINEAR",
                 fill_mode="CONSTANT",
             )
-        if pca is not None:
+        if pca is not None:  # a colour shift per image: the same before or after resampling, fill included
             images = colour_pca(images, *pca, spec.color_pca, pair)
-        if spec.elastic is not None:
-            images = elastic(images, spec.elastic.alpha, spec.elastic.sigma, pair + 7)
         return images, labels
 
     return augment
 
 
-def apply(dataset: Any, augment: Callable, seed: Any) -> Any:
-    """Augment a batched dataset in parallel, with a random draw per batch from ``seed``."""
+# Values (images x pixels x channels) augmented per call. Each TensorFlow op costs a fixed overhead per
+# call, which dominates for small images: augmenting several batches at once and cutting them back into
+# batches measured 1.5x the training steps/s of LeNet-5 on 32x32 images with the full augmentation.
+CHUNK_VALUES = 2**20
+
+
+def apply(dataset: Any, augment: Callable, seed: Any, batch_size: int) -> Any:
+    """Whole batches of ``batch_size`` from an unbatched dataset, augmented in parallel.
+
+    Images are augmented in chunks of several batches (up to :data:`CHUNK_VALUES` values), each
+    chunk with a random draw from ``seed``; a last partial batch is dropped.
+    """
     import tensorflow as tf
 
+    size = int(np.prod(dataset.element_spec[0].shape))
+    chunk = batch_size * max(1, CHUNK_VALUES // (batch_size * size))
     draws = tf.data.Dataset.random(seed=seed)
-    return tf.data.Dataset.zip(dataset, draws).map(
-        lambda batch, draw: augment(*batch, draw), num_parallel_calls=tf.data.AUTOTUNE
-    )
+    chunks = tf.data.Dataset.zip(dataset.batch(chunk), draws)
+    augmented = chunks.map(lambda batch, draw: augment(*batch, draw), num_parallel_calls=tf.data.AUTOTUNE)
+    return augmented.rebatch(batch_size, drop_remainder=True)

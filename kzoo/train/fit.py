@@ -225,8 +225,9 @@ def pipelines(
         seed = recipe.seed * 1_000_003 + e
         # Whole batches only: a last partial batch would be split unevenly over replicas (and upsets batch norm).
         d = base.shuffle(recipe.data.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
-        d = d.batch(recipe.batch_size, drop_remainder=True)
-        return apply(d, augment, seed) if augment is not None else d
+        if augment is not None:
+            return apply(d, augment, seed, recipe.batch_size)
+        return d.batch(recipe.batch_size, drop_remainder=True)
 
     epochs = [epoch(e) for e in range(first_epoch, recipe.epochs)]  # python seeds: tf.data wants ints
     train = functools.reduce(lambda a, b: a.concatenate(b), epochs)
