@@ -66,3 +66,47 @@ def test_example_runs(script, tmp_path):
         assert (tmp_path / "transfer.svg").read_text().startswith("<?xml")
         text = (tmp_path / "transfer.md").read_text()
         assert "## off-centre" in text and text.count("| 10 (50 images) |") == 2
+
+
+def _run_example(script, args, tmp_path):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+@pytest.mark.slow
+def test_transfer_experiment_runs_on_an_npz_in_keras_datasets_layout(tmp_path):
+    """The path a user with the internet takes for MNIST (keras.datasets' mnist.npz), on digits 28x28 we write."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.pad(np.kron(digits.images, np.ones((3, 3))), ((0, 0), (2, 2), (2, 2))) * (255 / 16)
+    images = images.astype("uint8")  # (1797, 28, 28) like MNIST
+    n = 1400
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=images[:n],
+        y_train=digits.target[:n],
+        x_test=images[n:],
+        y_test=digits.target[n:],
+    )
+    out = tmp_path / "t"
+    args = ["--data", f"npz:{tmp_path / 'mnist.npz'}", "--setting", "centred", "--quick", "--out", str(out)]
+    result = _run_example("transfer_digits.py", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["pad"] == 2 and list(data["settings"]) == ["centred"]
+    assert data["settings"]["centred"]["test_images_5_9"] == int((digits.target[n:] >= 5).sum())
+    assert "28x28 in a 32x32 frame" in out.with_suffix(".md").read_text()
+
+
+def test_transfer_experiment_bad_data_is_a_clear_error(tmp_path):
+    result = _run_example("transfer_digits.py", ["--data", f"npz:{tmp_path / 'none.npz'}"], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "transfer_digits: error: npz: no such file" in result.stderr and "hint:" in result.stderr
