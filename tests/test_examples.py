@@ -26,6 +26,17 @@ def _pretrained(tmp_path):
     return str(tmp_path / "r" / "model.keras")
 
 
+def _run_example(script, args, tmp_path):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
 EXAMPLES = {
     # script: (arguments made from tmp_path, text the output must hold)
     "summarise_and_build.py": (lambda t: ["resnet18", "classes=10", "input=[64,64,3]"], "output shapes: [(1, 10)]"),
@@ -45,14 +56,7 @@ def test_every_example_is_run_here():
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_runs(script, tmp_path):
     make_args, expected = EXAMPLES[script]
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / script), *make_args(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    result = _run_example(script, make_args(tmp_path), tmp_path)
     if result.returncode != 0 and script in OFFLINE_OK and OFFLINE_OK[script] in result.stderr:
         pytest.skip(f"{script} needs the internet: {OFFLINE_OK[script]}")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -66,17 +70,6 @@ def test_example_runs(script, tmp_path):
         assert (tmp_path / "transfer.svg").read_text().startswith("<?xml")
         text = (tmp_path / "transfer.md").read_text()
         assert "## off-centre" in text and text.count("| 10 (50 images) |") == 2
-
-
-def _run_example(script, args, tmp_path):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "examples" / script), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
 
 
 @pytest.mark.slow

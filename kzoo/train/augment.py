@@ -159,8 +159,8 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
         return None
 
     def augment(images, labels, draw):
-        # `draw` is a per-batch random int64 from tf.data.Dataset.random (see `apply`): stateless
-        # ops keyed by it stay repeatable however many batches are augmented in parallel.
+        # `draw` is a random int64 per chunk from tf.data.Dataset.random (see `apply`): stateless
+        # ops keyed by it stay repeatable however many chunks are augmented in parallel.
         pair = tf.stack([tf.cast(seed, tf.int64), draw])
         transforms = affine_transforms(spec, rows, cols, tf.shape(images)[0], pair + 3) if geometric else None
         if spec.elastic is not None:  # affine map and distortion in one resampling
