@@ -21,11 +21,12 @@ from kzoo.build import build
 from kzoo.errors import KzooError, SpecError
 from kzoo.graph import analyse
 from kzoo.ops import register_activation, register_initializer, register_op
+from kzoo.predict import predict
 from kzoo.train.finetune import finetune
 from kzoo.transfer import port_weights
+from kzoo.version import __version__
 from kzoo.zoo import add_path, find, list_architectures, load
 
-__version__ = "0.1.0"
 
 
 class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
@@ -69,6 +70,7 @@ __all__ = [
     "list_architectures",
     "load",
     "port_weights",
+    "predict",
     "register_activation",
     "register_initializer",
     "register_op",

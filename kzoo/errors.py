@@ -1,20 +1,52 @@
 """The one exception family of kzoo.
 
-Every mistake a user can make in a YAML file or an override becomes a
-:class:`SpecError` that knows the file, line and column it comes from, the
-path inside the document (``layers[3].conv.filters``) and a hint. The CLI
-prints it in one or two lines and exits with status 2.
+Every mistake a user can make in a YAML file, a recipe, an option or the data
+becomes a :class:`KzooError`; :class:`SpecError` adds the file, line and
+column it comes from, the path inside the document (``layers[3].conv.filters``)
+and a hint. The CLI prints one in one or two lines and exits with status 2.
+
+Messages are for a terminal: :func:`clip` keeps each part on one line and
+bounds its length, so a 400 KB expression or a value holding control
+characters cannot flood (or garble) the screen.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+MAX_PART = 300  # characters of a message, hint or path shown
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clip(text: object, limit: int = MAX_PART) -> str:
+    """``text`` on one line (control characters escaped) and at most ``limit`` characters."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(text) - limit + 30:,} more characters)"
+
+
+def short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: for quoting a user's value in a message."""
+    return clip(repr(value), limit)
+
 
 class KzooError(Exception):
-    """Base class of every error kzoo raises on purpose."""
+    """Base class of every error kzoo raises on purpose: a message and an optional hint."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = str(message)
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        text = clip(self.message)
+        if self.hint:
+            text += f"\n  hint: {clip(self.hint)}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -35,7 +67,7 @@ class Mark:
 
 
 class SpecError(KzooError):
-    """A user's mistake in an architecture file, recipe or override."""
+    """A user's mistake in an architecture file, recipe, option or data, located where it can be."""
 
     def __init__(
         self,
@@ -44,11 +76,9 @@ class SpecError(KzooError):
         path: str | None = None,
         hint: str | None = None,
     ):
-        self.message = message
         self.mark = mark
         self.path = path
-        self.hint = hint
-        super().__init__(self.format())
+        super().__init__(message, hint)
 
     @property
     def file(self) -> str | None:
@@ -63,18 +93,26 @@ class SpecError(KzooError):
         return self.mark.col if self.mark else None
 
     def format(self) -> str:
-        where = f"{self.mark}: " if self.mark else ""
-        at = f" (at {self.path})" if self.path else ""
-        text = f"{where}error: {self.message}{at}"
+        where = f"{clip(self.mark, 200)}: " if self.mark else ""
+        at = f" (at {clip(self.path, 120)})" if self.path else ""
+        text = f"{where}error: {clip(self.message)}{at}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {clip(self.hint)}"
         return text
+
+
+def to_json(exc: KzooError) -> dict:
+    """An error as the one JSON document ``--json`` prints on stdout."""
+    out: dict = {"error": clip(exc.message, 2000), "hint": exc.hint}
+    if isinstance(exc, SpecError):
+        out.update(file=exc.file, line=exc.line, col=exc.col, path=exc.path)
+    return out
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """A 'did you mean' hint naming the known names nearest to ``word``."""
     choices = sorted({str(c) for c in choices})
-    near = difflib.get_close_matches(str(word), choices, n=3, cutoff=0.6)
+    near = difflib.get_close_matches(clip(word, 100), choices, n=3, cutoff=0.6)
     if near:
         return "did you mean " + " or ".join(repr(n) for n in near) + "?"
     if len(choices) <= 12:

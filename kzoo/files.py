@@ -1,11 +1,134 @@
-"""Writing files so that nothing on disk is ever half-written: a temporary file beside the target, then a rename."""
+"""Files in and out, safely.
+
+Reading (:func:`read_text`): only regular files, at most a size bound, UTF-8,
+so a FIFO, ``/dev/zero``, a symlink loop or a 50 MB file is a clear error at
+once instead of a hang. Writing (:func:`atomic_path`, :func:`write_text_atomic`):
+a temporary file beside the target, then a rename, so nothing on disk is ever
+half-written; the temporaries a killed process left behind are removed by the
+next write of the same file. :func:`os_error` turns an ``OSError`` (a full or
+read-only disk, a file where a folder should be) into a one-line
+:class:`~kzoo.errors.KzooError`.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from kzoo.errors import KzooError, Mark, SpecError
+
+MAX_TEXT_BYTES = 1 << 20  # YAML files (architectures, recipes, heads, spaces, studies) are small text
+
+
+def read_text(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes, or a SpecError saying what is wrong."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise _read_error(path, what, exc) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError(f"{path} is a directory, not {article(what)}", hint="give the path of a .yaml file")
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(
+                f"{path} is not a regular file (a pipe, device or socket)", hint=f"give the path of {article(what)}"
+            )
+        if info.st_size > limit:
+            raise SpecError(
+                f"{path} is {info.st_size:,} bytes; kzoo reads at most {limit:,} from {article(what)}",
+                Mark(str(path)),
+                hint="is this the right file?",
+            )
+        data = os.read(fd, limit + 1)
+    except OSError as exc:
+        raise _read_error(path, what, exc) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise SpecError(f"{path} is larger than {limit:,} bytes", Mark(str(path)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(f"not UTF-8 text ({exc.reason})", Mark(str(path), line, col)) from None
+
+
+def article(noun: str) -> str:
+    """'a file', 'an architecture file'."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _read_error(path: Path, what: str, exc: OSError) -> SpecError:
+    if exc.errno == errno.ENOENT:
+        return SpecError(f"no such file: {path}", hint="check the path (or use a zoo name)")
+    if exc.errno == errno.ELOOP:
+        return SpecError(f"{path}: a symbolic link loop", hint="the link points (through others) back at itself")
+    if exc.errno == errno.EISDIR:
+        return SpecError(f"{path} is a directory, not {article(what)}")
+    return SpecError(f"cannot read {path}: {exc.strerror}", Mark(str(path)))
+
+
+def os_error(exc: OSError, doing: str | None = None) -> KzooError:
+    """A one-line error for an OSError (the file it names, what went wrong, what to do)."""
+    name = exc.filename or ""
+    where = f" {name}" if name else ""
+    what = f"{doing}: " if doing else ""
+    hints = {
+        errno.ENOSPC: "the disk is full: free some space (a killed or stopped run resumes from its last backup)",
+        errno.EDQUOT: "the disk quota is exhausted: free some space",
+        errno.EROFS: "the file system is read-only: give an --output on a writable disk",
+        errno.EACCES: "you may not write there: give an --output you own",
+        errno.EPERM: "you may not write there: give an --output you own",
+        errno.ENOTDIR: "a file stands where a folder is needed: choose another --output",
+        errno.EISDIR: "a folder stands where a file is needed: give a file name",
+        errno.EEXIST: "something is already there: choose another name",
+        errno.ENAMETOOLONG: "use a shorter path",
+    }
+    message = f"{what}cannot write{where}: {exc.strerror or exc}"
+    return KzooError(message, hints.get(exc.errno or 0))
+
+
+def is_stale(tmp: Path) -> bool:
+    """A temporary file of :func:`atomic_path` whose process no longer runs."""
+    match = re.search(r"\.(\d+)\.tmp", tmp.name)
+    if not match:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def clean_stale(folder: Path, stem: str, suffix: str) -> None:
+    """Remove what killed writers of ``stem + suffix`` left in ``folder``."""
+    try:
+        for tmp in folder.glob(f".{glob_escape(stem)}.*.tmp{glob_escape(suffix)}"):
+            if is_stale(tmp):
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 @contextmanager
@@ -13,16 +136,62 @@ def atomic_path(out: str | Path) -> Iterator[Path]:
     """A temporary path beside ``out`` (same suffix, so writers that go by it still do): renamed onto ``out``
     when the block ends without an error, removed otherwise."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
+    if out.is_dir():
+        raise SpecError(f"{out} is a directory", hint="give the path of a file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise SpecError(
+            f"cannot create {out.parent}: a file of that name is in the way", hint="choose another output path"
+        ) from None
+    suffix = "".join(out.suffixes)  # all of them: Keras wants a weights file to end in .weights.h5
+    stem = out.name[: len(out.name) - len(suffix)] if suffix else out.name
+    clean_stale(out.parent, stem, suffix)
+    tmp = out.with_name(f".{stem}.{os.getpid()}.tmp{suffix}")
     try:
         yield tmp
         os.replace(tmp, out)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(out: str | Path, text: str) -> Path:
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     return Path(out)
+
+
+MARGIN_BYTES = 1 << 20
+
+
+def check_space(folder: str | Path, needed: int, what: str) -> None:
+    """Refuse to start writing ``needed`` bytes into ``folder`` when its disk has less free (plus a margin).
+
+    HDF5 and zip writers crash or leave garbage on a full disk; asking first turns that into one clear line.
+    """
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return
+    if info.f_flag & os.ST_RDONLY:
+        raise KzooError(f"{folder} is on a read-only file system", "give an output path on a writable disk")
+    free = info.f_bavail * info.f_frsize
+    if free < needed + MARGIN_BYTES:
+        raise KzooError(
+            f"the disk holding {folder} is full: {what} needs about {human_bytes(needed)}, {human_bytes(free)} free",
+            "free some space and rerun the same command (a run resumes from its last backup)",
+        )
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"

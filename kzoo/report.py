@@ -98,3 +98,13 @@ def zoo_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def digest(graph: Graph) -> str:
+    """A fingerprint of what a graph computes (layers, ops, arguments, wiring): equal graphs, equal digests."""
+    import hashlib
+    import json
+
+    rows = [(n.name, n.op, n.attrs(), list(n.inputs)) for n in graph.nodes.values()]
+    text = json.dumps([list(graph.input_shape), rows, graph.outputs], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

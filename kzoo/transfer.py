@@ -102,10 +102,10 @@ def get_layer(model: Any, name: str, what: str) -> Any:
 
 def classifier(model: Any) -> Any:
     """The layer that classifies: the last layer with weights on the path to the (first) output."""
-    return _classifier(model)[0]
+    return classifier_and_input(model)[0]
 
 
-def _classifier(model: Any) -> tuple[Any, Any]:
+def classifier_and_input(model: Any) -> tuple[Any, Any]:
     """(the classifier layer, the tensor it was called on in ``model``)."""
     tensor = model.outputs[0]
     while True:
@@ -134,7 +134,7 @@ def cut(model: Any, layer: str | None = None) -> Any:
     if layer is None and len(model.outputs[0].shape) > 2:  # no classifier (include_top=False): all of it
         output, name = model.outputs[0], "the output"
     elif layer is None:
-        top, output = _classifier(model)
+        top, output = classifier_and_input(model)
         name = f"below {top.name}"
     else:
         output, name = get_layer(model, layer, "cut").output, layer
@@ -205,7 +205,29 @@ def head_model(head: Any, input_shape: tuple[int, ...], classes: int) -> Any:
     wrapped["input"] = list(input_shape)
     wrapped["params"] = {**(data.get("params") or {}), "classes": int(classes)}
     checked = validate(ArchitectureFile, dict(wrapped), wrapped, "", "a head", Mark(file, 1, 1))
-    return build_graph(analyse(Spec(file, wrapped, checked)))
+    graph = analyse(Spec(file, wrapped, checked))
+    check_head(graph, classes, file)
+    return build_graph(graph)
+
+
+def check_head(graph: Any, classes: int, file: str) -> None:
+    """A classifier head must end in a vector of one score per class."""
+    last = graph.nodes[graph.outputs[0]]
+    shape = tuple(last.stats.out.shape)
+    if len(shape) != 1:
+        raise SpecError(
+            f"the head ends in outputs of shape {shape}, not a vector of {classes} class scores",
+            last.source or Mark(file, 1, 1),
+            last.path,
+            "put global_avgpool or flatten before the head's last dense layer",
+        )
+    if shape[0] != classes:
+        raise SpecError(
+            f"the head ends in {shape[0]} outputs, but there are {classes} classes",
+            last.source or Mark(file, 1, 1),
+            last.path,
+            "end the head with dense: {units: $classes, activation: softmax}",
+        )
 
 
 def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:

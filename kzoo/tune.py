@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import Mark, SpecError
+import sys
+
+from kzoo.errors import KzooError, Mark, SpecError, clip
 from kzoo.files import write_text_atomic
 
 
@@ -47,12 +49,13 @@ class Dimension:
 
 def load_space(path: str | Path, target: str, recipe_file: str | None = None) -> list[Dimension]:
     """Read and check a search space (errors carry the space file's line and column)."""
+    from kzoo.graph import analyse
     from kzoo.spec.loader import YMap, load_file, mark_of
     from kzoo.spec.resolve import load_with_extends
     from kzoo.train.recipe import resolve_recipe
     from kzoo.zoo import resolve_source
 
-    data = load_file(path)
+    data = load_file(path, "search space")
     if not isinstance(data, YMap) or not data:
         raise SpecError("a search space is a mapping of fields to values or ranges", Mark(str(path), 1, 1))
     arch = resolve_source(target)
@@ -73,6 +76,11 @@ def load_space(path: str | Path, target: str, recipe_file: str | None = None) ->
                     mark,
                     hint=did_you_mean(param, declared) or f"its params: {', '.join(sorted(declared))}",
                 )
+            for sample in _samples(dim):  # a value the architecture refuses fails now, not in a trial
+                try:
+                    analyse(arch, {param: sample}, "the search space")
+                except SpecError as exc:
+                    raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", mark, hint=exc.hint) from None
         else:
             for sample in _samples(dim):
                 try:
@@ -138,6 +146,30 @@ def hyperparameters(dims: list[Dimension], algorithm: str) -> Any:
     return hp
 
 
+def trial_number(trial: Any) -> int:
+    """The number KerasTuner shows ("Running Trial #3") for a trial: its 0-based id plus one."""
+    return int(trial.trial_id) + 1
+
+
+def search_settings(target: str, space: str, dims: list[Dimension], recipe_file, sets, params, algorithm, objective, seed):
+    """What a rerun into the same search directory must agree with to continue the search."""
+    return json.loads(
+        json.dumps(
+            {
+                "target": str(target),
+                "space": [{k: v for k, v in vars(d).items() if k != "mark"} for d in dims],
+                "recipe": str(recipe_file) if recipe_file else None,
+                "sets": sets or {},
+                "params": params or {},
+                "algorithm": algorithm,
+                "objective": objective,
+                "seed": seed,
+            },
+            default=str,
+        )
+    )
+
+
 def tune(
     target: str,
     space: str,
@@ -150,32 +182,33 @@ def tune(
     output: str | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Search; returns the trials sorted best first and where the best recipe was written."""
+    """Search; returns the trials sorted best first and where the best recipe was written.
+
+    A trial that fails is reported in one line and the search goes on (KerasTuner stops after three
+    failures in a row). Rerunning with the same settings continues the search; other settings are refused.
+    """
     import keras
     import keras_tuner as kt
 
     from kzoo.train.fit import train
+    from kzoo.train.rundir import RunDir
 
     if algorithm not in ("grid", "random", "bayesian"):
         raise SpecError(f"unknown algorithm {algorithm!r}", hint="grid, random or bayesian")
     if objective not in ("val_accuracy", "val_loss"):
         raise SpecError(f"unknown objective {objective!r}", hint="val_accuracy or val_loss")
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SpecError(f"trials must be a whole number >= 1, got {trials!r}")
     dims = load_space(space, target, recipe_file)
     out = Path(output or f"runs/tune-{Path(target).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
-    out.mkdir(parents=True, exist_ok=True)
+    settings = search_settings(target, space, dims, recipe_file, sets, params, algorithm, objective, seed)
     direction = "max" if objective == "val_accuracy" else "min"
     oracle_cls = {
         "grid": kt.oracles.GridSearchOracle,
         "random": kt.oracles.RandomSearchOracle,
         "bayesian": kt.oracles.BayesianOptimizationOracle,
     }[algorithm]
-    oracle = oracle_cls(
-        objective=kt.Objective(objective, direction),
-        max_trials=trials,
-        hyperparameters=hyperparameters(dims, algorithm),
-        tune_new_entries=False,
-        seed=seed,
-    )
+    failures: dict[str, str] = {}
 
     class KzooTuner(kt.Tuner):
         """Each trial: one kzoo train run with the trial's values."""
@@ -185,21 +218,59 @@ def tune(
             trial_sets = {**(sets or {}), **{k: v for k, v in values.items() if not k.startswith("params.")}}
             trial_params = {**(params or {}), **{k[7:]: v for k, v in values.items() if k.startswith("params.")}}
             keras.backend.clear_session()
-            results = train(target, recipe_file, trial_sets, trial_params, str(out / "trials" / trial.trial_id))
+            folder = out / "trials" / f"{trial_number(trial):02d}"
+            try:
+                results = train(target, recipe_file, trial_sets, trial_params, str(folder))
+            except (KzooError, OSError, ValueError, RuntimeError) as exc:
+                message = exc.message if isinstance(exc, KzooError) else f"{type(exc).__name__}: {exc}"
+                failures[trial.trial_id] = clip(message)
+                print(f"kzoo: trial {trial_number(trial)} failed: {clip(message)}", file=sys.stderr)
+                raise kt.errors.FailedTrialError(clip(message)) from None
             score = results["best_val_accuracy"] if objective == "val_accuracy" else results.get("best_val_loss")
             return {objective: float(score)}
 
-    tuner = KzooTuner(oracle=oracle, directory=str(out), project_name="keras_tuner", overwrite=False)
-    tuner.search()
+        def on_trial_end(self, trial):
+            if trial.trial_id in failures:  # KerasTuner would print the whole traceback it keeps as the message
+                trial.message = failures[trial.trial_id]
+            super().on_trial_end(trial)
+
+    space_hp = hyperparameters(dims, algorithm)  # a grid without steps fails before anything is written
+    with RunDir.open(out) as run:
+        run.check("tune", settings)
+        run.started = True
+        oracle = oracle_cls(
+            objective=kt.Objective(objective, direction),
+            max_trials=trials,
+            hyperparameters=space_hp,
+            tune_new_entries=False,
+            seed=seed,
+        )
+        tuner = KzooTuner(oracle=oracle, directory=str(out), project_name="keras_tuner", overwrite=False)
+        try:
+            tuner.search()
+        except RuntimeError as exc:
+            if "consecutive failures" not in str(exc):
+                raise
+            last = next(reversed(failures.values()), "")
+            raise KzooError(
+                f"the search stopped: {oracle.max_consecutive_failed_trials} trials in a row failed (the last: {last})",
+                "fix what the trials share (the recipe, the space's ranges), then rerun to continue",
+            ) from None
+        summary = _summary(oracle, out, objective, direction, algorithm, failures)
+        run.finish()
+    return summary
+
+
+def _summary(oracle: Any, out: Path, objective: str, direction: str, algorithm: str, failures: dict) -> dict:
     rows = []
     for trial in oracle.trials.values():
-        run = out / "trials" / trial.trial_id / "results.json"
+        run = out / "trials" / f"{trial_number(trial):02d}" / "results.json"
         if trial.score is None or not run.is_file():
             continue
         results = json.loads(run.read_text())
         rows.append(
             {
-                "trial": trial.trial_id,
+                "trial": trial_number(trial),
                 "values": dict(trial.hyperparameters.values),
                 objective: trial.score,
                 "test_accuracy": results["test_accuracy"],
@@ -224,6 +295,7 @@ def tune(
         "objective": objective,
         "algorithm": algorithm,
         "trials": rows,
+        "failed": [{"trial": int(t) + 1, "error": m} for t, m in failures.items()],
         "best_recipe": str(out / "best_recipe.yaml"),
     }
     write_text_atomic(out / "tune.json", json.dumps(summary, indent=2) + "\n")

@@ -14,28 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.errors import KzooError, SpecError, did_you_mean
+from kzoo.paths import add_path, architecture_dirs
 from kzoo.spec.loader import load_file
-
-_extra_paths: list[Path] = []
-
-
-def add_path(folder: str | Path) -> None:
-    """Let the zoo find the YAML files in ``folder`` (for plugins)."""
-    _extra_paths.append(Path(folder))
-
-
-def architecture_dirs() -> list[Path]:
-    here = Path(__file__).resolve().parent
-    dirs = [here / "architectures", here.parent / "architectures"]  # installed wheel, source checkout
-    dirs += [Path(p) for p in os.environ.get("KZOO_PATH", "").split(os.pathsep) if p]
-    dirs += _extra_paths
-    seen, out = set(), []
-    for d in dirs:
-        if d.is_dir() and d.resolve() not in seen:
-            seen.add(d.resolve())
-            out.append(d)
-    return out
-
 
 def _files() -> dict[str, Path]:
     files: dict[str, Path] = {}

@@ -31,7 +31,7 @@ def test_static_commands_do_not_import_tensorflow_or_keras():
 
 
 def test_summary_json_rows_and_totals():
-    result = kzoo("summary", "resnet", "--set", "depth=18", "--set", "classes=10", "--json")
+    result = kzoo("summary", "resnet", "--param", "depth=18", "--param", "classes=10", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["totals"]["params"] == 11_703_912 - (512 * 1000 + 1000) + (512 * 10 + 10)
@@ -51,7 +51,7 @@ def _line_of(file, text):
 
 
 def test_summary_text_table():
-    result = kzoo("summary", "architectures/lenet5.yaml", "--set", "output=rbf")
+    result = kzoo("summary", "architectures/lenet5.yaml", "--param", "output=rbf")
     assert result.returncode == 0
     assert "Total params: 60,840 (trainable 60,000, non-trainable 840)" in result.stdout and "c3" in result.stdout
 
@@ -97,9 +97,9 @@ def test_mistakes_print_one_or_two_lines_and_exit_2(tmp_path, text, expect):
 def test_unknown_name_and_bad_set():
     result = kzoo("summary", "resnet5")
     assert result.returncode == 2 and "did you mean" in result.stderr
-    result = kzoo("summary", "resnet", "--set", "depth")
-    assert result.returncode == 2 and "key=value" in result.stderr
-    result = kzoo("summary", "resnet", "--set", "depth=42")
+    result = kzoo("summary", "resnet", "--param", "depth")
+    assert result.returncode == 2 and "KEY=VALUE" in result.stderr
+    result = kzoo("summary", "resnet", "--param", "depth=42")
     assert result.returncode == 2 and "18, 34, 50, 101, 152" in result.stderr
 
 
@@ -130,6 +130,6 @@ def test_every_architecture_file_validates_against_the_json_schema():
 
 @pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz's dot is not installed")
 def test_plot_command(tmp_path):
-    result = kzoo("plot", "resnet", "--set", "depth=18", "--depth", "1", "-o", tmp_path / "r.svg")
+    result = kzoo("plot", "resnet", "--param", "depth=18", "--depth", "1", "-o", tmp_path / "r.svg")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r.svg").read_text().count('<g id="node') == 6 + 8 + 2 + 1

@@ -34,7 +34,7 @@ def test_the_shim_is_installed_only_by_a_multi_worker_strategy_and_delegates_oth
         import numpy as np, tensorflow as tf, keras
         from keras.src.backend.tensorflow import trainer
         import kzoo.train.compat as compat
-        from kzoo.train.fit import make_strategy
+        from kzoo.train.strategy import make_strategy
         before = (trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica)
 
         def fit(strategy):
@@ -103,7 +103,7 @@ def test_a_missing_or_malformed_tf_config_is_a_clear_error(monkeypatch, value):
 def test_strategies_that_cannot_run_here_say_why():
     result = run_python("""
         from kzoo.errors import SpecError
-        from kzoo.train.fit import make_strategy
+        from kzoo.train.strategy import make_strategy
         for name in ("parameter_server", "tpu"):
             try:
                 make_strategy(name)

@@ -176,7 +176,8 @@ def test_every_inspect_command_writes_its_picture_and_numbers(blobnet, tmp_path,
         result = _cli(*args, "-o", out, "--json", cwd=tmp_path)
         assert result.returncode == 0, (what, result.stderr[-2000:])
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", what
-        data = json.loads(result.stdout[: result.stdout.rindex("wrote")])
+        data = json.loads(result.stdout)  # exactly one document; the "wrote" message goes to stderr
+        assert f"wrote {out}" in result.stderr
         if what == "init":
             assert len(data) == 13 and data[11]["act_std"] < data[0]["act_std"] / 100
         if what == "occlusion":

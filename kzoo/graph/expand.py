@@ -22,17 +22,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kzoo.errors import Mark, SpecError, did_you_mean
+from kzoo.errors import Mark, SpecError, did_you_mean, short
 from kzoo.graph.node import INPUT, Graph, Node, Ref
 from kzoo.graph.scope_tools import copy_map, sub_path, toposort
 from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnSpec
+from kzoo.spec.choices import allowed_values, is_allowed
 from kzoo.spec.expr import is_expression, substitute
 from kzoo.spec.loader import YMap, mark_of
 from kzoo.spec.resolve import Spec
+from kzoo.spec.schema import NAME
 from kzoo.spec.validate import validate
 
 MAX_REPEAT = 1000
 MAX_NODES = 20_000
+MAX_WORK = 200_000  # items visited and repeat iterations run while expanding (nested repeats multiply)
 MAX_CALL_DEPTH = 32
 REPEAT_KEYS = ("repeat", "var", "name", "layers", "defaults", "when")
 PARALLEL_KEYS = ("parallel", "merge", "then", "name", "from", "defaults", "when")
@@ -61,6 +64,19 @@ class Expander:
         self.symbols: dict[str, tuple[Any, Mark | None]] = {INPUT: (INPUT, None)}
         self.counters: dict[tuple[tuple[str, ...], str], int] = {}
         self.blocks: YMap = self.data.get("blocks") or YMap()
+        self.work = 0
+
+    def tick(self, container: Any, key: Any, path: str) -> None:
+        """Count one unit of expansion work; nested repeats that multiply past :data:`MAX_WORK` are an error."""
+        self.work += 1
+        if self.work > MAX_WORK:
+            raise self.fail(
+                f"expanding the file takes more than {MAX_WORK:,} steps",
+                container,
+                key,
+                path,
+                "nested repeat counts multiply; check them (even a repeat of nothing or of when: false items counts)",
+            )
 
     # -- values -----------------------------------------------------------
     def value(self, value: Any, env: Mapping[str, Any], container: Any, key: Any, path: str) -> Any:
@@ -97,7 +113,33 @@ class Expander:
             if name in env:
                 raise self.fail(f"param {name!r} has the name of a table", params, name, f"params.{name}", of_key=True)
             env[name] = self.value(value, env, params, name, f"params.{name}")
+        self.check_choices(env, params)
         return env
+
+    def check_choices(self, env: dict[str, Any], params: Any) -> None:
+        """A param that selects branches or table rows must take one of the values the file knows."""
+        for name, allowed in allowed_values(self.data, self.spec.param_defaults or None).items():
+            if name in env and not is_allowed(env[name], allowed):
+                listed = ", ".join(map(repr, allowed))
+                raise self.fail(
+                    f"param {name!r} must be one of {listed}, got {short(env[name])}",
+                    params,
+                    name,
+                    f"params.{name}",
+                    did_you_mean(env[name], map(str, allowed)) if isinstance(env[name], str) else None,
+                )
+
+    def model_name(self, env: Mapping[str, Any]) -> str:
+        """The file's ``name:``, which may hold expressions (``resnet${depth}``) so that a variant is named as such."""
+        name = self.value(self.data["name"], env, self.data, "name", "name")
+        if not isinstance(name, str) or not NAME.match(name):
+            raise self.fail(
+                f"the name must be letters, digits, '_', '.' or '-' (starting with a letter), got {short(name)}",
+                self.data,
+                "name",
+                "name",
+            )
+        return name
 
     def input_shape(self, env: Mapping[str, Any]) -> tuple[int, ...]:
         shape = self.value(self.data["input"], env, self.data, "input", "input")
@@ -207,6 +249,7 @@ class Expander:
 
     def item(self, item: Any, seq: Any, index: int, scope: Scope, prev: Any) -> Any:
         path = f"{scope.path}[{index}]"
+        self.tick(seq, index, path)
         if isinstance(item, str):
             return self.call_or_op(item, None, seq, index, scope, prev, path)
         if not isinstance(item, YMap) or not item:
@@ -371,6 +414,7 @@ class Expander:
             raise self.fail(f"var must be a name, got {var!r}", item, "var", path + ".var")
         inner = self.with_defaults(scope, item.get("defaults"), item, "defaults", path + ".defaults")
         for i in range(n):
+            self.tick(item, "repeat", path + ".repeat")
             it = replace(inner, env={**inner.env, var: i}, path=path)
             if "name" in item:
                 seg = self.segment(it, item["name"], "", item, "name", path + ".name")
@@ -566,7 +610,7 @@ class Expander:
         if INPUT in outputs:
             raise self.fail("an output cannot be the input itself", self.data, "outputs", "outputs")
         nodes = toposort(self.nodes, outputs)
-        graph = Graph(self.spec.name, shape, nodes, outputs, self.spec.file, self.meta())
+        graph = Graph(self.model_name(self.globals), shape, nodes, outputs, self.spec.file, self.meta())
         graph.symbols = {name: self.resolve(out) for name, (out, _) in self.symbols.items() if name != INPUT}
         graph.features = [self.feature(f, i) for i, f in enumerate(self.data.get("features") or [])]
         return graph

@@ -1,33 +1,55 @@
-"""``kzoo inspect``: each sub-command measures (kzoo.inspect.stats, .look), draws (.plots), and with
-``--json`` prints its numbers."""
+"""``kzoo inspect``: each sub-command measures (kzoo.inspect.stats, .look), draws (.plots), and returns its
+numbers (printed as the one JSON document with ``--json``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kzoo.errors import SpecError, did_you_mean
 
-def add_arguments(sp: argparse.ArgumentParser) -> None:
-    sub = sp.add_subparsers(dest="what", required=True, metavar="WHAT")
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a pixel value from 0 to 1, got {text}")
+    return value
+
+
+def add_arguments(sp: argparse.ArgumentParser, add_common: Callable, add_params: Callable) -> None:
+    sub = sp.add_subparsers(dest="what", required=True, metavar="WHAT", parser_class=type(sp))
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("-o", "--output", metavar="FILE", help="the picture (.png, .svg, .pdf); default NAME-WHAT.png")
-        p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+        add_common(p)
         return p
 
     p = add("init", "activation and gradient spread per layer of a freshly initialised network")
     p.add_argument("target", metavar="FILE|NAME")
     p.add_argument("--init", help="initializer for every layer that uses the file's init param (e.g. glorot_uniform)")
     p.add_argument("--activation", help="activation for the file's activation param (e.g. tanh)")
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=_positive, default=64)
     p.add_argument("--data", default="random", help="random (normal inputs) or a data source: digits, folder:PATH")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override another param")
+    add_params(p)
     p = add("filters", "a conv layer's kernels as an image grid (colour for the first layer)")
     p.add_argument("model", metavar="MODEL", help="a .keras file or a run directory")
     p.add_argument("--layer", required=True)
@@ -39,18 +61,39 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     p = add("occlusion", "Zeiler & Fergus: p(class) as a square of the image's mean colour slides over it")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("image", metavar="IMAGE")
-    p.add_argument("--class", dest="cls", type=int, help="default: the class predicted for the whole image")
-    p.add_argument("--size", type=int, help="occluder side in pixels (default: a quarter of the image)")
-    p.add_argument("--stride", type=int, help="default: half the size")
-    p.add_argument("--fill", type=float, help="the square's value (default: the image's mean colour)")
+    p.add_argument("--class", dest="cls", help="a class name or number (default: the class predicted for the image)")
+    p.add_argument("--size", type=_positive, help="occluder side in pixels (default: a quarter of the image)")
+    p.add_argument("--stride", type=_positive, help="default: half the size")
+    p.add_argument("--fill", type=_fraction, help="the square's value (default: the image's mean colour)")
     p = add("dream", "class visualisation by gradient ascent on the input, with jitter, blur and L2")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("--class", dest="cls", type=int, required=True)
-    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--class", dest="cls", required=True, help="a class name or number")
+    p.add_argument("--steps", type=_positive, default=200)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
     p = add("curves", "loss, accuracy and learning rate per epoch of a training run")
     p.add_argument("run", metavar="RUN", help="a run directory (or its log.csv)")
+
+
+def class_index(model: Any, given: str | None) -> int | None:
+    """A class given by name (as the model knows its classes) or by number; None stays None."""
+    if given is None:
+        return None
+    from kzoo.build import meta
+    from kzoo.predict import class_names
+
+    names = class_names(model, meta(model))
+    if given in names:
+        return names.index(given)
+    try:
+        index = int(given)
+    except ValueError:
+        raise SpecError(
+            f"--class {given!r}: the model has no class of that name", hint=did_you_mean(given, names)
+        ) from None
+    if not 0 <= index < len(names):
+        raise SpecError(f"--class {index} out of range: the model has {len(names)} classes ({', '.join(names[:10])})")
+    return index
 
 
 def _default_out(args: argparse.Namespace, stem: str) -> str:
@@ -62,65 +105,78 @@ def _stem(path: str) -> str:
     return (p.name if p.is_dir() else p.stem) or "model"
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o)))
-
-
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, say: Callable[..., None] = print) -> Any:
     what = args.what
     if what == "curves":
         from kzoo.inspect.plots import plot_curves, read_log
 
         log = read_log(args.run)
         out = plot_curves(log, _default_out(args, _stem(args.run)), _stem(args.run))
-        if args.json:
-            _print_json(log)
-        print(f"wrote {out}")
-        return 0
+        say(f"wrote {out}")
+        return log
     if what == "init":
-        from kzoo.inspect.stats import init_report, plot_stats, stats_table
-        from kzoo.spec import parse_override
+        return _init(args, say)
 
-        sets = dict(parse_override(s) for s in args.set)
-        model, stats = init_report(args.target, args.init, args.activation, sets, args.batch, args.data, args.seed)
-        title = f"{model.name}: init={args.init or 'as declared'}, activation={args.activation or 'as declared'}"
-        out = plot_stats(stats, _default_out(args, model.name), title)
-        if args.json:
-            _print_json([s.row() for s in stats])
-        else:
-            print(title)
-            print(stats_table(stats))
-        print(f"wrote {out}")
-        return 0
-
-    from kzoo.inspect import look, plots
+    from kzoo.inspect import look
 
     model = look.load_model(args.model)
-    stem = _stem(args.model)
+    data = _look(args, model, _stem(args.model))
+    say(f"wrote {data['wrote']}")
+    return data
+
+
+def _init(args: argparse.Namespace, say: Callable[..., None]) -> Any:
+    from kzoo.inspect.stats import init_report, plot_stats, stats_table
+    from kzoo.spec import parse_override
+
+    if args.set:
+        raise SpecError("kzoo inspect init has no recipe: use --param for architecture params", hint="--param depth=18")
+    params = dict(parse_override(s, "--param") for s in args.param)
+    model, stats = init_report(args.target, args.init, args.activation, params, args.batch, args.data, args.seed)
+    title = f"{model.name}: init={args.init or 'as declared'}, activation={args.activation or 'as declared'}"
+    out = plot_stats(stats, _default_out(args, model.name), title)
+    say(title)
+    say(stats_table(stats))
+    say(f"wrote {out}")
+    return [s.row() for s in stats]
+
+
+def _look(args: argparse.Namespace, model: Any, stem: str) -> dict[str, Any]:
+    from kzoo.inspect import look, plots
+
     shape = tuple(int(d) for d in model.input_shape[1:])
+    what = args.what
     if what == "filters":
         tiles = look.filters(model, args.layer, args.channel)
         out = plots.plot_filters(tiles, _default_out(args, stem), f"{model.name} {args.layer}: {len(tiles)} filters")
-        data: Any = {"layer": args.layer, "filters": int(len(tiles)), "shape": list(tiles.shape[1:])}
+        data: dict[str, Any] = {"layer": args.layer, "filters": int(len(tiles)), "shape": list(tiles.shape[1:])}
         data["std"] = [float(t.std()) for t in tiles]
     elif what == "activations":
-        image = look.load_image(args.image, shape)
+        image = look.load_image(args.image, shape, model)
         maps = look.activations(model, image, args.layer)
         out = plots.plot_activations(maps, _default_out(args, stem), f"{model.name} {args.layer}: {len(maps)} maps")
         data = {"layer": args.layer, "maps": int(len(maps)), "shape": list(maps.shape[1:])}
         data["mean"] = [float(m.mean()) for m in maps]
     elif what == "occlusion":
-        image = look.load_image(args.image, shape)
-        result = look.occlusion(model, image, args.cls, args.size, args.stride, args.fill)
-        out = plots.plot_occlusion(image, result, _default_out(args, stem))
-        data = {k: v for k, v in result.items()}
+        image = look.load_image(args.image, shape, model)
+        result = look.occlusion(model, image, class_index(model, args.cls), args.size, args.stride, args.fill)
+        names = _names(model)
+        out = plots.plot_occlusion(image, result, _default_out(args, stem), names)
+        data = dict(result)
+        data["class_name"] = names[result["class"]]
         lowest = np.unravel_index(np.argmin(result["map"]), result["map"].shape)
         data["lowest_at"] = {"row": result["rows"][lowest[0]], "col": result["cols"][lowest[1]]}
     else:  # dream
-        result = look.dream(model, args.cls, args.steps, args.lr, seed=args.seed)
+        result = look.dream(model, class_index(model, args.cls), args.steps, args.lr, seed=args.seed)
         out = plots.plot_dream(result, _default_out(args, stem))
         data = {k: v for k, v in result.items() if k != "image"}
-    if args.json:
-        _print_json(data)
-    print(f"wrote {out}")
-    return 0
+        data["class_name"] = _names(model)[result["class"]]
+    data["wrote"] = str(out)
+    return data
+
+
+def _names(model: Any) -> list[str]:
+    from kzoo.build import meta
+    from kzoo.predict import class_names
+
+    return class_names(model, meta(model))

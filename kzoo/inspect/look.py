@@ -23,20 +23,16 @@ def load_model(path: str | Path) -> Any:
     return load_saved(path)
 
 
-def load_image(path: str | Path, shape: tuple[int, ...]) -> np.ndarray:
-    """An image file (PNG, JPEG, BMP, GIF) as floats in [0, 1], resized to ``shape`` (rows, cols, channels)."""
-    import tensorflow as tf
+def load_image(path: str | Path, shape: tuple[int, ...], model: Any = None) -> np.ndarray:
+    """An image file of any size and mode as the model's input: floats in [0, 1], resized (and padded) as the
+    model's training data was (kzoo.train.images.load, with the padding the saved model records)."""
+    from kzoo.build import meta
+    from kzoo.train.images import load
 
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"no such image {path}")
-    try:
-        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=shape[-1], expand_animations=False)
-    except tf.errors.InvalidArgumentError as exc:
-        why = exc.message.split("}} ")[-1].split(" [Op:")[0].strip()  # TF's op context cut away
-        raise SpecError(f"{path} is not an image TensorFlow can read: {why}") from None
-    image = tf.image.resize(tf.image.convert_image_dtype(image, tf.float32), shape[:2])
-    return np.asarray(image, dtype="float32")
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise SpecError(f"the model takes inputs of shape {shape}, not grey or RGB images")
+    pad = int((meta(model).get("input") or {}).get("pad", 0)) if model is not None else 0
+    return load(path, shape[:2], shape[-1], pad)
 
 
 def filters(model: Any, layer: str, channel: int = 0) -> np.ndarray:
@@ -91,6 +87,8 @@ def occlusion(
     rows, cols = image.shape[:2]
     size = size or max(1, min(rows, cols) // 4)
     stride = stride or max(1, size // 2)
+    if size < 1 or stride < 1:
+        raise SpecError(f"occluder size and stride must be at least 1, got {size} and {stride}")
     if size > min(rows, cols):
         raise SpecError(f"occluder size {size} is larger than the image ({rows}x{cols})")
     base = probabilities(model, image[None])[0]
@@ -121,9 +119,9 @@ def logit_model(model: Any) -> Any:
     """A function image batch -> class scores before the softmax (the classifier's pre-activation)."""
     import keras
 
-    from kzoo.transfer import _classifier
+    from kzoo.transfer import classifier_and_input
 
-    top, features = _classifier(model)
+    top, features = classifier_and_input(model)
     below = keras.Model(model.input, features)
     if isinstance(top, keras.layers.Dense):
         kernel, bias = top.kernel, top.bias

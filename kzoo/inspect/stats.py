@@ -176,7 +176,7 @@ def init_report(
     target: str,
     init: str | None = None,
     activation: str | None = None,
-    sets: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
     batch: int = 64,
     data: str = "random",
     seed: int = 0,
@@ -196,7 +196,7 @@ def init_report(
 
     path = resolve_source(target)
     declared = dict(load_with_extends(path).get("params") or {})
-    overrides = dict(sets or {})
+    overrides = dict(params or {})
     for key, value in (("init", init), ("activation", activation)):
         if value is None:
             continue
@@ -206,7 +206,7 @@ def init_report(
                 hint=f"its params: {', '.join(sorted(declared)) or 'none'}; add {key}: to params and use ${key}",
             )
         overrides[key] = value
-    graph = analyse(path, overrides, "kzoo inspect init")
+    graph = analyse(path, overrides, "--param")
     keras.utils.set_random_seed(seed)
     model = build_graph(graph)
     if data == "random":

@@ -26,13 +26,14 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kzoo.errors import KzooError
 from kzoo.registry import Registry
 
 
 class OpArgs(BaseModel):
     """Base of every op's argument model: strict types, no unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True, allow_inf_nan=False)
 
 
 class FnSpec(BaseModel):
@@ -86,12 +87,8 @@ class Stats:
     madds: int = 0
 
 
-class ShapeError(Exception):
+class ShapeError(KzooError):
     """Raised by :meth:`Op.infer`; the caller adds the node's YAML location."""
-
-    def __init__(self, message: str, hint: str | None = None):
-        super().__init__(message)
-        self.hint = hint
 
 
 class Op:

@@ -40,7 +40,7 @@ from kzoo.registry import Registry
 
 
 class FnArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True, allow_inf_nan=False)
 
 
 class Seeded(FnArgs):

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from kzoo.errors import Mark, SpecError, did_you_mean
+from kzoo.errors import Mark, SpecError, did_you_mean, short
 
 _EXPR = re.compile(r"\$\{([^{}]*)\}")
 _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -68,6 +68,12 @@ _CMPS = {
 }
 
 
+def expressions(text: str) -> list[str]:
+    """The expressions in a string: ``$name`` gives ``name``, each ``${expr}`` its ``expr``."""
+    name = _NAME.match(text)
+    return [name.group(1)] if name else _EXPR.findall(text)
+
+
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and (bool(_NAME.match(value)) or "${" in value)
 
@@ -77,7 +83,7 @@ class _Eval:
         self.env, self.text, self.mark, self.path = env, text, mark, path
 
     def fail(self, message: str, hint: str | None = None) -> SpecError:
-        return SpecError(f"in expression {self.text!r}: {message}", self.mark, self.path, hint)
+        return SpecError(f"in expression {short(self.text, 80)}: {message}", self.mark, self.path, hint)
 
     def __call__(self, node: ast.AST) -> Any:
         method = getattr(self, "on_" + type(node).__name__, None)
@@ -91,6 +97,8 @@ class _Eval:
     def bound(self, value: Any) -> Any:
         if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
             raise self.fail("number too large")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(f"the result is {value}", "expressions must give finite numbers")
         if isinstance(value, (str, list)) and len(value) > MAX_LEN:
             raise self.fail("value too long")
         return value
@@ -183,8 +191,8 @@ class _Eval:
 
     def on_Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = getattr(node.func, "id", "this call")
-            raise self.fail(f"function {name!r} is not allowed", "allowed: " + ", ".join(sorted(FUNCTIONS)))
+            what = f"function {node.func.id!r}" if isinstance(node.func, ast.Name) else short(ast.unparse(node.func), 40)
+            raise self.fail(f"{what} is not allowed", "allowed: " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise self.fail("keyword arguments are not allowed")
         args = [self(a) for a in node.args]
@@ -201,16 +209,18 @@ def _short(value: Any) -> str:
 
 def evaluate(text: str, env: Mapping[str, Any], mark: Mark | None = None, path: str | None = None) -> Any:
     """Evaluate one expression (the text inside ``${…}``)."""
+    if len(text) > MAX_LEN:
+        raise SpecError(f"an expression of {len(text):,} characters; at most {MAX_LEN:,}", mark, path)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise SpecError(f"in expression {text!r}: syntax error ({exc.msg})", mark, path) from None
+        raise SpecError(f"in expression {short(text, 80)}: syntax error ({exc.msg})", mark, path) from None
     except (ValueError, RecursionError, MemoryError):
-        raise SpecError(f"in expression {text!r}: cannot parse", mark, path) from None
+        raise SpecError(f"in expression {short(text, 80)}: cannot parse", mark, path) from None
     try:
         return _Eval(env, text, mark, path)(tree)
     except RecursionError:
-        raise SpecError(f"in expression {text!r}: nested too deeply", mark, path) from None
+        raise SpecError(f"in expression {short(text, 80)}: nested too deeply", mark, path) from None
 
 
 def substitute(value: Any, env: Mapping[str, Any], mark: Mark | None = None, path: str | None = None) -> Any:
@@ -227,7 +237,7 @@ def substitute(value: Any, env: Mapping[str, Any], mark: Mark | None = None, pat
         return value
     rest = _EXPR.sub("", value)
     if "${" in rest:
-        raise SpecError(f"unterminated '${{' in {value!r}", mark, path, "write ${expression}")
+        raise SpecError(f"unterminated '${{' in {short(value, 80)}", mark, path, "write ${expression}")
     return _EXPR.sub(lambda m: _format(evaluate(m.group(1), env, mark, path)), value)
 
 

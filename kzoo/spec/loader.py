@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from kzoo.errors import Mark, SpecError
+from kzoo.files import MAX_TEXT_BYTES, read_text
 
 MAX_NODES = 200_000
 MAX_DEPTH = 64
@@ -78,6 +79,8 @@ class _Builder:
         self.loader = loader
         self.file = file
         self.count = 0
+        self.seen: set[int] = set()
+        self.aliased = False
 
     def mark(self, node: yaml.Node) -> Mark:
         m = node.start_mark
@@ -85,11 +88,16 @@ class _Builder:
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         self.count += 1
+        if not isinstance(node, yaml.ScalarNode):
+            self.aliased |= id(node) in self.seen
+            self.seen.add(id(node))
         if self.count > MAX_NODES:
             raise SpecError(
-                f"document expands to more than {MAX_NODES} values",
+                f"document expands to more than {MAX_NODES:,} values",
                 self.mark(node),
-                hint="YAML aliases (*name) that repeat large anchors multiply; this looks like an alias bomb",
+                hint="YAML aliases (*name) that repeat large anchors multiply; this looks like an alias bomb"
+                if self.aliased
+                else "this is far larger than any network description; is it the right file?",
             )
         if depth > MAX_DEPTH:
             raise SpecError(
@@ -170,10 +178,26 @@ class _Builder:
         return out
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str | None) -> SpecError:
+    """A control character PyYAML's reader refuses, at its line and column."""
+    pos = exc.position if isinstance(exc.position, int) and exc.position <= len(text) else 0
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return SpecError(
+        f"control character {char!r} (U+{ord(char):04X}) is not allowed in YAML",
+        Mark(file, line, col),
+        hint="remove it; YAML text holds printable characters, tabs and newlines only",
+    )
+
+
 def loads(text: str, file: str | None = None) -> Any:
     """Parse one YAML document from ``text``, keeping marks."""
-    loader = yaml.SafeLoader(text)
+    if len(text) > MAX_TEXT_BYTES:
+        raise SpecError(f"{len(text):,} characters of YAML; at most {MAX_TEXT_BYTES:,}", Mark(file))
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader checks the characters at once
         if not loader.check_node():
             return YMap()
         node = loader.get_node()
@@ -185,6 +209,8 @@ def loads(text: str, file: str | None = None) -> Any:
                 hint="a kzoo file holds one document; remove the '---'",
             )
         return _Builder(loader, file).build(node)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         mark = Mark(file, m.line + 1, m.column + 1) if m else Mark(file)
@@ -194,20 +220,10 @@ def loads(text: str, file: str | None = None) -> Any:
     except RecursionError:
         raise SpecError("document nests too deeply", Mark(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file; a missing or undecodable file is a SpecError."""
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"no such file: {path}", hint="check the path or use a zoo name") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path} is a directory, not a YAML file") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path} is not UTF-8 text ({exc.reason})", Mark(str(path))) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read {path}: {exc.strerror}", Mark(str(path))) from None
-    return loads(text, str(path))
+def load_file(path: str | Path, what: str = "YAML file") -> Any:
+    """Read and parse a YAML file: a regular file of at most 1 MiB of UTF-8 text, else a SpecError."""
+    return loads(read_text(path, what), str(path))

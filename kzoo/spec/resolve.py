@@ -13,12 +13,14 @@ the special key ``input`` replaces the input shape.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import Mark, SpecError, did_you_mean
+from kzoo.errors import Mark, SpecError, clip, did_you_mean, short
+from kzoo.files import article
 from kzoo.spec.loader import YMap, YSeq, load_file, loads, mark_of
 from kzoo.spec.schema import ArchitectureFile
 from kzoo.spec.validate import validate
@@ -35,6 +37,7 @@ class Spec:
     data: YMap
     model: ArchitectureFile
     overrides: dict[str, Any] = field(default_factory=dict)
+    param_defaults: dict[str, Any] = field(default_factory=dict)  # as the base-most file declares them
 
     @property
     def name(self) -> str:
@@ -59,43 +62,101 @@ def merge(base: Any, over: Any) -> Any:
     return out
 
 
-def load_with_extends(path: Path, chain: tuple[str, ...] = ()) -> YMap:
+def _real(path: Path, mark: Mark | None) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a symlink loop
+        raise SpecError(f"{path}: a symbolic link loop", mark, hint="the link points back at itself") from None
+
+
+def _inside(path: Path, folders: list[Path]) -> bool:
+    return any(path == f or f in path.parents for f in folders)
+
+
+def find_parent(data: YMap, path: Path, root: Path) -> Path:
+    """The file ``data``'s ``extends:`` names: a ``.yaml`` path relative to ``path``'s folder that stays inside
+    the folder of the file the user named (``root``) or the current folder, or a file of the zoo's folders
+    (``families/resnet.yaml``). Absolute paths, other suffixes and paths that climb out are refused."""
+    from kzoo.paths import architecture_dirs
+
+    parent = data.get("extends")
+    mark = mark_of(data, "extends")
+    if not isinstance(parent, str) or not parent.strip():
+        raise SpecError("extends must be the path of a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml")
+    if not parent.endswith((".yaml", ".yml")):
+        raise SpecError(
+            f"extends: {parent!r} is not a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml"
+        )
+    if Path(parent).is_absolute():
+        raise SpecError(
+            f"extends: {parent!r} is an absolute path",
+            mark,
+            "extends",
+            "write it relative to this file (or name a zoo file: families/resnet.yaml)",
+        )
+    zoo = [_real(d, mark) for d in architecture_dirs()]
+    allowed = [_real(root, mark), _real(Path.cwd(), mark), *zoo]
+    candidates = [path.parent / parent] + [d / parent for d in zoo]
+    for cand in candidates:
+        real = _real(cand, mark)
+        if _inside(real, allowed) and real.exists():
+            return real  # reading it refuses a directory, a pipe or a device
+    real = _real(path.parent / parent, mark)
+    if real.exists() and not _inside(real, allowed):
+        raise SpecError(
+            f"extends: {parent!r} lies outside {root}",
+            mark,
+            "extends",
+            "a file may extend files under its own folder, the current folder, or the zoo's (families/...)",
+        )
+    raise SpecError(
+        f"extends: no such file {parent}", mark, "extends", f"paths are relative to {path.parent} or to the zoo's folder"
+    )
+
+
+def load_with_extends(path: Path, chain: tuple[str, ...] = (), root: Path | None = None) -> YMap:
     """Load ``path`` and everything it extends, merged."""
-    key = str(path.resolve())
+    key = str(_real(path, Mark(str(path))))
+    root = root if root is not None else _real(path, None).parent
     if key in chain:
         raise SpecError(f"{path} extends itself through {' -> '.join(chain + (key,))}", Mark(str(path)))
     if len(chain) >= MAX_EXTENDS:
         raise SpecError(f"more than {MAX_EXTENDS} levels of extends", Mark(str(path)))
-    data = load_file(path)
+    data = load_file(path, "architecture file")
     if not isinstance(data, YMap):
         raise SpecError(
             "an architecture file must be a mapping (name:, input:, layers: ...)", mark_of(data) or Mark(str(path))
         )
-    parent = data.get("extends")
-    if parent is None:
+    own = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
+    if data.get("extends") is None:
+        data.param_defaults = own
         return data
-    if not isinstance(parent, str):
-        raise SpecError("extends must be a file path", mark_of(data, "extends"), "extends")
-    parent_path = (path.parent / parent).resolve()
-    if not parent_path.is_file():
-        raise SpecError(
-            f"extends: no such file {parent}",
-            mark_of(data, "extends"),
-            "extends",
-            f"paths are relative to {path.parent}",
-        )
-    base = load_with_extends(parent_path, chain + (key,))
+    parent_path = find_parent(data, path, root)
+    try:
+        base = load_with_extends(parent_path, chain + (key,), root)
+    except SpecError as exc:
+        if exc.message.startswith("an architecture file must be a mapping"):  # the parent is not a kzoo file
+            raise SpecError(
+                f"extends: {data['extends']} is not an architecture file: {exc.message}",
+                mark_of(data, "extends"),
+                "extends",
+                exc.hint,
+            ) from None
+        raise
     for k in NOT_INHERITED:
         base.pop(k, None)
-    return merge(base, data)
+    merged = merge(base, data)
+    merged.param_defaults = {**own, **getattr(base, "param_defaults", {})}  # the base-most declaration wins
+    return merged
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, flag: str = "--param") -> tuple[str, Any]:
     """``key=value`` from the command line; the value is read as YAML."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise SpecError(f"--set expects key=value, got {text!r}", hint="for example --set depth=101")
-    data = loads(f"v: {value}" if value.strip() else "v: null", f"--set {key.strip()}")
+        example = "depth=101" if flag == "--param" else "optimizer.lr=0.1"
+        raise SpecError(f"{flag} expects KEY=VALUE, got {short(text)}", hint=f"for example {flag} {example}")
+    data = loads(f"v: {value}" if value.strip() else "v: null", f"{flag} {clip(key.strip(), 60)}")
     return key.strip(), data["v"]
 
 
@@ -109,7 +170,7 @@ def _type_ok(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
-def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str) -> None:
+def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file: str = "the file") -> None:
     params = data.get("params")
     if params is None:
         params = YMap()
@@ -123,11 +184,14 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str) -> No
         if not isinstance(params, dict) or key not in params:
             known = list(params) if isinstance(params, dict) else []
             raise SpecError(
-                f"{data.get('name')} has no param {key!r}", mark, f"params.{key}", did_you_mean(key, known + ["input"])
+                f"{file} has no param {short(key)}", mark, f"params.{key}", did_you_mean(key, known + ["input"])
             )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(f"param {key!r} must be a finite number, got {value}", mark, f"params.{key}")
         if not _type_ok(params[key], value):
             raise SpecError(
-                f"param {key!r} expects a {type(params[key]).__name__} like {params[key]!r}, got {value!r}",
+                f"param {key!r} expects {article(type(params[key]).__name__)} like {short(params[key])}, "
+                f"got {short(value)}",
                 mark,
                 f"params.{key}",
             )
@@ -140,6 +204,15 @@ def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None, orig
     path = Path(path)
     data = load_with_extends(path)
     if overrides:
-        apply_overrides(data, overrides, origin)
+        apply_overrides(data, overrides, origin, path.stem)
+    defaults = dict(getattr(data, "param_defaults", {}))
     model = validate(ArchitectureFile, dict(data), data, "", "an architecture file", Mark(str(path), 1, 1))
-    return Spec(str(path), data, model, dict(overrides or {}))
+    return Spec(str(path), data, model, dict(overrides or {}), defaults)
+
+
+def with_overrides(spec: Spec, overrides: Mapping[str, Any], origin: str) -> Spec:
+    """The same file with more overrides (``classes`` from the data), without reading it again."""
+    data = copy.deepcopy(spec.data)
+    apply_overrides(data, overrides, origin, Path(spec.file).stem)
+    model = validate(ArchitectureFile, dict(data), data, "", "an architecture file", Mark(spec.file, 1, 1))
+    return Spec(spec.file, data, model, {**spec.overrides, **overrides}, dict(spec.param_defaults))

@@ -9,7 +9,8 @@ Top-level keys::
     reference: "Table 1"            # which table or figure the file follows
     differences: [...]              # how the file differs from the paper
     input: [224, 224, 3]            # rows, cols, channels
-    params: {depth: 50}             # overridable: --set depth=101, load(depth=101)
+    params: {depth: 50}             # overridable: --param depth=101, load(depth=101)
+    choices: {pooling: [avg, max]}  # a param's allowed values (default: derived, see kzoo.spec.choices)
     tables: {stages: {50: [3, 4, 6, 3]}}   # looked up in expressions: ${stages[depth]}
     defaults: {conv: {init: he_normal}}    # per-op defaults for the whole file
     blocks: {bottleneck: {args: {...}, layers: [...]}}
@@ -25,21 +26,26 @@ Top-level keys::
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 TOP_LEVEL_KEYS = (
-    "name extends aliases paper reference differences description input params "
+    "name extends aliases paper reference differences description input params choices "
     "tables defaults blocks layers heads outputs features keras_applications train"
 ).split()
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 class ArchitectureFile(BaseModel):
     """One architecture file after ``extends`` is applied."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    name: str = Field(
+        pattern=r"^([A-Za-z_][A-Za-z0-9_.-]*|.*\$.*)$",
+        description="the model's name; may hold expressions over params (resnet${depth})",
+    )
     extends: str | None = None
     aliases: list[str] = Field(default_factory=list)
     paper: str | None = None
@@ -48,6 +54,9 @@ class ArchitectureFile(BaseModel):
     description: str | None = None
     input: list[int | str] = Field(min_length=1, max_length=3, description="rows, cols, channels (or features)")
     params: dict[str, Any] = Field(default_factory=dict)
+    choices: dict[str, list[Any]] = Field(
+        default_factory=dict, description="the values a param may take (default: derived from its uses)"
+    )
     tables: dict[str, dict[Any, Any]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
     blocks: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -199,7 +208,9 @@ def json_schema() -> dict[str, Any]:
         "properties": {n: {"type": "object"} for n in OPS.names()},
         "additionalProperties": False,
     }
-    top["required"] = ["name"]
+    top.pop("required", None)  # a file that extends another inherits its name
+    top["if"] = {"not": {"required": ["extends"]}}
+    top["then"] = {"required": ["name"]}
     top.setdefault("$defs", {}).update(defs)
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     top["title"] = "kzoo architecture file"

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from kzoo.errors import Mark, SpecError, did_you_mean
+from kzoo.errors import Mark, SpecError, did_you_mean, short
 from kzoo.spec.loader import mark_of, raw_of
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,7 +76,8 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
     kind = err["type"]
     if kind == "extra_forbidden":
         mark = mark_of(container, key, of_key=True)
-        return SpecError(f"unknown key {key!r} in {what}", mark, where, did_you_mean(key, model.model_fields))
+        known = _nested(model, loc[:-1]).model_fields
+        return SpecError(f"unknown key {short(key)} in {what}", mark, where, did_you_mean(key, known))
     mark = mark_of(container, key) if key is not None else mark_of(source)
     if kind == "missing":
         return SpecError(f"{what} needs {field!r}", mark_of(source), where, _describe(model, loc))
@@ -89,9 +90,20 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
             where,
             f"quote it: '{raw}'",
         )
-    return SpecError(
-        f"invalid {field!r} in {what}: {err['msg'].lower()}, got {value!r}", mark, where, _describe(model, loc)
-    )
+    message = err["msg"][:1].lower() + err["msg"][1:]
+    return SpecError(f"invalid {field!r} in {what}: {message}, got {short(value)}", mark, where, _describe(model, loc))
+
+
+def _nested(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The (nested) model a location points into: Recipe, ('optimizer',) -> OptimizerSpec."""
+    for part in loc:
+        info = model.model_fields.get(part) if isinstance(part, str) else None
+        inner = [a for a in (info.annotation, *get_args(info.annotation)) if isinstance(a, type)] if info else []
+        nested = next((a for a in inner if issubclass(a, BaseModel)), None)
+        if nested is None:
+            return model
+        model = nested
+    return model
 
 
 _TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnSpec", "function-after", "literal"}

@@ -187,11 +187,12 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
 CHUNK_VALUES = 2**20
 
 
-def apply(dataset: Any, augment: Callable, seed: Any, batch_size: int) -> Any:
-    """Whole batches of ``batch_size`` from an unbatched dataset, augmented in parallel.
+def apply(dataset: Any, augment: Callable, seed: Any, batch_size: int, drop_remainder: bool = True) -> Any:
+    """Batches of ``batch_size`` from an unbatched dataset, augmented in parallel.
 
     Images are augmented in chunks of several batches (up to :data:`CHUNK_VALUES` values), each
-    chunk with a random draw from ``seed``; a last partial batch is dropped.
+    chunk with a random draw from ``seed`` (a Python or tensor int); a last partial batch is dropped
+    unless ``drop_remainder`` is false.
     """
     import tensorflow as tf
 
@@ -200,4 +201,4 @@ def apply(dataset: Any, augment: Callable, seed: Any, batch_size: int) -> Any:
     draws = tf.data.Dataset.random(seed=seed)
     chunks = tf.data.Dataset.zip(dataset.batch(chunk), draws)
     augmented = chunks.map(lambda batch, draw: augment(*batch, draw), num_parallel_calls=tf.data.AUTOTUNE)
-    return augmented.rebatch(batch_size, drop_remainder=True)
+    return augmented.rebatch(batch_size, drop_remainder=drop_remainder)

@@ -13,6 +13,9 @@
   momentum variable.
 * :class:`StopOnNaN` — stops at the first non-finite loss and says which
   learning rate it was.
+* :class:`EpochLog` and :class:`BestCheckpoint` — Keras' CSVLogger and
+  ModelCheckpoint, written atomically (a kill or a full disk leaves the last
+  good copy; a resumed run keeps its earlier rows).
 """
 
 from __future__ import annotations
@@ -100,11 +103,23 @@ class LRDrop(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self.drops += 1
-        self.history.append((epoch + 1, self.current_lr(0, epoch + 1)))
+        self.history.append((epoch + 1, self.current_lr(self.warmup_steps, epoch + 1)))  # the lr after warm-up
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+    def resume_state(self) -> tuple[dict, list | None]:
+        """What :class:`kzoo.train.backup.Backup` saves of this controller."""
+        state = {"drops": self.drops, "wait": self.wait, "best": self.best, "history": self.history}
+        return {**state, "stopped_for_plateau": self.stopped_for_plateau}, self.best_weights
+
+    def restore_state(self, state: dict, weights: list | None) -> None:
+        self.drops, self.wait = int(state["drops"]), int(state["wait"])
+        self.best = None if state["best"] is None else float(state["best"])
+        self.history = [(int(e), float(v)) for e, v in state["history"]]
+        self.stopped_for_plateau = bool(state["stopped_for_plateau"])
+        self.best_weights = weights
 
 
 class MomentumRamp(keras.callbacks.Callback):
@@ -158,47 +173,121 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def seed_states(model) -> list:
-    """The state variables of the model's random seed generators (dropout, noise)."""
-    return [v for v in model.variables if "seed_generator" in v.path]
+class EpochLog(keras.callbacks.Callback):
+    """Keras' CSVLogger, written whole and atomically each epoch, so a kill or a full disk never truncates it.
 
-
-class ResumeState(keras.callbacks.Callback):
-    """What Keras' ``BackupAndRestore`` leaves out, saved beside its backup every epoch.
-
-    ``BackupAndRestore`` restores the weights, the optimizer and the epoch, but
-    not the state of the seed generators (a resumed run would drop other units
-    than an uninterrupted one) nor kzoo's learning-rate controller. This
-    callback writes both atomically to ``backup_dir/kzoo_state.npz`` at each
-    epoch end and restores them when training starts again. Place it after
-    ``BackupAndRestore``.
+    ``rows``: the rows of epochs already done (a resumed run keeps them; a second phase continues them).
+    The columns are ``epoch`` and the sorted metric names, as CSVLogger writes them; a missing value is NA.
     """
 
-    def __init__(self, backup_dir, controller: LRDrop | None = None):
+    def __init__(self, path, rows=()):
         super().__init__()
         from pathlib import Path
 
-        self.path = Path(backup_dir) / "kzoo_state.npz"
-        self.controller = controller
-
-    def on_train_begin(self, logs=None):
-        if not self.path.is_file():
-            return
-        with np.load(self.path) as data:
-            for i, v in enumerate(seed_states(self.model)):
-                if f"seed{i}" in data:
-                    v.assign(data[f"seed{i}"])
-            if self.controller is not None:
-                c = self.controller
-                c.drops, c.wait = int(data["drops"]), int(data["wait"])
-                c.best = None if np.isnan(data["best"]) else float(data["best"])
+        self.path = Path(path)
+        self.rows = [dict(r) for r in rows]
 
     def on_epoch_end(self, epoch, logs=None):
-        from kzoo.files import atomic_path
+        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
+        self.write()
 
-        values = {f"seed{i}": np.asarray(v) for i, v in enumerate(seed_states(self.model))}
-        c = self.controller
-        if c is not None:
-            values.update(drops=c.drops, wait=c.wait, best=np.nan if c.best is None else c.best)
-        with atomic_path(self.path) as tmp:
-            np.savez(tmp, epoch=epoch + 1, **values)
+    def write(self):
+        import csv
+        import io
+
+        from kzoo.files import write_text_atomic
+
+        keys = sorted({k for r in self.rows for k in r if k != "epoch"})
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["epoch", *keys])
+        for r in self.rows:
+            writer.writerow([r["epoch"], *(r.get(k, "NA") for k in keys)])
+        write_text_atomic(self.path, text.getvalue())
+
+
+def read_rows(path, before_epoch=None):
+    """The rows of a log.csv written by :class:`EpochLog` (those of epochs before ``before_epoch``)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="") as f:
+        for r in csv.DictReader(f):
+            try:
+                row = {"epoch": int(r.pop("epoch"))}
+                row.update({k: float(v) for k, v in r.items() if v not in ("NA", "", None)})
+            except (ValueError, TypeError, KeyError):
+                continue
+            rows.append(row)
+    return [r for r in rows if before_epoch is None or r["epoch"] < before_epoch]
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keras' ModelCheckpoint(save_best_only=True), saved atomically with kzoo's metadata (best.keras)."""
+
+    def __init__(self, path, monitor="val_accuracy", meta=None):
+        super().__init__()
+        self.path, self.monitor, self.meta = path, monitor, dict(meta or {})
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from kzoo.build import save_atomic
+
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        better = self.best is None or (value > self.best if "acc" in self.monitor else value < self.best)
+        if better:
+            self.best = float(value)
+            save_atomic(self.model, self.path, **self.meta)
+
+    def resume_state(self):
+        return {"best": self.best}, None
+
+    def restore_state(self, state, weights):
+        self.best = state["best"]
+
+
+def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None):
+    """The recipe's callbacks: (all of them, those whose state a backup keeps, the LR controller,
+    early stopping or None, the NaN guard)."""
+    from kzoo.train.pipeline import metric
+
+    s, c = recipe.schedule, recipe.callbacks
+    plateau = s.plateau
+    drop = LRDrop(
+        lr,
+        steps,
+        s.warmup_epochs,
+        s.step_drops,
+        s.step_factor,
+        monitor=metric(model, plateau.monitor) if plateau else None,
+        patience=plateau.patience if plateau else 1,
+        factor=plateau.factor if plateau else 10.0,
+        max_drops=plateau.max_drops if plateau else 1,
+        min_delta=plateau.min_delta if plateau else 0.0,
+    )
+    nan = StopOnNaN()
+    callbacks = [drop, nan]
+    stateful = [drop]
+    if recipe.momentum_ramp:
+        r = recipe.momentum_ramp
+        callbacks.append(MomentumRamp(r.start, r.end, r.epochs, steps))
+    early = None
+    if c.early_stopping:
+        early = keras.callbacks.EarlyStopping(
+            metric(model, c.early_stopping.monitor), patience=c.early_stopping.patience, restore_best_weights=True
+        )
+        callbacks.append(early)
+        stateful.append(early)
+    if c.checkpoint:
+        best = BestCheckpoint(run_dir / "best.keras", metric(model, "val_accuracy"), meta)
+        callbacks.append(best)
+        stateful.append(best)
+    if c.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
+    return callbacks, stateful, drop, early, nan

@@ -1,21 +1,28 @@
 """Data sources for training: built-in digits, ``npz:``, ``folder:`` and ``tfds:``.
 
 Every source becomes three unbatched ``tf.data`` splits of (image, label),
-images float32 in [0, 1], resized to the model's input. Sources without a
-validation or test split are split deterministically (stratified, seed 0),
-so the same command always trains and tests on the same images.
+images float32 in [0, 1], resized to the model's input, and a list of class
+names. Sources without a validation or test split are split deterministically
+(stratified, seed 0), so the same command always trains and tests on the same
+images.
 
 * ``digits`` — scikit-learn's 8x8 handwritten digits (1,797 images, shipped
-  with the package: works offline), upsampled to the model's input.
+  with the package: works offline), upsampled to the model's input; classes 0-9.
 * ``npz:PATH`` — arrays ``x_train, y_train, x_test, y_test`` and optionally
-  ``x_val, y_val``: the layout of keras.datasets' ``mnist.npz``.
-* ``folder:PATH`` — one sub-folder of images per class, or ``train/``,
-  ``val/``, ``test/`` folders each holding such class folders.
-* ``tfds:NAME`` — a TensorFlow Datasets data set in ``data_dir``.
+  ``x_val, y_val`` and ``class_names``: the layout of keras.datasets' ``mnist.npz``.
+* ``folder:PATH`` — one sub-folder of images per class (its name is the class
+  name), or ``train/``, ``val/``, ``test/`` folders each holding such class folders.
+* ``tfds:NAME`` — a TensorFlow Datasets data set in ``data_dir`` (its label names).
+
+Everything that can be checked is checked before training starts, naming the
+file, array, index or value: labels must be whole numbers 0..K-1 with every
+class present in training, arrays must agree in length and hold finite pixels
+in [0, 1] (or uint8 0-255), every image file must decode.
 """
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from kzoo.errors import SpecError
+from kzoo.train import images
+from kzoo.train.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+__all__ = ["IMAGE_SUFFIXES", "Splits", "load_data", "stratified_split"]
 
 
 @dataclass
@@ -36,6 +45,8 @@ class Splits:
     class_names: list[str]
     train_size: int
     source: str
+    val_size: int = -1  # -1: unknown (TFDS)
+    test_size: int = -1
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int = 0) -> list[np.ndarray]:
@@ -53,31 +64,90 @@ def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int
     return [np.sort(np.asarray(p, dtype=int)) for p in parts]
 
 
-def _prepare(images: Any, size: tuple[int, int], channels: int, pad: int = 0) -> Any:
-    import tensorflow as tf
+# -- arrays -----------------------------------------------------------------------------------------------------
+def check_labels(y: np.ndarray, name: str, where: str) -> np.ndarray:
+    """Labels as int32 (n,): whole, finite, non-negative numbers; a SpecError naming the first bad one."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        hint = "one-hot labels? store the class index: y.argmax(1)" if y.ndim == 2 else None
+        raise SpecError(f"{where}: {name} must be one label per image, got shape {y.shape}", hint=hint)
+    if y.dtype.kind not in "uif":
+        raise SpecError(f"{where}: {name} must hold class numbers, got {y.dtype} values", hint="labels 0, 1, ... K-1")
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+        if bad.size:
+            raise SpecError(
+                f"{where}: {name}[{bad[0]}] is {y[bad[0]].item()!r}, not a whole number",
+                hint="labels are class numbers 0..K-1",
+            )
+    negative = np.flatnonzero(y < 0)
+    if negative.size:
+        raise SpecError(f"{where}: {name}[{negative[0]}] is {y[negative[0]]}", hint="labels are class numbers 0..K-1")
+    if y.size and y.max() > 1_000_000:
+        raise SpecError(f"{where}: {name} holds the label {y.max()}", hint="labels are class numbers 0..K-1")
+    return y.astype("int32")
 
-    images = tf.convert_to_tensor(images, tf.float32)
-    if images.shape.rank == 2:
-        images = images[..., None]
-    if images.shape[-1] == 1 and channels == 3:
-        images = tf.image.grayscale_to_rgb(images)
-    elif images.shape[-1] == 3 and channels == 1:
-        images = tf.image.rgb_to_grayscale(images)
-    inner = (size[0] - 2 * pad, size[1] - 2 * pad)
-    if tuple(images.shape[-3:-1]) != inner:
-        images = tf.image.resize(images, inner)
-    if pad:
-        images = tf.pad(images, [[0, 0]] * (images.shape.rank - 3) + [[pad, pad], [pad, pad], [0, 0]])
-    return images
+
+def check_images(x: np.ndarray, name: str, where: str) -> np.ndarray:
+    """Images as float32 in [0, 1] ((n, rows, cols) or (n, rows, cols, 1|3)); uint8 and uint16 are scaled."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "uifb":
+        raise SpecError(f"{where}: {name} must hold pixel numbers, got {x.dtype} values")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3) or min(x.shape[1:3], default=0) < 1:
+        raise SpecError(
+            f"{where}: {name} must be images (n, rows, cols) or (n, rows, cols, 1 or 3), got shape {x.shape}",
+            hint="flat vectors? reshape them: x.reshape(-1, 28, 28)",
+        )
+    if x.dtype == np.uint8:
+        return x.astype("float32") / 255.0
+    if x.dtype == np.uint16:
+        return x.astype("float32") / 65535.0
+    x = x.astype("float32")
+    if x.size:
+        finite = np.isfinite(x)
+        if not finite.all():
+            index = np.unravel_index(np.flatnonzero(~finite)[0], x.shape)[0]
+            raise SpecError(f"{where}: {name}[{index}] holds {x[index][~finite[index]][0]} pixels", hint="fix or drop it")
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1:
+            raise SpecError(
+                f"{where}: {name} holds values from {low:g} to {high:g}; kzoo expects pixels in [0, 1]",
+                hint="store uint8 (0-255, scaled for you) or divide by 255",
+            )
+    return x
+
+
+def check_classes(parts: dict[str, tuple[Any, np.ndarray]], where: str, names: list[str] | None) -> int:
+    """The number of classes: labels 0..K-1, K >= 2, each class in the training split, no unknown label elsewhere."""
+    train = parts["train"][1]
+    if train.size == 0:
+        raise SpecError(f"{where}: no training images")
+    k = int(max(int(y.max()) for _, y in parts.values() if y.size)) + 1
+    if names is not None:
+        if len(names) < k:
+            raise SpecError(f"{where}: {len(names)} class names for labels up to {k - 1}")
+        k = len(names)
+    present = set(np.unique(train).tolist())
+    missing = [c for c in range(k) if c not in present]
+    if missing:
+        first = int(min(present))
+        hint = f"labels run from {first}: number the classes from 0 (subtract {first})" if first > 0 else None
+        shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
+        raise SpecError(f"{where}: class {shown} has no training images (labels 0..{k - 1})", hint=hint)
+    if k < 2:
+        raise SpecError(f"{where}: every training image has the label {train[0]}", hint="a classifier needs 2 classes")
+    return k
 
 
 def _from_arrays(x: np.ndarray, y: np.ndarray, size: tuple[int, int], channels: int, pad: int = 0) -> Any:
     import tensorflow as tf
 
-    if x.ndim == 3:
-        x = x[..., None]
-    images = _prepare(x, size, channels, pad)
-    return tf.data.Dataset.from_tensor_slices((images, np.asarray(y, "int32")))
+    x = x[..., None] if x.ndim == 3 else x
+    return tf.data.Dataset.from_tensor_slices((images.prepare(x, size, channels, pad), np.asarray(y, "int32")))
 
 
 def _arrays_to_splits(
@@ -88,22 +158,15 @@ def _arrays_to_splits(
     source: str,
     names: list[str] | None = None,
 ) -> Splits:
+    classes = check_classes(parts, source, names)
     if "val" not in parts:
         x, y = parts["train"]
         val_idx, train_idx = stratified_split(y, (spec.validation_split,))
         parts = {**parts, "train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx])}
-    labels = np.concatenate([parts[k][1] for k in ("train", "val", "test")])
-    classes = int(labels.max()) + 1
     ds = {k: _from_arrays(*parts[k], size, channels, spec.pad) for k in ("train", "val", "test")}
-    return Splits(
-        ds["train"],
-        ds["val"],
-        ds["test"],
-        classes,
-        names or [str(i) for i in range(classes)],
-        len(parts["train"][1]),
-        source,
-    )
+    n = {k: len(parts[k][1]) for k in ("train", "val", "test")}
+    names = names or [str(i) for i in range(classes)]
+    return Splits(ds["train"], ds["val"], ds["test"], classes, names, n["train"], source, n["val"], n["test"])
 
 
 def load_digits(spec: Any, size: tuple[int, int], channels: int) -> Splits:
@@ -116,46 +179,60 @@ def load_digits(spec: Any, size: tuple[int, int], channels: int) -> Splits:
     return _arrays_to_splits(parts, spec, size, channels, "digits")
 
 
-def load_npz(path: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
+def read_npz(path: str) -> tuple[Path, dict[str, np.ndarray]]:
     file = Path(path).expanduser()
     if not file.is_file():
         raise SpecError(f"npz: no such file {file}", hint="npz:PATH names a file with x_train, y_train, x_test, y_test")
-    with np.load(file) as data:
-        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in data]
-        if missing:
-            raise SpecError(f"{file} lacks {', '.join(missing)}", hint=f"it holds {', '.join(data.files)}")
-        arrays = {k: data[k] for k in data.files}
-    scale = 255.0 if arrays["x_train"].dtype == np.uint8 else 1.0
-    parts = {
-        "train": (arrays["x_train"] / scale, arrays["y_train"]),
-        "test": (arrays["x_test"] / scale, arrays["y_test"]),
-    }
-    if "x_val" in arrays and "y_val" in arrays:
-        parts["val"] = (arrays["x_val"] / scale, arrays["y_val"])
-    parts = {k: (x.astype("float32"), y.astype("int32").reshape(-1)) for k, (x, y) in parts.items()}
-    return _arrays_to_splits(parts, spec, size, channels, f"npz:{file}")
+    try:
+        data = np.load(file, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise SpecError(f"{file} is a single .npy array, not an .npz archive", hint="save with np.savez(...)")
+        with data:
+            return file, {k: data[k] for k in data.files}
+    except SpecError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise SpecError(f"{file} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
-def _list_images(folder: Path, names: list[str]) -> tuple[list[str], list[int]]:
+def load_npz(path: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
+    file, arrays = read_npz(path)
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise SpecError(f"{file} lacks {', '.join(missing)}", hint=f"it holds {', '.join(arrays) or 'nothing'}")
+    parts = {}
+    for split in ("train", "val", "test"):
+        if f"x_{split}" not in arrays and f"y_{split}" not in arrays:
+            continue
+        if f"x_{split}" not in arrays or f"y_{split}" not in arrays:
+            raise SpecError(f"{file} has only one of x_{split} and y_{split}")
+        x = check_images(arrays[f"x_{split}"], f"x_{split}", str(file))
+        y = check_labels(arrays[f"y_{split}"], f"y_{split}", str(file))
+        if len(x) != len(y):
+            raise SpecError(f"{file}: x_{split} has {len(x)} images but y_{split} {len(y)} labels")
+        parts[split] = (x, y)
+    names = None
+    if "class_names" in arrays:
+        raw = arrays["class_names"]
+        if raw.ndim != 1 or raw.dtype.kind not in "USO" or len(set(map(str, raw))) != len(raw):
+            raise SpecError(f"{file}: class_names must be distinct strings, one per class")
+        names = [str(n) for n in raw]
+    return _arrays_to_splits(parts, spec, size, channels, f"npz:{file}", names)
+
+
+# -- folders ----------------------------------------------------------------------------------------------------
+def _class_files(folder: Path, names: list[str], where: Path) -> tuple[list[str], list[int]]:
     files, labels = [], []
     for label, name in enumerate(names):
-        for f in sorted((folder / name).rglob("*")):
-            if f.suffix.lower() in IMAGE_SUFFIXES:
-                files.append(str(f))
-                labels.append(label)
+        found = images.list_images(folder / name)
+        if not found and (folder / name).is_dir():
+            raise SpecError(
+                f"{folder / name}: no images in class folder {name!r}",
+                hint=f"image files end in {', '.join(sorted(IMAGE_SUFFIXES))}; remove the folder or add images",
+            )
+        files.extend(map(str, found))
+        labels.extend([label] * len(found))
     return files, labels
-
-
-def _image_dataset(files: list[str], labels: list[int], size: tuple[int, int], channels: int, pad: int = 0) -> Any:
-    import tensorflow as tf
-
-    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        return _prepare(tf.image.convert_image_dtype(image, tf.float32), size, channels, pad), label
-
-    return tf.data.Dataset.from_tensor_slices((files, np.asarray(labels, "int32"))).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE
-    )
 
 
 def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
@@ -166,35 +243,38 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
         )
     split_dirs = {k: root / k for k in ("train", "val", "test") if (root / k).is_dir()}
     base = split_dirs.get("train", root)
-    names = sorted(d.name for d in base.iterdir() if d.is_dir())
+    names = sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(names) < 2:
         raise SpecError(
             f"{base} needs a sub-folder per class (found {len(names)})", hint="folder/cat/*.jpg, folder/dog/*.jpg, ..."
         )
     if "train" in split_dirs:
-        lists = {k: _list_images(d, names) for k, d in split_dirs.items()}
+        for k, d in split_dirs.items():
+            extra = sorted(x.name for x in d.iterdir() if x.is_dir() and x.name not in names and x.name[:1] != ".")
+            if extra:
+                raise SpecError(f"{d}: class folder {extra[0]!r} is not in {base}", hint=f"classes: {', '.join(names)}")
+        lists = {k: _class_files(d, names, root) for k, d in split_dirs.items()}
     else:
-        files, labels = _list_images(root, names)
-        lists = {"train": (files, labels)}
+        lists = {"train": _class_files(root, names, root)}
     if "test" not in lists or "val" not in lists:
         files, labels = lists["train"]
-        y = np.asarray(labels)
         fractions = tuple(f for k, f in (("test", spec.test_split), ("val", spec.validation_split)) if k not in lists)
-        parts = stratified_split(y, fractions)
+        parts = stratified_split(np.asarray(labels), fractions)
         keys = [k for k in ("test", "val") if k not in lists]
         for key, idx in zip(keys, parts[:-1], strict=True):
             lists[key] = ([files[i] for i in idx], [labels[i] for i in idx])
         lists["train"] = ([files[i] for i in parts[-1]], [labels[i] for i in parts[-1]])
-    empty = [k for k, (f, _) in lists.items() if not f]
-    if empty:
-        raise SpecError(
-            f"{root}: no images for the {', '.join(empty)} split",
-            hint=f"images end in {', '.join(sorted(IMAGE_SUFFIXES))}",
-        )
-    ds = {k: _image_dataset(*lists[k], size, channels, spec.pad) for k in ("train", "val", "test")}
-    return Splits(ds["train"], ds["val"], ds["test"], len(names), names, len(lists["train"][0]), f"folder:{root}")
+    if spec.verify:
+        images.verify([f for files, _ in lists.values() for f in files], channels)
+    missing = [n for i, n in enumerate(names) if i not in set(lists["train"][1])]
+    if missing:
+        raise SpecError(f"{root}: class {missing[0]!r} has no training images", hint="give each class more images")
+    ds = {k: images.dataset(*lists[k], size, channels, spec.pad) for k in ("train", "val", "test")}
+    n = {k: len(lists[k][0]) for k in ("train", "val", "test")}
+    return Splits(ds["train"], ds["val"], ds["test"], len(names), names, n["train"], f"folder:{root}", n["val"], n["test"])
 
 
+# -- TFDS -------------------------------------------------------------------------------------------------------
 def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
     try:
         import tensorflow_datasets as tfds
@@ -216,13 +296,12 @@ def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Spl
             )
         builder.download_and_prepare()
     available = set(builder.info.splits)
-    train_split = "train"
     if "train" not in available:
         raise SpecError(f"TFDS data set {name!r} has no train split (it has {', '.join(sorted(available))})")
     val_split = "validation" if "validation" in available else None
     test_split = "test" if "test" in available else None
     pct = lambda f: int(round(f * 100))  # noqa: E731
-    splits = {"train": train_split}
+    splits = {"train": "train"}
     cut = 0
     if test_split is None:
         cut += pct(spec.test_split)
@@ -234,14 +313,15 @@ def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Spl
     splits.setdefault("val", val_split)
     splits.setdefault("test", test_split)
     keys = builder.info.supervised_keys or ("image", "label")
+    label = builder.info.features[keys[1]]
+    if not hasattr(label, "num_classes"):
+        raise SpecError(f"TFDS data set {name!r}: its {keys[1]!r} is not a class label")
     ds = {}
     for k, split in splits.items():
         d = builder.as_dataset(split=split, as_supervised=True)
-        ds[k] = d.map(lambda x, y: (_prepare(_to_float(x), size, channels, spec.pad), y))
-    classes = builder.info.features[keys[1]].num_classes
-    names = list(builder.info.features[keys[1]].names)
+        ds[k] = d.map(lambda x, y: (images.prepare(_to_float(x), size, channels, spec.pad), y))
     train_size = int(ds["train"].reduce(0, lambda n, _: n + 1).numpy())
-    return Splits(ds["train"], ds["val"], ds["test"], classes, names, train_size, f"tfds:{name}")
+    return Splits(ds["train"], ds["val"], ds["test"], label.num_classes, list(label.names), train_size, f"tfds:{name}")
 
 
 def _to_float(x: Any) -> Any:
@@ -250,15 +330,36 @@ def _to_float(x: Any) -> Any:
     return tf.image.convert_image_dtype(x, tf.float32)
 
 
-def load_data(spec: Any, input_shape: tuple[int, ...]) -> Splits:
-    """The splits a recipe's ``data:`` names, resized to ``input_shape``."""
-    size = tuple(spec.image_size) if spec.image_size else tuple(input_shape[:2])
-    channels = input_shape[-1]
-    source = spec.source
+# -- the dispatcher ---------------------------------------------------------------------------------------------
+LOADERS = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds}
+
+
+def check_source(source: str) -> None:
+    """What can be known of a source before TensorFlow starts: its form, and that its file or folder exists."""
     kind, _, rest = source.partition(":")
     if source == "digits":
+        return
+    if kind not in LOADERS or not rest:
+        raise SpecError(
+            f"unknown data source {source!r}", path="data.source", hint="digits, npz:PATH, folder:PATH or tfds:NAME"
+        )
+    path = Path(rest).expanduser()
+    if kind == "npz" and not path.is_file():
+        raise SpecError(f"npz: no such file {path}", path="data.source", hint="npz:PATH names an .npz file")
+    if kind == "folder" and not path.is_dir():
+        raise SpecError(f"folder: no such folder {path}", path="data.source", hint="one sub-folder of images per class")
+
+
+def load_data(spec: Any, input_shape: tuple[int, ...]) -> Splits:
+    """The splits a recipe's ``data:`` names, resized to ``input_shape``."""
+    if len(input_shape) != 3:
+        raise SpecError(f"the model takes inputs of shape {input_shape}, not images (rows, cols, channels)")
+    size = tuple(spec.image_size) if spec.image_size else tuple(input_shape[:2])
+    channels = input_shape[-1]
+    if channels not in (1, 3):
+        raise SpecError(f"the model takes {channels}-channel inputs; image sources give 1 (grey) or 3 (RGB)")
+    check_source(spec.source)
+    if spec.source == "digits":
         return load_digits(spec, size, channels)
-    loaders = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds}
-    if kind not in loaders or not rest:
-        raise SpecError(f"unknown data source {source!r}", hint="digits, npz:PATH, folder:PATH or tfds:NAME")
-    return loaders[kind](rest, spec, size, channels)
+    kind, _, rest = spec.source.partition(":")
+    return LOADERS[kind](rest, spec, size, channels)

@@ -70,43 +70,75 @@ def ensemble(probs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _recipe(path: Path) -> Any:
+    from kzoo.train.recipe import resolve_recipe
+
+    if path.is_dir() and (path / "recipe.yaml").is_file():
+        return resolve_recipe(None, path / "recipe.yaml")[0]
+    return None
+
+
 def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = None, batch_size: int = 64) -> dict:
-    """Evaluate run directories (or .keras files) on their test split, alone and together."""
-    from kzoo.build import load_saved
+    """Evaluate run directories (or .keras files) on their test split, alone and together.
+
+    Every run is scored on the data its recipe names (or ``data``); an ensemble's members must have been
+    trained on the same data with the same classes, else a SpecError says which differ.
+    """
+    from kzoo.build import load_saved, meta
     from kzoo.train.data import load_data
     from kzoo.train.recipe import resolve_recipe
 
     if not runs:
         raise SpecError("evaluate needs at least one run directory or .keras file")
-    models, recipe = [], None
+    variants(np.zeros((1, 2, 2, 1), "float32"), tta or [])  # an unknown TTA name fails before any loading
+    models, specs = [], []
     for run in runs:
         path = Path(run)
         models.append(load_saved(path))
-        if recipe is None and path.is_dir() and (path / "recipe.yaml").is_file():
-            recipe, _ = resolve_recipe(None, path / "recipe.yaml")
-    if recipe is None:
-        recipe, _ = resolve_recipe()
-    spec = recipe.data.model_copy(update={"source": data}) if data else recipe.data
+        recipe = _recipe(path)
+        specs.append(None if recipe is None else recipe.data)
+    known = [s for s in specs if s is not None]
+    base = known[0] if known else resolve_recipe()[0].data
+    if data:
+        base = base.model_copy(update={"source": data})
+    elif any(s.model_dump() != base.model_dump() for s in known):
+        which = ", ".join(f"{r}: {s.source}" for r, s in zip(runs, specs, strict=True) if s is not None)
+        raise SpecError(
+            f"the runs were trained on different data ({which})",
+            hint="give --data SOURCE to score them all on one source",
+        )
     shapes = {tuple(m.input.shape[1:]) for m in models}
     if len(shapes) != 1:
         raise SpecError(f"the models take different inputs: {sorted(shapes)}")
-    splits = load_data(spec, shapes.pop())
+    names = [meta(m).get("class_names") for m in models]
+    if len(models) > 1 and any(n != names[0] for n in names):
+        raise SpecError("the models know different classes: an ensemble needs the same classes in the same order")
+    splits = load_data(base, shapes.pop())
     test = splits.test.batch(batch_size)
     results = [predict(m, test, tta or []) for m in models]
     labels = results[0][1]
+    classes = [p.shape[1] for p, _ in results]
+    if any(c != splits.classes for c in classes):
+        raise SpecError(f"{splits.source} has {splits.classes} classes, but a model scores {classes[0]}")
     report = ensemble([p for p, _ in results], labels)
+    class_names = names[0] if names[0] else splits.class_names
+    mean = np.mean([p for p, _ in results], axis=0).argmax(1)
+    report["per_class"] = {
+        str(n): float((mean[labels == c] == c).mean()) if (labels == c).any() else None
+        for c, n in enumerate(class_names)
+    }
     report.update(tta=list(tta or []), data=splits.source, models=[str(r) for r in runs])
     return report
 
 
-def print_report(report: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return
+def report_text(report: dict) -> str:
     tta = f" with test-time augmentation ({', '.join(report['tta'])})" if report["tta"] else ""
-    print(f"test accuracy on {report['test_images']} images of {report['data']}{tta}:")
+    lines = [f"test accuracy on {report['test_images']} images of {report['data']}{tta}:"]
     for model, acc in zip(report["models"], report["members"], strict=True):
-        print(f"  {acc:.4f}  {model}")
+        lines.append(f"  {acc:.4f}  {model}")
     if len(report["members"]) > 1:
-        print(f"  {report['mean_probability']:.4f}  ensemble, mean of probabilities")
-        print(f"  {report['majority_vote']:.4f}  ensemble, majority vote")
+        lines.append(f"  {report['mean_probability']:.4f}  ensemble, mean of probabilities")
+        lines.append(f"  {report['majority_vote']:.4f}  ensemble, majority vote")
+    per = ", ".join(f"{k} {v:.3f}" for k, v in report["per_class"].items() if v is not None)
+    lines.append(f"per class: {per}")
+    return "\n".join(lines)

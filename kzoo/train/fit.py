@@ -1,164 +1,201 @@
-"""``kzoo train``: architecture + recipe -> data pipeline, model, optimizer, callbacks -> fit.
+"""``kzoo train``: architecture + recipe -> checks -> data -> model -> fit -> a run directory.
 
 Every run writes a run directory::
 
     runs/lenet5-20261123-120000/
-      model.keras      the trained model (best weights), normalisation included
+      run.json         the run's settings and status (what a rerun is compared with)
+      model.keras      the trained model (best weights), normalisation and class names included
       best.keras       the best checkpoint during training
       recipe.yaml      the resolved recipe
       log.csv          per-epoch metrics, learning rate, momentum
       tensorboard/     TensorBoard logs
-      results.json     test_accuracy, test_loss, epochs_run, wall_seconds, seed, ...
+      results.json     test_accuracy, test_loss, epochs_run, why it stopped, class names, ...
+      backup/          while it runs: what a killed run resumes from
+
+Everything that can be checked is checked before anything heavy starts: the
+recipe against itself and the model (before TensorFlow), then the data against
+the recipe (before the model is built). Rerunning the same command resumes an
+unfinished run and reports a finished one; other settings are refused.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import os
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import KzooError, SpecError
 from kzoo.files import write_text_atomic
 from kzoo.train.recipe import Recipe, dump, resolve_recipe
+from kzoo.train.rundir import RunDir
+from kzoo.train.pipeline import metric
+from kzoo.train.strategy import scope, start, worker
 
-
-def make_strategy(name: str, devices: list[str] | None = None) -> Any:
-    """The tf.distribute strategy a recipe names (``auto``: every GPU TensorFlow sees, else the CPU)."""
+if TYPE_CHECKING:
     import keras
 
-    if keras.backend.backend() != "tensorflow":
-        if name != "auto":
-            raise SpecError(
-                f"strategy {name!r} needs the TensorFlow backend",
-                hint="under JAX, use keras.distribution (see the README)",
-            )
-        return None
-    import tensorflow as tf
+    from kzoo.graph import Graph
+    from kzoo.spec.resolve import Spec
+    from kzoo.train.data import Splits
 
-    if name == "multi_worker":
-        worker(required=True)
-        from kzoo.train import compat
+TINY_DATA = 5_000  # weights per training image above which training from scratch is warned about
 
-        # Before anything lists devices: collective ops must be configured before TF's context starts.
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        compat.install()  # fit under a multi-worker strategy needs it with Keras 3.15 (see kzoo/train/compat.py)
-        return strategy
-    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
-    if name == "auto":
-        if len(gpus) > 1:
-            return tf.distribute.MirroredStrategy()
-        return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy((devices or gpus or ["/cpu:0"])[0])
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy(devices=devices)
-    if name == "tpu":
-        try:
-            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-            tf.config.experimental_connect_to_cluster(resolver)
-            tf.tpu.experimental.initialize_tpu_system(resolver)
-        except (ValueError, RuntimeError, tf.errors.OpError) as exc:
-            first = str(exc).strip().splitlines()
-            raise SpecError(
-                f"strategy tpu: no TPU could be reached ({first[0] if first else type(exc).__name__})",
-                hint="run on a TPU VM (or set TPU_NAME); elsewhere use auto",
-            ) from None
-        return tf.distribute.TPUStrategy(resolver)
-    if name == "parameter_server":
-        # Keras 3's fit has no ClusterCoordinator path: its maintainers call parameter-server training
-        # unsupported (keras-team/keras#18624). Say so rather than start a run that cannot work.
+
+# -- before TensorFlow ------------------------------------------------------------------------------------------
+def resolve(
+    target: str, recipe_file: str | None, sets: dict[str, Any] | None, params: dict[str, Any] | None
+) -> tuple[Spec, Recipe, Graph]:
+    """The architecture (read once) and the recipe, resolved and checked against each other."""
+    from kzoo.graph import analyse
+    from kzoo.spec.resolve import load_spec
+    from kzoo.zoo import resolve_source
+
+    spec = load_spec(resolve_source(target), params, "--param")
+    declared = list(spec.data.get("params") or {})
+    recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
+    graph = analyse(spec)
+    check_static(recipe, graph)
+    return spec, recipe, graph
+
+
+def check_static(recipe: Recipe, graph: Graph) -> None:
+    """What the recipe must satisfy for this model, known without data or TensorFlow."""
+    from kzoo.graph.budget import check_training
+    from kzoo.train.data import check_source
+
+    check_source(recipe.data.source)
+    shape = graph.input_shape
+    if len(shape) != 3:
+        raise SpecError(f"{graph.name} takes inputs of shape {shape}, not images", hint="kzoo train needs an image model")
+    rows, cols = shape[:2]
+    d = recipe.data
+    if d.image_size is not None and tuple(d.image_size) != (rows, cols):
         raise SpecError(
-            "strategy parameter_server: Keras 3 does not support parameter-server training (keras-team/keras#18624)",
-            hint="use strategy multi_worker (synchronous data parallelism over machines, TF_CONFIG)",
+            f"data.image_size {d.image_size} differs from {graph.name}'s input {rows}x{cols}",
+            path="data.image_size",
+            hint=f"drop image_size (the model's input is used), or --param input=[{d.image_size[0]},{d.image_size[1]},"
+            f"{shape[2]}]",
         )
-    raise SpecError(f"unknown strategy {name!r}")
-
-
-def worker(required: bool = False) -> tuple[str, int, bool] | None:
-    """This process's (task type, index, is chief) in TF_CONFIG's cluster, or None without TF_CONFIG.
-
-    The chief is the ``chief`` task, or worker 0 when the cluster has none (as in tf.distribute).
-    """
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        if required:
-            raise SpecError(
-                "strategy multi_worker needs TF_CONFIG (the cluster and this worker's index)",
-                hint='e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-                '"task": {"type": "worker", "index": 0}}\' on the first machine, index 1 on the second',
-            )
-        return None
-    try:
-        config = json.loads(raw)
-        task = config["task"]
-        kind, index = str(task["type"]), int(task["index"])
-        members = config["cluster"][kind]
-        if not 0 <= index < len(members):
-            raise IndexError(index)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    if min(rows, cols) - 2 * d.pad < 1:
         raise SpecError(
-            f"TF_CONFIG is not a valid cluster description ({type(exc).__name__}: {exc})",
-            hint='expected {"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": N}}',
-        ) from None
-    chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in config["cluster"])
-    return kind, index, chief
+            f"data.pad {d.pad} leaves no image inside {rows}x{cols}", path="data.pad", hint=f"at most {(min(rows, cols) - 1) // 2}"
+        )
+    if recipe.augment.crop_padding > min(rows, cols) // 2:
+        raise SpecError(
+            f"augment.crop_padding {recipe.augment.crop_padding} is more than half the {rows}x{cols} input",
+            path="augment.crop_padding",
+            hint="a few pixels (4 for 32x32 images) is the usual padding",
+        )
+    check_training(graph, recipe.batch_size)
 
 
-def _run_dir(recipe: Recipe, name: str, output: str | None) -> Path:
+def run_path(recipe: Recipe, name: str, output: str | None) -> Path:
+    """The run directory: --output, the recipe's output, or runs/NAME-TIME; a non-chief worker's is inside it."""
     out = output or recipe.output
     path = Path(out) if out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if recipe.strategy == "multi_worker":
-        # Every worker writes (saving is collective), but only the chief (worker 0, or the
-        # chief task) into the run directory itself; the others into worker-N/ inside it,
-        # where each keeps its own backup for resuming.
+        # Every worker writes (saving is collective), but only the chief (worker 0, or the chief task) into
+        # the run directory itself; the others into worker-N/ inside it, each with its own backup.
         kind, index, chief = worker(required=True)
         if not chief:
             path = path / f"{kind}-{index}"
-    path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _channel_stats(dataset: Any, channels: int) -> tuple[list[float], list[float]]:
-    import numpy as np
+# -- after the data -----------------------------------------------------------------------------------------------
+def match_classes(spec: Spec, graph: Graph, classes: int, params: dict[str, Any] | None) -> Graph:
+    """The graph with as many outputs as the data has classes (unless the user set classes)."""
+    from kzoo.graph import analyse
+    from kzoo.spec.resolve import with_overrides
 
-    total, total_sq, count = np.zeros(channels), np.zeros(channels), 0
-    for images, _ in dataset.batch(256):
-        x = images.numpy().reshape(-1, channels).astype("float64")
-        total += x.sum(0)
-        total_sq += (x**2).sum(0)
-        count += len(x)
-    mean = total / count
-    var = np.maximum(total_sq / count - mean**2, 1e-12)
-    return mean.tolist(), var.tolist()
-
-
-def _sample(dataset: Any, n: int = 2000) -> Any:
-    import numpy as np
-
-    return np.concatenate([x.numpy() for x, _ in dataset.take(n).batch(500)])
+    declared = graph.meta["params"].get("classes")
+    if declared is None or declared == classes:
+        return graph
+    if params and "classes" in params:
+        raise SpecError(f"the data has {classes} classes but --param classes={declared} was given")
+    return analyse(with_overrides(spec, {"classes": classes}, "the data's classes"))
 
 
-def prepare_model(graph: Any, recipe: Recipe, splits: Any) -> Any:
+def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
+    """The data against the recipe: the batch fits, validation and test images exist where they are needed."""
+    if splits.train_size < recipe.batch_size:
+        raise SpecError(
+            f"batch_size {recipe.batch_size} is larger than the {splits.train_size} training images",
+            path="batch_size",
+            hint="use a smaller batch_size",
+        )
+    if recipe.batch_size % replicas:
+        raise SpecError(
+            f"batch_size {recipe.batch_size} does not split over {replicas} replicas",
+            path="batch_size",
+            hint=f"use a multiple of {replicas}",
+        )
+    c, s = recipe.callbacks, recipe.schedule
+    watchers = [
+        name
+        for name, monitor in (
+            ("callbacks.early_stopping", c.early_stopping.monitor if c.early_stopping else ""),
+            ("schedule.plateau", s.plateau.monitor if s.plateau else ""),
+            ("callbacks.checkpoint", "val_accuracy" if c.checkpoint else ""),
+        )
+        if monitor.startswith("val_")
+    ]
+    if splits.val_size == 0 and watchers:
+        raise SpecError(
+            f"{splits.source} leaves no validation images (data.validation_split is 0), but {watchers[0]} watches them",
+            path="data.validation_split",
+            hint=f"set data.validation_split above 0, or turn {watchers[0]} off (--set {watchers[0]}=null)",
+        )
+    if splits.test_size == 0:
+        raise SpecError(
+            f"{splits.source} leaves no test images (data.test_split is 0)",
+            path="data.test_split",
+            hint="set data.test_split above 0, or give the source a test split",
+        )
+
+
+def warn_if_tiny(graph: Graph, splits: Splits) -> None:
+    weights = graph.totals()["trainable_params"]
+    if weights > TINY_DATA * splits.train_size:
+        print(
+            f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
+            f"{graph.name} will overfit; for a small photo set, fine-tune a pretrained network "
+            f"(kzoo finetune --from resnet50:imagenet --data {splits.source}) or train a smaller one",
+            file=sys.stderr,
+        )
+
+
+def settings(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
+    """What a rerun into the same directory must agree with to resume."""
+    from kzoo.report import digest
+
+    plain = recipe.model_dump(mode="json", exclude={"verbose", "output"})
+    arch = {"name": graph.name, "params": graph.meta["params"], "input": list(graph.input_shape), "digest": digest(graph)}
+    data = {"source": splits.source, "classes": splits.class_names, "train_images": splits.train_size}
+    return json.loads(json.dumps({"recipe": plain, "architecture": arch, "data": data}, default=str))
+
+
+def input_meta(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
+    """How images are prepared for the model, and its classes: saved inside model.keras for kzoo predict."""
+    return {
+        "class_names": list(splits.class_names),
+        "input": {"size": list(graph.input_shape[:2]), "channels": graph.input_shape[2], "pad": recipe.data.pad},
+        "trained_on": splits.source,
+    }
+
+
+# -- the model and the fit ----------------------------------------------------------------------------------------
+def prepare_model(graph: Graph, recipe: Recipe, splits: Splits) -> tuple[keras.Model, float]:
     """Build and compile the model: normalisation in front, weight decay, losses per output."""
     from kzoo.build import build_graph
+    from kzoo.train.pipeline import normalization
 
     front = normalization(recipe, splits, graph.input_shape[-1])
     model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
     aux = float(graph.meta["params"].get("aux_weight", 0.3))
     return model, compile_model(model, recipe, aux_weight=aux)
-
-
-def normalization(recipe: Recipe, splits: Any, channels: int) -> Any:
-    """The recipe's per-channel normalisation layer, from the training split (None when it is off)."""
-    import keras
-
-    if not recipe.preprocess.normalize:
-        return None
-    mean, var = _channel_stats(splits.train, channels)
-    return keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
 
 
 def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weight: float = 0.3) -> float:
@@ -181,242 +218,106 @@ def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weigh
     return lr
 
 
-def metric(model: Any, name: str) -> str:
-    """The log key of a main-output metric (``val_accuracy`` -> ``val_predictions_accuracy`` with heads)."""
-    names = list(model.output_names)
-    if len(names) == 1 or name in ("loss", "val_loss"):
-        return name
-    prefix = "val_" if name.startswith("val_") else ""
-    return f"{prefix}{names[0]}_{name[len(prefix) :]}"
+class Phase:
+    """One ``fit``: its callbacks, the epoch it resumed at, and why it stopped."""
 
+    def __init__(
+        self, history: Any, controller: Any, early: Any, nan: Any, first_epoch: int, epochs: int, rows: list[dict]
+    ):
+        self.history, self.controller, self.early, self.nan = history, controller, early, nan
+        self.first_epoch, self.epochs, self.rows = first_epoch, epochs, rows
 
-def resumed_epoch(backup: Path) -> int:
-    """The epoch a killed run resumes at (0 for a new run), from Keras' backup metadata in ``backup``."""
-    meta = backup / "training_metadata.json"
-    try:
-        return int(json.loads(meta.read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    def best(self, key: str, pick: Any) -> float:
+        """The best value of a logged metric over every epoch of the run (a resumed one's too)."""
+        values = [r[key] for r in self.rows if key in r] or self.history.history.get(key, [])
+        return float(pick(values)) if values else float("nan")
 
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.history.get("loss", []))
 
-def pipelines(
-    model: Any, recipe: Recipe, splits: Any, input_shape: tuple[int, ...], first_epoch: int = 0
-) -> tuple[Any, Any, Any]:
-    """Batched train, validation and test datasets.
-
-    The training set is one stream over all epochs, each epoch shuffled and
-    augmented with seeds derived from (seed, epoch): a run resumed at epoch k
-    sees exactly the batches an uninterrupted run saw from epoch k on.
-    """
-    import tensorflow as tf
-
-    from kzoo.train.augment import apply, make_augmenter
-
-    names = list(model.output_names)
-
-    def fan(x, y):  # one label per output (auxiliary heads train on the same labels)
-        return (x, {n: y for n in names}) if len(names) > 1 else (x, y)
-
-    base = splits.train.cache() if recipe.data.cache else splits.train
-    sample = _sample(splits.train) if recipe.augment.color_pca else None
-    augment = make_augmenter(recipe.augment, input_shape, sample, recipe.seed)
-
-    def epoch(e: int) -> Any:
-        seed = recipe.seed * 1_000_003 + e
-        # Whole batches only: a last partial batch would be split unevenly over replicas (and upsets batch norm).
-        d = base.shuffle(recipe.data.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
-        if augment is not None:
-            return apply(d, augment, seed, recipe.batch_size)
-        return d.batch(recipe.batch_size, drop_remainder=True)
-
-    epochs = [epoch(e) for e in range(first_epoch, recipe.epochs)]  # python seeds: tf.data wants ints
-    train = functools.reduce(lambda a, b: a.concatenate(b), epochs)
-    train = train.map(fan).prefetch(tf.data.AUTOTUNE)
-    val = splits.val.batch(recipe.batch_size).map(fan).cache().prefetch(tf.data.AUTOTUNE)
-    test = splits.test.batch(recipe.batch_size).map(fan).prefetch(tf.data.AUTOTUNE)
-    return train, val, test
-
-
-def make_callbacks(
-    model: Any,
-    recipe: Recipe,
-    run_dir: Path,
-    steps: int,
-    lr: float,
-    backup: Path | None = None,
-    append_log: bool = False,
-) -> tuple[list[Any], Any, Any]:
-    import keras
-
-    from kzoo.train.callbacks import LRDrop, MomentumRamp, ResumeState, StopOnNaN
-
-    s = recipe.schedule
-    plateau = s.plateau
-    drop = LRDrop(
-        lr,
-        steps,
-        s.warmup_epochs,
-        s.step_drops,
-        s.step_factor,
-        monitor=metric(model, plateau.monitor) if plateau else None,
-        patience=plateau.patience if plateau else 1,
-        factor=plateau.factor if plateau else 10.0,
-        max_drops=plateau.max_drops if plateau else 1,
-        min_delta=plateau.min_delta if plateau else 0.0,
-    )
-    nan = StopOnNaN()
-    backup = backup or run_dir / "backup"
-    # First: BackupAndRestore restores weights, optimizer and epoch; ResumeState the rest.
-    callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(backup)), ResumeState(backup, drop), drop, nan]
-    if recipe.momentum_ramp:
-        r = recipe.momentum_ramp
-        callbacks.append(MomentumRamp(r.start, r.end, r.epochs, steps))
-    c = recipe.callbacks
-    if c.early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                metric(model, c.early_stopping.monitor), patience=c.early_stopping.patience, restore_best_weights=True
+    def stop_reason(self) -> str:
+        last = self.first_epoch + self.epochs_run
+        if self.early is not None and self.early.stopped_epoch > 0:
+            return (
+                f"early stopping at epoch {self.early.stopped_epoch + 1}: {self.early.monitor} had not improved for "
+                f"{self.early.patience} epochs; the weights of epoch {self.early.best_epoch + 1} are kept"
             )
-        )
-    if c.checkpoint:
-        callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(run_dir / "best.keras"), monitor=metric(model, "val_accuracy"), save_best_only=True
+        if self.controller.stopped_for_plateau:
+            return (
+                f"learning-rate drops exhausted at epoch {last}: {self.controller.monitor} stopped improving after "
+                f"{self.controller.drops} drop(s); the best weights are kept"
             )
-        )
-    if c.csv:
-        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=append_log))
-    if c.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
-    return callbacks, drop, nan
-
-
-def train(
-    target: str,
-    recipe_file: str | None = None,
-    sets: dict[str, Any] | None = None,
-    params: dict[str, Any] | None = None,
-    output: str | None = None,
-) -> dict[str, Any]:
-    """Train a zoo architecture (name or YAML path) with a recipe; returns results.json's content."""
-    start_time = time.time()
-    from kzoo.graph import analyse
-    from kzoo.spec.resolve import load_spec
-    from kzoo.zoo import resolve_source
-
-    path = resolve_source(target)
-    spec = load_spec(path, params, "--param")
-    recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets)
-    graph = analyse(spec)
-
-    from kzoo.train.data import load_data
-
-    strategy = start(recipe)
-    splits = load_data(recipe.data, graph.input_shape)
-    graph = _match_classes(path, spec, params, graph, splits.classes)
-    replicas = check_batch(recipe, splits, strategy)
-    run_dir = _run_dir(recipe, graph.name, output)
-    print(
-        f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} classes; "
-        f"batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
-        f"run directory {run_dir}"
-    )
-    with scope(strategy):
-        model, lr = prepare_model(graph, recipe, splits)
-    write_text_atomic(run_dir / "recipe.yaml", dump(recipe))
-    history, drop, test = fit_phase(model, recipe, splits, graph.input_shape, run_dir, lr)
-    scores = evaluate_test(model, test)
-    from kzoo.build import save_atomic
-
-    save_atomic(model, run_dir / "model.keras")
-    results = {
-        "architecture": graph.name,
-        "data": splits.source,
-        **scores,
-        "epochs_run": len(history.history.get("loss", [])),
-        "wall_seconds": round(time.time() - start_time, 2),
-        "seed": recipe.seed,
-        "best_val_accuracy": max(history.history.get(metric(model, "val_accuracy"), [float("nan")])),
-        "best_val_loss": min(history.history.get("val_loss", [float("nan")])),
-        "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in drop.history],
-        "stopped_on_plateau": drop.stopped_for_plateau,
-        "replicas": replicas,
-        "global_batch": recipe.batch_size,
-        "run_dir": str(run_dir),
-    }
-    write_results(run_dir, results)
-    return results
-
-
-def start(recipe: Recipe) -> Any:
-    """Precision policy, then the strategy, then seeds and determinism; returns the strategy (or None)."""
-    import keras
-    import tensorflow as tf
-
-    keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
-    # The strategy first: a multi-worker strategy must configure collective ops before TF's context starts.
-    strategy = make_strategy(recipe.strategy, recipe.devices)
-    keras.utils.set_random_seed(recipe.seed)
-    if recipe.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    return strategy
-
-
-def scope(strategy: Any) -> Any:
-    """The strategy's scope (model, optimizer and metrics are built in it), or a no-op."""
-    return strategy.scope() if strategy is not None else _null()
-
-
-def check_batch(recipe: Recipe, splits: Any, strategy: Any) -> int:
-    """The number of replicas; the global batch must fit the data and split over them."""
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    if splits.train_size < recipe.batch_size:
-        raise SpecError(
-            f"batch_size {recipe.batch_size} is larger than the {splits.train_size} training images",
-            hint="use a smaller batch_size",
-        )
-    if recipe.batch_size % replicas:
-        raise SpecError(
-            f"batch_size {recipe.batch_size} does not split over {replicas} replicas",
-            hint=f"use a multiple of {replicas}",
-        )
-    return replicas
+        return f"all {self.epochs} epochs run"
 
 
 def fit_phase(
     model: Any,
     recipe: Recipe,
-    splits: Any,
+    splits: Splits,
     input_shape: tuple[int, ...],
     run_dir: Path,
     lr: float,
     backup: str = "backup",
     epochs: int | None = None,
-    append_log: bool = False,
-) -> tuple[Any, Any, Any]:
-    """``model.fit`` with the recipe's pipelines and callbacks; returns (history, LR controller, test set).
+    log_rows: list[dict] | None = None,
+    meta: dict[str, Any] | None = None,
+    replicas: int = 1,
+    strategy: Any = None,
+) -> tuple[Phase, Any, Any]:
+    """``model.fit`` with the recipe's pipelines and callbacks, resumed from ``run_dir/backup`` if it holds one.
 
-    ``backup`` names the folder (in the run directory) from which a killed run resumes;
-    ``append_log`` continues log.csv (a second phase of fine-tuning).
+    Returns (the phase, its Backup, the test set). ``log_rows``: earlier rows of log.csv to continue (a second
+    phase of fine-tuning); ``meta``: the class names and input preparation best.keras carries.
     """
     import tensorflow as tf
 
+    from kzoo.train.backup import Backup
+    from kzoo.train.callbacks import read_rows
+    from kzoo.train.pipeline import epoch_batches, keep_partial, pipelines
+    from kzoo.train.callbacks import EpochLog, make_callbacks
+
     if epochs is not None:
         recipe = recipe.model_copy(update={"epochs": epochs})
-    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, input_shape, resumed_epoch(run_dir / backup))
-    steps = max(1, splits.train_size // recipe.batch_size)
-    callbacks, drop, nan = make_callbacks(model, recipe, run_dir, steps, lr, run_dir / backup, append_log)
+    partial = keep_partial(recipe, replicas)
+    has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in model.layers)
+    steps, _ = epoch_batches(splits.train_size, recipe.batch_size, partial, has_bn)
+    callbacks, stateful, drop, early, nan = make_callbacks(model, recipe, run_dir, steps, lr, meta)
+    saver = Backup(run_dir / backup, stateful)
+    with scope(strategy):
+        first = saver.restore(model)
+    rows = (log_rows or []) + (read_rows(run_dir / "log.csv", first + len(log_rows or [])) if first else [])
+    epoch_log = EpochLog(run_dir / "log.csv", rows) if recipe.callbacks.csv else None
+    if epoch_log is not None:
+        callbacks.append(epoch_log)  # after the callbacks that add to the logs (learning rate, momentum)
+    callbacks.append(saver)  # last: it saves the state the others reached this epoch
+    finished = first >= recipe.epochs or saver.stopped
+    if finished:
+        print(f"kzoo: {run_dir}'s backup holds the whole run ({first} epochs); finishing it", file=sys.stderr)
+    elif first:
+        print(f"kzoo: resuming {run_dir} at epoch {first + 1} of {recipe.epochs}", file=sys.stderr)
+    train_ds, val_ds, test_ds = pipelines(model, recipe, splits, input_shape, min(first, recipe.epochs), steps, partial)
+    if finished:  # nothing to fit: the callbacks still restore the best weights they kept
+        import keras
+
+        history = keras.callbacks.History()
+        history.set_model(model)
+        done = keras.callbacks.CallbackList([*callbacks, history], model=model)
+        done.on_train_begin()
+        done.on_train_end()
+        rows = epoch_log.rows if epoch_log is not None else []
+        return Phase(history, drop, early, nan, first, recipe.epochs, rows), saver, test_ds
     if recipe.callbacks.layer_stats:
         from kzoo.inspect.stats import layer_stats_callback
 
         sample = next(iter(splits.val.batch(64)))[0]  # a fixed batch: the statistics stay comparable
-        every = recipe.callbacks.layer_stats
-        callbacks.append(layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), every))
+        callbacks.append(layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), recipe.callbacks.layer_stats))
     try:
         history = model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=recipe.epochs,
+            initial_epoch=first,
             callbacks=callbacks,
             verbose=recipe.verbose,
             steps_per_epoch=steps,
@@ -425,15 +326,18 @@ def fit_phase(
     except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError) as exc:
         if recipe.strategy != "multi_worker":
             raise
-        first = str(exc.message).strip().splitlines()
+        first_line = str(exc.message).strip().splitlines()
         raise KzooError(
-            f"another worker of the cluster stopped ({type(exc).__name__}: {first[0] if first else exc}); "
+            f"another worker of the cluster stopped ({type(exc).__name__}: {first_line[0] if first_line else exc}); "
             "restart every worker with the same command and --output: training resumes from the last "
             "completed epoch"
         ) from None
     if nan.message:
         raise KzooError(nan.message)
-    return history, drop, test_ds
+    done = epoch_log.rows if epoch_log is not None else [
+        {"epoch": first + i, **{k: v[i] for k, v in history.history.items()}} for i in range(len(history.epoch))
+    ]
+    return Phase(history, drop, early, nan, first, recipe.epochs, done), saver, test_ds
 
 
 def evaluate_test(model: Any, test: Any) -> dict[str, float]:
@@ -443,30 +347,87 @@ def evaluate_test(model: Any, test: Any) -> dict[str, float]:
 
 
 def write_results(run_dir: Path, results: dict[str, Any]) -> None:
-    write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2) + "\n")
+    write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     print(
         f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
         f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
         f"{results['run_dir']}"
     )
+    if results.get("stopped"):
+        print(f"stopped: {results['stopped']}")
 
 
-def _match_classes(path: Any, spec: Any, params: dict[str, Any] | None, graph: Any, classes: int) -> Any:
-    """Give the model as many outputs as the data has classes (unless the user set classes)."""
-    from kzoo.graph import analyse
-    from kzoo.spec.resolve import load_spec
-
-    declared = graph.meta["params"].get("classes")
-    if declared is None or declared == classes:
-        return graph
-    if params and "classes" in params:
-        raise SpecError(f"the data has {classes} classes but classes={declared} was asked for")
-    return analyse(load_spec(path, {**(params or {}), "classes": classes}, "--param"))
+def report_finished(run: RunDir) -> dict[str, Any]:
+    results = dict(run.finished_results or {})
+    print(
+        f"{run.path} holds a finished run (test accuracy {results.get('test_accuracy', float('nan')):.4f}); "
+        "nothing to do (--overwrite trains it again)"
+    )
+    return results
 
 
-class _null:
-    def __enter__(self):
-        return self
+# -- the whole job ------------------------------------------------------------------------------------------------
+def train(
+    target: str,
+    recipe_file: str | None = None,
+    sets: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    output: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Train a zoo architecture (name or YAML path) with a recipe; returns results.json's content."""
+    start_time = time.time()
+    spec, recipe, graph = resolve(target, recipe_file, sets, params)
+    with RunDir.open(run_path(recipe, graph.name, output)) as run:
+        from kzoo.graph.budget import check_training
+        from kzoo.train.data import load_data
 
-    def __exit__(self, *exc):
-        return False
+        strategy = start(recipe)
+        splits = load_data(recipe.data, graph.input_shape)
+        graph = match_classes(spec, graph, splits.classes, params)
+        check_training(graph, recipe.batch_size)
+        replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+        check_data(recipe, splits, replicas)
+        run.check("train", settings(recipe, graph, splits), overwrite)
+        if run.finished_results is not None:
+            return report_finished(run)
+        warn_if_tiny(graph, splits)
+        print(
+            f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} "
+            f"classes; batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
+            f"run directory {run.path}"
+        )
+        with scope(strategy):
+            model, lr = prepare_model(graph, recipe, splits)
+        meta = input_meta(recipe, graph, splits)
+        run.started = True
+        write_text_atomic(run.path / "recipe.yaml", dump(recipe))
+        phase, saver, test = fit_phase(
+            model, recipe, splits, graph.input_shape, run.path, lr, meta=meta, replicas=replicas, strategy=strategy
+        )
+        scores = evaluate_test(model, test)
+        from kzoo.build import save_atomic
+
+        save_atomic(model, run.path / "model.keras", graph=graph, **meta)
+        results = {
+            "architecture": graph.name,
+            "data": splits.source,
+            **scores,
+            "epochs_run": phase.first_epoch + phase.epochs_run,
+            "epochs_this_session": phase.epochs_run,
+            "stopped": phase.stop_reason(),
+            "wall_seconds": round(time.time() - start_time, 2),
+            "seed": recipe.seed,
+            "best_val_accuracy": phase.best(metric(model, "val_accuracy"), max),
+            "best_val_loss": phase.best("val_loss", min),
+            "lr_drops": [{"epoch": e, "learning_rate": v} for e, v in phase.controller.history],
+            "stopped_on_plateau": phase.controller.stopped_for_plateau,
+            "replicas": replicas,
+            "global_batch": recipe.batch_size,
+            "class_names": list(splits.class_names),
+            "run_dir": str(run.path),
+        }
+        write_results(run.path, results)
+        run.finish()
+        saver.remove()
+    return results

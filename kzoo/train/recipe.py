@@ -19,19 +19,20 @@ Example (recipes/vgg_imagenet.yaml)::
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kzoo.errors import Mark, SpecError
-from kzoo.spec.loader import YMap, load_file, loads
+from kzoo.errors import Mark, SpecError, short
+from kzoo.spec.loader import YMap, load_file, loads, mark_of
 from kzoo.spec.resolve import merge, parse_override
 from kzoo.spec.validate import validate
 
 
 class Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
 
 
 Fraction = Annotated[float, Field(ge=0, lt=1)]
@@ -45,10 +46,16 @@ class DataSpec(Part):
     download: bool = Field(False, description="let TFDS download and prepare the data set")
     validation_split: Fraction = Field(0.15, description="held out of training when the source has no validation set")
     test_split: Fraction = Field(0.15, description="held out when the source has no test set")
-    image_size: list[int] | None = Field(None, description="[rows, cols]; default: the model's input")
+    image_size: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="[rows, cols]: must equal the model's input (default: the model's input)"
+    )
     pad: int = Field(0, ge=0, description="resize to the size less 2*pad, then pad with zeros (MNIST's 28 -> 32)")
     cache: bool = True
-    shuffle_buffer: int = Field(10_000, ge=1)
+    shuffle_buffer: int = Field(10_000, ge=1, le=10_000_000)
+    verify: bool = Field(True, description="decode every image file before training (names a damaged one at once)")
+    partial_batches: bool | None = Field(
+        None, description="train on an epoch's last partial batch (default: on one replica yes, on several no)"
+    )
 
 
 class PreprocessSpec(Part):
@@ -83,8 +90,11 @@ class OptimizerSpec(Part):
     epsilon: float = Field(1e-7, gt=0)
 
 
+Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
+
+
 class PlateauSpec(Part):
-    monitor: str = "val_accuracy"
+    monitor: Monitor = "val_accuracy"
     patience: int = Field(5, ge=1)
     factor: float = Field(10.0, gt=1, description="divide the learning rate by this")
     max_drops: int = Field(3, ge=1, le=3, description="after this many drops, the next plateau stops training")
@@ -108,7 +118,7 @@ class MomentumRampSpec(Part):
 
 
 class EarlyStoppingSpec(Part):
-    monitor: str = "val_loss"
+    monitor: Monitor = "val_loss"
     patience: int = Field(10, ge=1, description="the 'no improvement in ten' rule")
 
 
@@ -144,8 +154,8 @@ class Recipe(Part):
     data: DataSpec = Field(default_factory=DataSpec)
     preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
     augment: AugmentSpec = Field(default_factory=AugmentSpec)
-    batch_size: int = Field(32, ge=1, description="global batch (all replicas together)")
-    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(32, ge=1, le=1_000_000, description="global batch (all replicas together)")
+    epochs: int = Field(30, ge=1, le=100_000)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     momentum_ramp: MomentumRampSpec | None = None
@@ -155,7 +165,7 @@ class Recipe(Part):
     jit_compile: bool | Literal["auto"] = "auto"
     strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu", "parameter_server"] = "auto"
     devices: list[str] | None = Field(None, description="devices of the mirrored strategy; default: every GPU")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     deterministic: bool = Field(True, description="deterministic TensorFlow ops (bitwise repeatable on CPU)")
     output: str | None = Field(None, description="run directory; default runs/<arch>-<time>")
     verbose: Literal[0, 1, 2] = 1
@@ -164,6 +174,8 @@ class Recipe(Part):
 
 def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
     parts = key.split(".")
+    if not all(p.isidentifier() for p in parts):
+        raise SpecError(f"--set {short(key)}: not a recipe field", mark, hint="e.g. --set optimizer.lr=0.1")
     node = data
     for part in parts[:-1]:
         child = node.get(part)
@@ -171,6 +183,7 @@ def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
             child = YMap()
             child.mark = mark
             node[part] = child
+            node.key_marks[part] = mark
         node.val_marks[part] = mark
         node = child
     node[parts[-1]] = value
@@ -179,9 +192,22 @@ def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
 
 
 def resolve_recipe(
-    arch_train: Any = None, recipe_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+    arch_train: Any = None,
+    recipe_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    arch_params: Any = (),
 ) -> tuple[Recipe, YMap]:
-    """Merge the layers of a recipe and validate; returns the recipe and its merged data."""
+    """Merge the layers of a recipe and validate; returns the recipe and its merged data.
+
+    ``arch_params``: the architecture's param names, so that ``--set depth=34`` is told to use ``--param``.
+    """
+    for key in overrides or {}:
+        if key.split(".")[0] in arch_params and key.split(".")[0] not in Recipe.model_fields:
+            raise SpecError(
+                f"--set {key}: {key.split('.')[0]!r} is an architecture param, not a recipe field",
+                Mark(f"--set {key}"),
+                hint=f"use --param {key}={overrides[key]!r}" if not isinstance(overrides[key], str) else f"use --param {key}={overrides[key]}",
+            )
     data = YMap()
     data.mark = Mark("recipe defaults")
     if arch_train is not None:
@@ -189,14 +215,61 @@ def resolve_recipe(
             raise SpecError("train: must be a mapping of recipe fields", getattr(arch_train, "mark", None), "train")
         data = merge(data, arch_train)
     if recipe_file is not None:
-        loaded = load_file(recipe_file)
+        loaded = load_file(recipe_file, "recipe file")
         if not isinstance(loaded, YMap):
             raise SpecError("a recipe file must be a mapping (data:, optimizer:, ...)", Mark(str(recipe_file), 1, 1))
         data = merge(data, loaded)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, Mark(f"--set {key}"))
     recipe = validate(Recipe, _plain(data), data, "train", "a recipe", data.mark)
+    check_consistent(recipe, data)
     return recipe, data
+
+
+def _mark(data: YMap, dotted: str) -> Mark | None:
+    node: Any = data
+    for part in dotted.split(".")[:-1]:
+        if not isinstance(node, YMap) or part not in node:
+            return getattr(node, "mark", None)
+        node = node[part]
+    last = dotted.split(".")[-1]
+    return mark_of(node, last) if isinstance(node, YMap) and last in node else getattr(node, "mark", None)
+
+
+def check_consistent(recipe: Recipe, data: YMap) -> None:
+    """Fields that are each valid but wrong together: a SpecError at the field's line."""
+    epochs, s = recipe.epochs, recipe.schedule
+
+    def fail(field: str, message: str, hint: str | None = None) -> SpecError:
+        return SpecError(message, _mark(data, field), field, hint)
+
+    if s.warmup_epochs > epochs:
+        raise fail("schedule.warmup_epochs", f"a warm-up of {s.warmup_epochs:g} epochs is longer than the run ({epochs})")
+    late = [e for e in s.step_drops if not 1 <= e < epochs]
+    if late:
+        raise fail(
+            "schedule.step_drops",
+            f"a step drop at epoch {late[0]} lies outside the run's epochs 1..{epochs - 1}",
+            "drops divide the learning rate at the start of the epochs listed; "
+            "--set schedule.step_drops=[] removes them",
+        )
+    if recipe.momentum_ramp is not None and recipe.optimizer.name != "sgd":
+        raise fail(
+            "momentum_ramp",
+            f"a momentum ramp needs optimizer sgd, not {recipe.optimizer.name}",
+            "remove momentum_ramp (--set momentum_ramp=null) or use --optimizer sgd",
+        )
+    if recipe.devices is not None:
+        if recipe.strategy not in ("one_device", "mirrored"):
+            raise fail("devices", f"devices apply to the one_device and mirrored strategies, not {recipe.strategy}")
+        for d in recipe.devices:
+            if not DEVICE.match(d):
+                raise fail("devices", f"{d!r} is not a device name", "e.g. /gpu:0, /cpu:0 or GPU:1")
+    if recipe.strategy == "one_device" and recipe.devices is not None and len(recipe.devices) != 1:
+        raise fail("devices", "strategy one_device takes exactly one device")
+
+
+DEVICE = re.compile(r"^(/job:[\w-]+(/replica:\d+)?(/task:\d+)?)?/?(device:)?(cpu|gpu|tpu|CPU|GPU|TPU):\d+$")
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +282,7 @@ def _plain(value: Any) -> Any:
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
     """``--set optimizer.lr=0.1`` pairs, values read as YAML."""
-    return dict(parse_override(p) for p in pairs)
+    return dict(parse_override(p, "--set") for p in pairs)
 
 
 def dump(recipe: Recipe) -> str:

@@ -1,0 +1,96 @@
+"""Memory a model needs, known before anything is allocated.
+
+Static analysis knows every layer's parameters and output size, so a model
+whose weights cannot fit in memory (10^9 filters, 10^12 units), or a training
+batch whose activations cannot (a 100000x100000 input), is refused here, naming
+the largest layer, the bytes needed and the memory available, instead of
+dying after a while in TensorFlow's out-of-memory traceback.
+
+Estimates (float32): weights 4 bytes each; training keeps each weight, its
+gradient and up to two optimizer slots (4 copies), and each layer's output
+for the backward pass plus its gradient (2 copies per example).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kzoo.errors import SpecError
+from kzoo.files import human_bytes
+from kzoo.graph.node import Graph
+
+BYTES = 4
+USABLE = 0.8  # of the available memory a model may take
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: MemAvailable, capped by a cgroup limit where there is one."""
+    limits = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if cap != "max":
+            limits.append(int(cap) - used)
+    except (OSError, ValueError):
+        pass
+    if not limits:
+        try:
+            limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62
+    return max(0, min(limits))
+
+
+def _largest(graph: Graph, key) -> tuple[str, int]:
+    node = max(graph.nodes.values(), key=key)
+    return node.name, key(node)
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def check_weights(graph: Graph, what: str = "build", copies: int = 1) -> None:
+    """Refuse a model whose weights (``copies`` of them) cannot fit in memory."""
+    params = graph.totals()["params"]
+    need = params * BYTES * copies
+    have = available_memory()
+    if need > have * USABLE:
+        name, most = _largest(graph, lambda n: n.stats.trainable + n.stats.non_trainable)
+        node = graph.nodes[name]
+        raise SpecError(
+            f"{graph.name} has {params:,} weights: to {what} it needs about {human_bytes(need)}, "
+            f"and {human_bytes(have)} of memory is available",
+            node.source,
+            node.path,
+            f"its largest layer is {name!r} with {most:,} weights; use fewer filters or units, or a smaller input",
+        )
+
+
+def check_training(graph: Graph, batch_size: int) -> None:
+    """Refuse a training run whose weights, optimizer state and batch activations cannot fit in memory."""
+    check_weights(graph, "train", copies=4)
+    per_example = sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.input_shape)
+    need = graph.totals()["params"] * BYTES * 4 + per_example * BYTES * 2 * batch_size
+    have = available_memory()
+    if need > have * USABLE:
+        name, most = _largest(graph, lambda n: _elements(n.stats.out.shape))
+        node = graph.nodes[name]
+        raise SpecError(
+            f"training {graph.name} with batches of {batch_size} needs about {human_bytes(need)} "
+            f"(weights, optimizer state and activations), and {human_bytes(have)} of memory is available",
+            node.source,
+            node.path,
+            f"the largest output is {name!r} ({'x'.join(map(str, node.stats.out.shape))} per image); "
+            "use a smaller input or batch size",
+        )

@@ -1,0 +1,103 @@
+"""``kzoo predict``: classify new images with a trained model, naming the classes.
+
+A model saved by kzoo (``kzoo train``, ``kzoo finetune``, ``kzoo build -o``)
+carries its class names and how its images were prepared (size, channels,
+padding) inside the ``.keras`` file; its normalisation is a layer of the
+model. So an image of any size and mode (grey, RGB, RGBA, palette, 16-bit) is
+decoded by Pillow, converted to the model's channels, resized and padded
+exactly as training prepared its data, and scored; test-time augmentation
+(``flip``, ``crop``) averages over the image's variants.
+
+>>> kzoo.predict("runs/shapes/model.keras", ["photo.jpg"], top=3)
+{'model': ..., 'classes': [...], 'predictions': [{'file': 'photo.jpg', 'top': [{'class': 'circle', 'p': 0.97}, ...]}]}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kzoo.errors import SpecError
+
+
+def image_files(paths: list[str | Path]) -> list[Path]:
+    """The images named: files as given, folders searched recursively (sorted)."""
+    from kzoo.train.images import IMAGE_SUFFIXES, list_images
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise SpecError(f"{p}: no image files", hint=f"images end in {', '.join(sorted(IMAGE_SUFFIXES))}")
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SpecError(f"no such image or folder: {p}")
+    return out
+
+
+def model_input(model: Any, meta: dict[str, Any]) -> tuple[tuple[int, int], int, int]:
+    """(rows, cols), channels and padding of the model's images."""
+    shape = tuple(int(d) for d in model.input_shape[1:])
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise SpecError(f"the model takes inputs of shape {shape}, not grey or RGB images")
+    pad = int((meta.get("input") or {}).get("pad", 0))
+    return (shape[0], shape[1]), shape[2], pad
+
+
+def class_names(model: Any, meta: dict[str, Any]) -> list[str]:
+    """The model's class names (saved with it), else "0".."K-1"."""
+    k = main_output_shape(model)
+    names = meta.get("class_names")
+    if isinstance(names, list) and len(names) == k:
+        return [str(n) for n in names]
+    return [str(i) for i in range(k)]
+
+
+def main_output_shape(model: Any) -> int:
+    out = model.outputs[0]
+    if len(out.shape) != 2:
+        raise SpecError(f"the model's output has shape {tuple(out.shape)}, not one score per class")
+    return int(out.shape[-1])
+
+
+def predict(
+    model: Any, images: list[str | Path], top: int = 3, tta: list[str] | None = None, batch_size: int = 32
+) -> dict[str, Any]:
+    """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model."""
+    from kzoo.build import load_saved, meta
+    from kzoo.train import images as imgs
+    from kzoo.train.evaluate import main_output, variants
+
+    files = image_files(images)
+    source = str(model) if isinstance(model, (str, Path)) else getattr(model, "name", "model")
+    if isinstance(model, (str, Path)):
+        model = load_saved(model)
+    info = meta(model)
+    size, channels, pad = model_input(model, info)
+    names = class_names(model, info)
+    top = max(1, min(int(top), len(names)))
+    rows = []
+    for start in range(0, len(files), batch_size):
+        chunk = files[start : start + batch_size]
+        batch = np.stack([imgs.load(f, size, channels, pad) for f in chunk])
+        views = [main_output(model(v, training=False)) for v in variants(batch, tta or [])]
+        probs = np.mean(views, axis=0)
+        for f, p in zip(chunk, probs, strict=True):
+            order = np.argsort(-p)[:top]
+            rows.append({"file": str(f), "top": [{"class": names[i], "p": float(p[i])} for i in order]})
+    return {"model": source, "classes": names, "tta": list(tta or []), "predictions": rows}
+
+
+def table(result: dict[str, Any]) -> str:
+    """One line per image: the file, then the top classes with their probabilities."""
+    width = min(60, max(len(r["file"]) for r in result["predictions"]))
+    lines = []
+    for r in result["predictions"]:
+        best = "  ".join(f"{t['class']} {t['p']:.3f}" for t in r["top"])
+        lines.append(f"{r['file']:<{width}}  {best}")
+    return "\n".join(lines)

@@ -1,0 +1,163 @@
+"""Run directories: one process at a time, resumed only with the same settings, never left half-made.
+
+A run directory is marked by ``run.json`` (what kind of run, its resolved
+settings — recipe and architecture — and whether it finished). Opening one:
+
+* takes an exclusive lock (``.lock``, ``fcntl.flock``: released by the kernel
+  when the process dies, even by kill -9); a second process refuses at once,
+  naming the first one;
+* refuses a folder that holds other things and no ``run.json`` (``--output ~``
+  must not become a run directory);
+* compares the settings with the saved ones: equal — an unfinished run resumes,
+  a finished one is reported and not trained again; different — refused, naming
+  the differing keys, unless ``--overwrite`` (which removes kzoo's files and
+  starts again);
+* and, if the run fails before training starts (bad data, a recipe that does not
+  fit the model), removes the directory again when it created it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from kzoo.errors import KzooError, SpecError
+from kzoo.files import write_text_atomic
+
+MARKER = "run.json"
+LOCK = ".lock"
+#: What kzoo writes in a run directory (removed by --overwrite); anything else there is left alone.
+ARTIFACTS = (
+    "model.keras best.keras recipe.yaml log.csv results.json tensorboard backup backup-head backup-unfreeze "
+    "backup-features phases"
+).split()
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two settings trees."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+class RunDir:
+    """An open, locked run directory. Use :meth:`open`; a ``with`` block removes it on early failure."""
+
+    def __init__(self, path: Path, created: bool, fd: int):
+        self.path = path
+        self.created = created
+        self.fd = fd
+        self.started = False  # set once training writes state worth keeping
+        self.finished_results: dict[str, Any] | None = None
+        self.resuming = False
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        """Create (or find) the directory and lock it; :meth:`check` then compares the settings."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise SpecError(f"--output {path} is a file, not a directory", hint="choose another --output")
+        created = not path.exists()
+        if not created and not (path / MARKER).is_file():
+            others = [p.name for p in path.iterdir() if not p.name.startswith((".", "worker-", "chief-"))]
+            if others:
+                raise SpecError(
+                    f"--output {path} is not empty and not a kzoo run directory (it holds {others[0]!r} ...)",
+                    hint="give a new or empty directory",
+                )
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise SpecError(f"cannot create --output {path}: a file is in the way", hint="choose another --output") from None
+        return cls(path, created, _lock(path))
+
+    def check(self, kind: str, settings: dict[str, Any], overwrite: bool = False) -> None:
+        """Resume, report a finished run (``finished_results``), or refuse other settings; then mark it running."""
+        marker = self.path / MARKER
+        previous = None
+        if marker.is_file():
+            try:
+                previous = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                previous = None
+        if previous is not None and overwrite:
+            self.clear()
+            previous = None
+        if previous is not None:
+            if previous.get("kind") != kind:
+                raise SpecError(
+                    f"{self.path} holds a kzoo {previous.get('kind')} run, not a {kind} run",
+                    hint="choose another --output",
+                )
+            diff = differences(previous.get("settings"), settings)
+            if diff:
+                shown = ", ".join(diff[:5]) + (f" and {len(diff) - 5} more" if len(diff) > 5 else "")
+                raise SpecError(
+                    f"{self.path} holds a run with other settings ({shown} differ)",
+                    hint="rerun with the same settings to resume, --overwrite to start again, or another --output",
+                )
+            if previous.get("status") == "finished" and (self.path / "results.json").is_file():
+                self.finished_results = json.loads((self.path / "results.json").read_text())
+                return
+            self.resuming = True
+        record = {"kind": kind, "status": "running", "settings": settings, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        write_text_atomic(marker, json.dumps(record, indent=2, default=str) + "\n")
+
+    def clear(self) -> None:
+        """Remove what kzoo wrote here (for --overwrite)."""
+        for name in (*ARTIFACTS, MARKER):
+            p = self.path / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+
+    def finish(self) -> None:
+        marker = self.path / MARKER
+        record = json.loads(marker.read_text())
+        record.update(status="finished", finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+        write_text_atomic(marker, json.dumps(record, indent=2, default=str) + "\n")
+
+    def close(self, failed: bool = False) -> None:
+        if failed and self.created and not self.started:
+            shutil.rmtree(self.path, ignore_errors=True)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = -1
+
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        self.close(failed=kind is not None)
+        return False
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            other = os.read(fd, 200).decode(errors="replace").strip() or "?"
+        except OSError:
+            other = "?"
+        os.close(fd)
+        raise KzooError(
+            f"{path} is in use by another kzoo process ({other})",
+            "wait for it to finish, or give another --output",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"PID {os.getpid()}, since {time.strftime('%H:%M:%S')}".encode())
+    return fd
