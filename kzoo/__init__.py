@@ -21,12 +21,12 @@ from kzoo.build import build
 from kzoo.errors import KzooError, SpecError
 from kzoo.graph import analyse
 from kzoo.ops import register_activation, register_initializer, register_op
+from kzoo.paths import add_path
 from kzoo.predict import predict
 from kzoo.train.finetune import finetune
 from kzoo.transfer import port_weights
 from kzoo.version import __version__
-from kzoo.zoo import add_path, find, list_architectures, load
-
+from kzoo.zoo import find, list_architectures, load
 
 
 class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
@@ -60,6 +60,7 @@ elif not any(isinstance(f, _RegisterWhenKerasLoads) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterWhenKerasLoads())
 
 __all__ = [
+    "__version__",
     "KzooError",
     "SpecError",
     "add_path",

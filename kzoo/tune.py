@@ -19,12 +19,11 @@ in the output directory, so rerunning the same command continues it.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import sys
 
 from kzoo.errors import KzooError, Mark, SpecError, clip
 from kzoo.files import write_text_atomic
@@ -151,7 +150,9 @@ def trial_number(trial: Any) -> int:
     return int(trial.trial_id) + 1
 
 
-def search_settings(target: str, space: str, dims: list[Dimension], recipe_file, sets, params, algorithm, objective, seed):
+def search_settings(
+    target: str, space: str, dims: list[Dimension], recipe_file, sets, params, algorithm, objective, seed
+):
     """What a rerun into the same search directory must agree with to continue the search."""
     return json.loads(
         json.dumps(

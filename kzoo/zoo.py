@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.errors import KzooError, SpecError, did_you_mean
-from kzoo.paths import add_path, architecture_dirs
+from kzoo.paths import architecture_dirs
 from kzoo.spec.loader import load_file
+
 
 def _files() -> dict[str, Path]:
     files: dict[str, Path] = {}

@@ -74,6 +74,9 @@ def build_world(world: Path) -> Path:
     (world / "notrun").mkdir()
     (world / "notrun" / "mine.txt").write_text("a user's file\n")
     (world / "afile").write_text("not a folder\n")
+    (world / "afile.keras").write_text("not a model\n")
+    (world / "adir.yaml.keras").mkdir()
+    _spaces(world)
     return world
 
 
@@ -160,7 +163,9 @@ def _architecture_files(world: Path) -> None:
         write(world / "a" / f"{name}.yaml", text)
     alias = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for i, prev in zip("bcdefghi", "abcdefgh", strict=True):
-        alias += f"{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        alias += (
+            f"{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        )
     write(world / "a" / "alias_bomb.yaml", "name: x\ninput: [8, 8, 1]\nlayers: [flatten]\n" + alias)
     write(world / "a" / "deep.yaml", "name: x\ninput: [8, 8, 1]\nlayers: " + "[" * 2000 + "]" * 2000 + "\n")
     for name, char in (("nul", "\x00"), ("soh", "\x01"), ("esc", "\x1b"), ("del", "\x7f")):
@@ -192,14 +197,20 @@ def _npz_files(world: Path) -> None:
         "test_label_unknown": dict(x_train=x, y_train=y, x_test=xt, y_test=yt + 30),
         "names_wrong": dict(x_train=x, y_train=y, x_test=xt, y_test=yt, class_names=np.array(["a", "b"])),
         "val_only_x": dict(x_train=x, y_train=y, x_test=xt, y_test=yt, x_val=xt),
-        "channels_4": dict(x_train=rng.integers(0, 255, (200, 8, 8, 4), dtype="uint8"), y_train=y, x_test=xt,
-                           y_test=yt),
+        "channels_4": dict(
+            x_train=rng.integers(0, 255, (200, 8, 8, 4), dtype="uint8"), y_train=y, x_test=xt, y_test=yt
+        ),
     }
     (world / "npz").mkdir()
     for name, arrays in variants.items():
         np.savez(world / "npz" / f"{name}.npz", **arrays)
-    np.savez(world / "npz" / "pickled.npz", x_train=np.array([object()] * 3, dtype=object), y_train=y[:3],
-             x_test=xt, y_test=yt)
+    np.savez(
+        world / "npz" / "pickled.npz",
+        x_train=np.array([object()] * 3, dtype=object),
+        y_train=y[:3],
+        x_test=xt,
+        y_test=yt,
+    )
     (world / "npz" / "garbage.npz").write_bytes(os.urandom(2048))
     np.save(world / "npz" / "single.npy", x)
     os.replace(world / "npz" / "single.npy", world / "npz" / "single.npz")
@@ -214,8 +225,13 @@ def _folders(world: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (8, 8), dtype="uint8")).save(path)
 
-    for folder, extra in (("corrupt", "truncated"), ("empty_class", None), ("zero_byte", "zero"), ("fake", "fake"),
-                          ("one_class", None)):
+    for folder, extra in (
+        ("corrupt", "truncated"),
+        ("empty_class", None),
+        ("zero_byte", "zero"),
+        ("fake", "fake"),
+        ("one_class", None),
+    ):
         classes = ("a",) if folder == "one_class" else ("a", "b")
         for c in classes:
             for i in range(6):
@@ -261,3 +277,19 @@ def check(world: Path, case: Case, run) -> None:
     assert not leftovers, (case.id, leftovers)
     created = [p for p in after - before if p.parent == world / "out"]
     assert not created, (case.id, "a failed run left", created)
+
+
+def _spaces(world):
+    spaces = {
+        "param": "params.actt: [relu, tanh]\n",
+        "range": "optimizer.lr: {min: 0.1, max: 0.01}\n",
+        "empty": "optimizer.lr: []\n",
+        "mixed": "batch_size: [16, big]\n",
+        "log": "optimizer.lr: {min: 0, max: 0.1, log: true}\n",
+        "grid": "optimizer.lr: {min: 0.001, max: 0.1}\n",
+        "value": "optimizer.lr: [0.01, -1.0]\n",
+        "field": "optimizer.momentun: [0.9]\n",
+        "choice": "params.pool: [max, median]\n",
+    }
+    for name, text in spaces.items():
+        write(world / "s" / f"{name}.yaml", text)

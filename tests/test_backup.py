@@ -12,7 +12,9 @@ from kzoo.train.callbacks import LRDrop
 
 
 def _model():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dropout(0.5), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dropout(0.5), keras.layers.Dense(2)]
+    )
     model.compile("adam", "mse")
     model.fit(np.ones((8, 3)), np.zeros((8, 2)), verbose=0)
     return model

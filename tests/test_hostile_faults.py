@@ -101,8 +101,9 @@ keras.Model.save = save
 
 def python(code: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout
+    )
 
 
 @pytest.mark.slow
@@ -196,8 +197,14 @@ def test_a_full_disk_during_the_final_save_keeps_the_backup_to_finish_from(tmp_p
 def test_two_runs_into_one_output_the_second_refuses_at_once(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    first = subprocess.Popen([sys.executable, "-m", "kzoo.cli", *TRAIN, "--output", str(out)], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "kzoo.cli", *TRAIN, "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (out / "run.json").is_file() and time.time() < deadline and first.poll() is None:
         time.sleep(0.05)

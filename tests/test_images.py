@@ -18,7 +18,7 @@ def pictures(tmp_path):
     Image.fromarray(rgb[..., 0]).save(tmp_path / "grey.bmp")  # a greyscale BMP: TensorFlow's decoder refuses it
     Image.fromarray(np.dstack([rgb, np.full((20, 30), 128, "uint8")])).save(tmp_path / "alpha.png")
     Image.fromarray(rgb).convert("P").save(tmp_path / "palette.gif")
-    Image.fromarray((rgb[..., 0].astype("uint16") * 257)).save(tmp_path / "deep.png")  # 16-bit grey
+    Image.fromarray(rgb[..., 0].astype("uint16") * 257).save(tmp_path / "deep.png")  # 16-bit grey
     Image.fromarray(rgb).convert("CMYK").save(tmp_path / "print.jpg")
     return tmp_path, rgb
 

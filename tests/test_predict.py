@@ -29,12 +29,30 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("predict")
     colour_folder(root / "photos")
-    recipe = {"epochs": 8, "batch_size": 8, "verbose": 0, "callbacks.tensorboard": False,
-              "data.validation_split": 0.25, "data.test_split": 0.25, "optimizer.name": "adam",
-              "optimizer.lr": 0.01}
+    recipe = {
+        "epochs": 8,
+        "batch_size": 8,
+        "verbose": 0,
+        "callbacks.tensorboard": False,
+        "data.validation_split": 0.25,
+        "data.test_split": 0.25,
+        "optimizer.name": "adam",
+        "optimizer.lr": 0.01,
+    }
     sets = [x for k, v in recipe.items() for x in ("--set", f"{k}={json.dumps(v)}")]
-    rc = main(["train", "lenet5_modern", "--param", "input=[32,32,3]", "--data", f"folder:{root / 'photos'}",
-               *sets, "--output", str(root / "run")])
+    rc = main(
+        [
+            "train",
+            "lenet5_modern",
+            "--param",
+            "input=[32,32,3]",
+            "--data",
+            f"folder:{root / 'photos'}",
+            *sets,
+            "--output",
+            str(root / "run"),
+        ]
+    )
     assert rc == 0
     alone = root / "elsewhere" / "colours.keras"
     alone.parent.mkdir()
@@ -67,8 +85,9 @@ def test_predict_cli_table_and_json(trained, tmp_path):
     assert doc.returncode == 0, doc.stderr[-2000:]
     data = json.loads(doc.stdout)  # exactly one JSON document on stdout
     assert data["predictions"][0]["top"][0]["class"] == "green" and data["tta"] == ["flip"]
-    occlusion = run_kzoo("inspect", "occlusion", alone, tmp_path / "g.png", "--class", "green", "--json",
-                         "-o", tmp_path / "o.png")
+    occlusion = run_kzoo(
+        "inspect", "occlusion", alone, tmp_path / "g.png", "--class", "green", "--json", "-o", tmp_path / "o.png"
+    )
     assert occlusion.returncode == 0 and json.loads(occlusion.stdout)["class_name"] == "green"
     assert json.loads((root / "run" / "results.json").read_text())["class_names"] == ["blue", "green", "red"]
 
@@ -80,9 +99,19 @@ def test_class_names_survive_fine_tuning(trained, tmp_path):
     root, alone = trained
     colour_folder(tmp_path / "two", per_class=10)
     shutil.rmtree(tmp_path / "two" / "blue")
-    results = kzoo.finetune(str(alone), sets={"data.source": f"folder:{tmp_path / 'two'}", "epochs": 2, "verbose": 0,
-                                              "callbacks.tensorboard": False, "batch_size": 4},
-                            output=str(tmp_path / "ft"))
+    results = kzoo.finetune(
+        str(alone),
+        sets={
+            "data.source": f"folder:{tmp_path / 'two'}",
+            "epochs": 2,
+            "verbose": 0,
+            "callbacks.tensorboard": False,
+            "batch_size": 4,
+        },
+        output=str(tmp_path / "ft"),
+    )
     assert results["class_names"] == ["green", "red"]
     assert kzoo.predict(tmp_path / "ft" / "model.keras", [root / "photos" / "red" / "0.png"])["classes"] == [
-        "green", "red"]
+        "green",
+        "red",
+    ]

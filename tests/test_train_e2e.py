@@ -285,7 +285,13 @@ def test_two_workers_on_localhost_train_resume_after_a_kill_and_agree(tmp_path):
 
     # The same recipe on one device, uninterrupted, gives the same weights up to float rounding.
     one = run_kzoo(
-        *common, "--strategy", "one_device", "--set", "data.partial_batches=false", "--output", tmp_path / "one",
+        *common,
+        "--strategy",
+        "one_device",
+        "--set",
+        "data.partial_batches=false",
+        "--output",
+        tmp_path / "one",
         timeout=600,
     )
     assert one.returncode == 0, one.stderr[-2000:]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from kzoo.errors import SpecError
 from kzoo.files import human_bytes
@@ -48,11 +49,6 @@ def available_memory() -> int:
     return max(0, min(limits))
 
 
-def _largest(graph: Graph, key) -> tuple[str, int]:
-    node = max(graph.nodes.values(), key=key)
-    return node.name, key(node)
-
-
 def _elements(shape: tuple[int, ...]) -> int:
     n = 1
     for d in shape:
@@ -60,37 +56,40 @@ def _elements(shape: tuple[int, ...]) -> int:
     return n
 
 
+def _refuse(graph: Graph, need: int, doing: str, size: Any, hint: str) -> None:
+    """A SpecError at the node of largest ``size`` when ``need`` bytes exceed what may be allocated."""
+    have = available_memory()
+    if need <= have * USABLE:
+        return
+    node = max(graph.nodes.values(), key=size)
+    raise SpecError(
+        f"{doing} needs about {human_bytes(need)}, and {human_bytes(have)} of memory is available",
+        node.source,
+        node.path,
+        hint.format(name=node.name, size=size(node), shape="x".join(map(str, node.stats.out.shape))),
+    )
+
+
 def check_weights(graph: Graph, what: str = "build", copies: int = 1) -> None:
     """Refuse a model whose weights (``copies`` of them) cannot fit in memory."""
     params = graph.totals()["params"]
-    need = params * BYTES * copies
-    have = available_memory()
-    if need > have * USABLE:
-        name, most = _largest(graph, lambda n: n.stats.trainable + n.stats.non_trainable)
-        node = graph.nodes[name]
-        raise SpecError(
-            f"{graph.name} has {params:,} weights: to {what} it needs about {human_bytes(need)}, "
-            f"and {human_bytes(have)} of memory is available",
-            node.source,
-            node.path,
-            f"its largest layer is {name!r} with {most:,} weights; use fewer filters or units, or a smaller input",
-        )
+    _refuse(
+        graph,
+        params * BYTES * copies,
+        f"{graph.name} has {params:,} weights: to {what} it",
+        lambda n: n.stats.trainable + n.stats.non_trainable,
+        "its largest layer is {name!r} with {size:,} weights; use fewer filters or units, or a smaller input",
+    )
 
 
 def check_training(graph: Graph, batch_size: int) -> None:
     """Refuse a training run whose weights, optimizer state and batch activations cannot fit in memory."""
     check_weights(graph, "train", copies=4)
     per_example = sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.input_shape)
-    need = graph.totals()["params"] * BYTES * 4 + per_example * BYTES * 2 * batch_size
-    have = available_memory()
-    if need > have * USABLE:
-        name, most = _largest(graph, lambda n: _elements(n.stats.out.shape))
-        node = graph.nodes[name]
-        raise SpecError(
-            f"training {graph.name} with batches of {batch_size} needs about {human_bytes(need)} "
-            f"(weights, optimizer state and activations), and {human_bytes(have)} of memory is available",
-            node.source,
-            node.path,
-            f"the largest output is {name!r} ({'x'.join(map(str, node.stats.out.shape))} per image); "
-            "use a smaller input or batch size",
-        )
+    _refuse(
+        graph,
+        graph.totals()["params"] * BYTES * 4 + per_example * BYTES * 2 * batch_size,
+        f"training {graph.name} with batches of {batch_size} (weights, optimizer state and activations)",
+        lambda n: _elements(n.stats.out.shape),
+        "the largest output is {name!r} ({shape} per image); use a smaller input or batch size",
+    )

@@ -20,6 +20,8 @@ def infer(graph: Graph) -> Graph:
             node.stats = op.infer(node.args, [tensors[i] for i in node.inputs])
         except ShapeError as exc:
             ins = ", ".join(f"{i} {tensors[i].shape}" for i in node.inputs)
-            raise SpecError(f"layer {node.name!r}: {exc.message} (input: {ins})", node.source, node.path, exc.hint) from None
+            raise SpecError(
+                f"layer {node.name!r}: {exc.message} (input: {ins})", node.source, node.path, exc.hint
+            ) from None
         tensors[node.name] = node.stats.out
     return graph

@@ -191,7 +191,9 @@ class _Eval:
 
     def on_Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            what = f"function {node.func.id!r}" if isinstance(node.func, ast.Name) else short(ast.unparse(node.func), 40)
+            what = (
+                f"function {node.func.id!r}" if isinstance(node.func, ast.Name) else short(ast.unparse(node.func), 40)
+            )
             raise self.fail(f"{what} is not allowed", "allowed: " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise self.fail("keyword arguments are not allowed")

@@ -82,7 +82,9 @@ def find_parent(data: YMap, path: Path, root: Path) -> Path:
     parent = data.get("extends")
     mark = mark_of(data, "extends")
     if not isinstance(parent, str) or not parent.strip():
-        raise SpecError("extends must be the path of a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml")
+        raise SpecError(
+            "extends must be the path of a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml"
+        )
     if not parent.endswith((".yaml", ".yml")):
         raise SpecError(
             f"extends: {parent!r} is not a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml"
@@ -110,7 +112,10 @@ def find_parent(data: YMap, path: Path, root: Path) -> Path:
             "a file may extend files under its own folder, the current folder, or the zoo's (families/...)",
         )
     raise SpecError(
-        f"extends: no such file {parent}", mark, "extends", f"paths are relative to {path.parent} or to the zoo's folder"
+        f"extends: no such file {parent}",
+        mark,
+        "extends",
+        f"paths are relative to {path.parent} or to the zoo's folder",
     )
 
 

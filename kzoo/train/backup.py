@@ -57,7 +57,11 @@ def _state_of(cb: Any) -> tuple[dict[str, Any], list[np.ndarray] | None]:
 
 def _restore(cb: Any, state: dict[str, Any], weights: list[np.ndarray] | None) -> None:
     if isinstance(cb, keras.callbacks.EarlyStopping):
-        cb.wait, cb.best_epoch, cb.stopped_epoch = int(state["wait"]), int(state["best_epoch"]), int(state["stopped_epoch"])
+        cb.wait, cb.best_epoch, cb.stopped_epoch = (
+            int(state["wait"]),
+            int(state["best_epoch"]),
+            int(state["stopped_epoch"]),
+        )
         cb.best = None if state["best"] is None else float(state["best"])
         cb.best_weights = weights
     elif hasattr(cb, "restore_state"):
@@ -176,7 +180,9 @@ class Backup(keras.callbacks.Callback):
                 counts[str(i)] = len(weights)
                 arrays.update({f"{i}_{j}": np.asarray(w) for j, w in enumerate(weights)})
         stopped = bool(getattr(self.model, "stop_training", False))
-        arrays["meta"] = np.asarray(json.dumps({"states": states, "weights": counts, "stopped": stopped}, default=float))
+        arrays["meta"] = np.asarray(
+            json.dumps({"states": states, "weights": counts, "stopped": stopped}, default=float)
+        )
         np.savez(path, **arrays)
 
     def remove(self) -> None:

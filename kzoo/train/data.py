@@ -111,7 +111,9 @@ def check_images(x: np.ndarray, name: str, where: str) -> np.ndarray:
         finite = np.isfinite(x)
         if not finite.all():
             index = np.unravel_index(np.flatnonzero(~finite)[0], x.shape)[0]
-            raise SpecError(f"{where}: {name}[{index}] holds {x[index][~finite[index]][0]} pixels", hint="fix or drop it")
+            raise SpecError(
+                f"{where}: {name}[{index}] holds {x[index][~finite[index]][0]} pixels", hint="fix or drop it"
+            )
         low, high = float(x.min()), float(x.max())
         if low < 0 or high > 1:
             raise SpecError(
@@ -249,7 +251,7 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
             f"{base} needs a sub-folder per class (found {len(names)})", hint="folder/cat/*.jpg, folder/dog/*.jpg, ..."
         )
     if "train" in split_dirs:
-        for k, d in split_dirs.items():
+        for d in split_dirs.values():
             extra = sorted(x.name for x in d.iterdir() if x.is_dir() and x.name not in names and x.name[:1] != ".")
             if extra:
                 raise SpecError(f"{d}: class folder {extra[0]!r} is not in {base}", hint=f"classes: {', '.join(names)}")
@@ -271,7 +273,9 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
         raise SpecError(f"{root}: class {missing[0]!r} has no training images", hint="give each class more images")
     ds = {k: images.dataset(*lists[k], size, channels, spec.pad) for k in ("train", "val", "test")}
     n = {k: len(lists[k][0]) for k in ("train", "val", "test")}
-    return Splits(ds["train"], ds["val"], ds["test"], len(names), names, n["train"], f"folder:{root}", n["val"], n["test"])
+    return Splits(
+        ds["train"], ds["val"], ds["test"], len(names), names, n["train"], f"folder:{root}", n["val"], n["test"]
+    )
 
 
 # -- TFDS -------------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ variants: ``flip`` (left-right mirror) and ``crop`` (the image shifted by
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

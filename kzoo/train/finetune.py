@@ -166,7 +166,15 @@ def _settings(source: str, recipe: Any, splits: Any, net: Any) -> dict[str, Any]
 
 
 def _phases(
-    run: RunDir, net: Any, backbone: Any, recipe: Any, splits: Any, shape: tuple, replicas: int, strategy: Any, meta: dict
+    run: RunDir,
+    net: Any,
+    backbone: Any,
+    recipe: Any,
+    splits: Any,
+    shape: tuple,
+    replicas: int,
+    strategy: Any,
+    meta: dict,
 ) -> dict[str, Any]:
     """The head phase (or features mode), then the unfreezing phase; each resumes, the head is kept once done."""
     import numpy as np
@@ -211,14 +219,30 @@ def _phases(
             unfrozen = unfreeze(net, ft.unfreeze, ft.batchnorm)
             low = compile_model(net, recipe, lr=recipe.optimizer.lr * ft.lr_factor)
         phase, _, test = fit_phase(
-            net, recipe, splits, shape, run.path, low, "backup-unfreeze", ft.unfreeze_epochs, rows, meta, replicas,
+            net,
+            recipe,
+            splits,
+            shape,
+            run.path,
+            low,
+            "backup-unfreeze",
+            ft.unfreeze_epochs,
+            rows,
+            meta,
+            replicas,
             strategy,
         )
         epochs += phase.first_epoch + phase.epochs_run
         scores, stopped = evaluate_test(net, test), phase.stop_reason()
     trainable = int(sum(np.prod(w.shape) for w in net.trainable_weights))
-    return {**results, **scores, "unfrozen": unfrozen, "trainable_params": trainable, "epochs_run": epochs,
-            "stopped": stopped}
+    return {
+        **results,
+        **scores,
+        "unfrozen": unfrozen,
+        "trainable_params": trainable,
+        "epochs_run": epochs,
+        "stopped": stopped,
+    }
 
 
 def _dump(recipe: Any) -> str:

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import KzooError, SpecError
 from kzoo.files import write_text_atomic
+from kzoo.train.pipeline import metric
 from kzoo.train.recipe import Recipe, dump, resolve_recipe
 from kzoo.train.rundir import RunDir
-from kzoo.train.pipeline import metric
 from kzoo.train.strategy import scope, start, worker
 
 if TYPE_CHECKING:
@@ -68,7 +68,9 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
     check_source(recipe.data.source)
     shape = graph.input_shape
     if len(shape) != 3:
-        raise SpecError(f"{graph.name} takes inputs of shape {shape}, not images", hint="kzoo train needs an image model")
+        raise SpecError(
+            f"{graph.name} takes inputs of shape {shape}, not images", hint="kzoo train needs an image model"
+        )
     rows, cols = shape[:2]
     d = recipe.data
     if d.image_size is not None and tuple(d.image_size) != (rows, cols):
@@ -80,7 +82,9 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
         )
     if min(rows, cols) - 2 * d.pad < 1:
         raise SpecError(
-            f"data.pad {d.pad} leaves no image inside {rows}x{cols}", path="data.pad", hint=f"at most {(min(rows, cols) - 1) // 2}"
+            f"data.pad {d.pad} leaves no image inside {rows}x{cols}",
+            path="data.pad",
+            hint=f"at most {(min(rows, cols) - 1) // 2}",
         )
     if recipe.augment.crop_padding > min(rows, cols) // 2:
         raise SpecError(
@@ -172,7 +176,12 @@ def settings(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
     from kzoo.report import digest
 
     plain = recipe.model_dump(mode="json", exclude={"verbose", "output"})
-    arch = {"name": graph.name, "params": graph.meta["params"], "input": list(graph.input_shape), "digest": digest(graph)}
+    arch = {
+        "name": graph.name,
+        "params": graph.meta["params"],
+        "input": list(graph.input_shape),
+        "digest": digest(graph),
+    }
     data = {"source": splits.source, "classes": splits.class_names, "train_images": splits.train_size}
     return json.loads(json.dumps({"recipe": plain, "architecture": arch, "data": data}, default=str))
 
@@ -273,9 +282,8 @@ def fit_phase(
     import tensorflow as tf
 
     from kzoo.train.backup import Backup
-    from kzoo.train.callbacks import read_rows
+    from kzoo.train.callbacks import EpochLog, make_callbacks, read_rows
     from kzoo.train.pipeline import epoch_batches, keep_partial, pipelines
-    from kzoo.train.callbacks import EpochLog, make_callbacks
 
     if epochs is not None:
         recipe = recipe.model_copy(update={"epochs": epochs})
@@ -311,7 +319,9 @@ def fit_phase(
         from kzoo.inspect.stats import layer_stats_callback
 
         sample = next(iter(splits.val.batch(64)))[0]  # a fixed batch: the statistics stay comparable
-        callbacks.append(layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), recipe.callbacks.layer_stats))
+        callbacks.append(
+            layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), recipe.callbacks.layer_stats)
+        )
     try:
         history = model.fit(
             train_ds,
@@ -334,9 +344,11 @@ def fit_phase(
         ) from None
     if nan.message:
         raise KzooError(nan.message)
-    done = epoch_log.rows if epoch_log is not None else [
-        {"epoch": first + i, **{k: v[i] for k, v in history.history.items()}} for i in range(len(history.epoch))
-    ]
+    done = (
+        epoch_log.rows
+        if epoch_log is not None
+        else [{"epoch": first + i, **{k: v[i] for k, v in history.history.items()}} for i in range(len(history.epoch))]
+    )
     return Phase(history, drop, early, nan, first, recipe.epochs, done), saver, test_ds
 
 

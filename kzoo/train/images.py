@@ -50,7 +50,9 @@ def decode(path: str | Path, channels: int) -> np.ndarray:
     except IsADirectoryError:
         raise ImageError(f"{path} is a directory, not an image") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path} is not an image file Pillow can read", hint="PNG, JPEG, BMP, GIF, TIFF, WebP") from None
+        raise ImageError(
+            f"{path} is not an image file Pillow can read", hint="PNG, JPEG, BMP, GIF, TIFF, WebP"
+        ) from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # truncated or corrupt data
         raise ImageError(f"{path}: a damaged image ({exc})") from None
     return array

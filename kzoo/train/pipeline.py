@@ -82,7 +82,13 @@ def epoch_batches(train_size: int, batch_size: int, partial: bool, has_batchnorm
 
 
 def pipelines(
-    model: Any, recipe: Recipe, splits: Splits, input_shape: tuple[int, ...], first_epoch: int, steps: int, partial: bool
+    model: Any,
+    recipe: Recipe,
+    splits: Splits,
+    input_shape: tuple[int, ...],
+    first_epoch: int,
+    steps: int,
+    partial: bool,
 ) -> tuple[Any, Any, Any]:
     """Batched train (``steps`` batches an epoch, from ``first_epoch`` on), validation and test datasets."""
     import tensorflow as tf

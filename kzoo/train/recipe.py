@@ -206,7 +206,9 @@ def resolve_recipe(
             raise SpecError(
                 f"--set {key}: {key.split('.')[0]!r} is an architecture param, not a recipe field",
                 Mark(f"--set {key}"),
-                hint=f"use --param {key}={overrides[key]!r}" if not isinstance(overrides[key], str) else f"use --param {key}={overrides[key]}",
+                hint=f"use --param {key}={overrides[key]!r}"
+                if not isinstance(overrides[key], str)
+                else f"use --param {key}={overrides[key]}",
             )
     data = YMap()
     data.mark = Mark("recipe defaults")
@@ -244,7 +246,9 @@ def check_consistent(recipe: Recipe, data: YMap) -> None:
         return SpecError(message, _mark(data, field), field, hint)
 
     if s.warmup_epochs > epochs:
-        raise fail("schedule.warmup_epochs", f"a warm-up of {s.warmup_epochs:g} epochs is longer than the run ({epochs})")
+        raise fail(
+            "schedule.warmup_epochs", f"a warm-up of {s.warmup_epochs:g} epochs is longer than the run ({epochs})"
+        )
     late = [e for e in s.step_drops if not 1 <= e < epochs]
     if late:
         raise fail(

@@ -76,7 +76,9 @@ class RunDir:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
-            raise SpecError(f"cannot create --output {path}: a file is in the way", hint="choose another --output") from None
+            raise SpecError(
+                f"cannot create --output {path}: a file is in the way", hint="choose another --output"
+            ) from None
         return cls(path, created, _lock(path))
 
     def check(self, kind: str, settings: dict[str, Any], overwrite: bool = False) -> None:
@@ -108,7 +110,12 @@ class RunDir:
                 self.finished_results = json.loads((self.path / "results.json").read_text())
                 return
             self.resuming = True
-        record = {"kind": kind, "status": "running", "settings": settings, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        record = {
+            "kind": kind,
+            "status": "running",
+            "settings": settings,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
         write_text_atomic(marker, json.dumps(record, indent=2, default=str) + "\n")
 
     def clear(self) -> None:
