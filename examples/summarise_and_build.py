@@ -11,7 +11,7 @@ import numpy as np
 
 import kzoo
 from kzoo.report import summary_text
-from kzoo.spec import parse_override
+from kzoo.lang import parse_override
 from kzoo.zoo import find
 
 

@@ -4,65 +4,71 @@
 >>> model = kzoo.load("resnet50", classes=10)
 >>> model = kzoo.build("architectures/vgg16.yaml")
 
-Importing kzoo does not import TensorFlow or Keras (validation and static
-analysis stay fast); kzoo's custom Keras objects are registered the moment
-Keras is imported, so ``keras.saving.load_model`` reloads kzoo models with
-no ``custom_objects``.
+A lazy façade (PEP 562): ``import kzoo`` imports neither TensorFlow nor Keras
+(validation and static analysis stay fast); each name below is imported from
+its module the first time it is used. kzoo's custom Keras objects register the
+moment Keras is imported (kzoo.hooks), so ``keras.saving.load_model`` reloads
+kzoo models with no ``custom_objects``, whichever of the two is imported first.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
-import sys
+from typing import TYPE_CHECKING, Any
 
-from kzoo.build import build
 from kzoo.errors import KzooError, SpecError
-from kzoo.graph import analyse
-from kzoo.ops import register_activation, register_initializer, register_op
-from kzoo.paths import add_path
-from kzoo.predict import predict
-from kzoo.train.finetune import finetune
-from kzoo.transfer import port_weights
+from kzoo.hooks import on_import
 from kzoo.version import __version__
-from kzoo.zoo import find, list_architectures, load
+
+#: public name -> the module that defines it (no name here may equal a submodule's: importing the
+#: submodule would replace the attribute; hence kzoo/builder.py and kzoo/prediction.py)
+LAZY_NAMES = {
+    "analyse": "kzoo.graph",
+    "add_path": "kzoo.paths",
+    "build": "kzoo.zoo",
+    "find": "kzoo.zoo",
+    "list_architectures": "kzoo.zoo",
+    "load": "kzoo.zoo",
+    "port_weights": "kzoo.transfer",
+    "finetune": "kzoo.train.finetune",
+    "predict": "kzoo.prediction",
+    "register_op": "kzoo.ops",
+    "register_initializer": "kzoo.ops",
+    "register_activation": "kzoo.ops",
+}
+
+if TYPE_CHECKING:
+    from kzoo.graph import analyse
+    from kzoo.ops import register_activation, register_initializer, register_op
+    from kzoo.paths import add_path
+    from kzoo.prediction import predict
+    from kzoo.train.finetune import finetune
+    from kzoo.transfer import port_weights
+    from kzoo.zoo import build, find, list_architectures, load
 
 
-class _RegisterWhenKerasLoads(importlib.abc.MetaPathFinder):
-    """Import ``kzoo.keras`` right after ``keras`` itself is imported.
-
-    Written by hand because Python has no post-import hook: this finder
-    steps aside, lets the normal finders locate keras, and wraps the
-    loader so that kzoo's serializable objects register once keras exists.
-    """
-
-    def find_spec(self, name, path=None, target=None):  # noqa: D102
-        if name != "keras":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec("keras")
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_and_register(module):
-            exec_module(module)
-            importlib.import_module("kzoo.keras")
-
-        spec.loader.exec_module = exec_and_register  # type: ignore[method-assign]
-        return spec
+def __getattr__(name: str) -> Any:
+    if name not in LAZY_NAMES:
+        raise AttributeError(f"module 'kzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(LAZY_NAMES[name]), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
 
-if "keras" in sys.modules:
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(LAZY_NAMES))
+
+
+def _register_keras_objects(keras: Any) -> None:
     importlib.import_module("kzoo.keras")
-elif not any(isinstance(f, _RegisterWhenKerasLoads) for f in sys.meta_path):
-    sys.meta_path.insert(0, _RegisterWhenKerasLoads())
+
+
+on_import("keras", after=_register_keras_objects)
 
 __all__ = [
-    "__version__",
     "KzooError",
     "SpecError",
+    "__version__",
     "add_path",
     "analyse",
     "build",

@@ -139,7 +139,7 @@ def say(*parts: Any) -> None:
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    from kzoo.spec import parse_override
+    from kzoo.lang import parse_override
 
     return dict(parse_override(p, "--param") for p in args.param)
 
@@ -162,7 +162,7 @@ def _graph(args: argparse.Namespace) -> Any:
 
 def _recipe_sets(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
     """The recipe overrides of the common training flags (those given), then --set."""
-    from kzoo.spec import parse_override
+    from kzoo.lang import parse_override
 
     flags = {
         "data.source": args.data,
@@ -216,12 +216,12 @@ def cmd_summary(args: argparse.Namespace) -> JSON:
 
 
 def cmd_build(args: argparse.Namespace) -> JSON:
-    from kzoo.build import build_graph, save_atomic
+    from kzoo.builder import build_graph, save_atomic
     from kzoo.report import summary_text
 
     graph = _graph(args)
     if args.output:
-        from kzoo.build import check_output
+        from kzoo.builder import check_output
 
         check_output(args.output)  # a bad -o fails before the (slow) build
     model = build_graph(graph)
@@ -288,7 +288,7 @@ def cmd_finetune(args: argparse.Namespace) -> JSON:
 
 
 def cmd_predict(args: argparse.Namespace) -> JSON:
-    from kzoo.predict import predict, table
+    from kzoo.prediction import predict, table
 
     tta = [t for t in (args.tta or "").split(",") if t]
     result = predict(args.model, args.images, top=args.top, tta=tta, batch_size=args.batch_size)
@@ -304,7 +304,7 @@ def cmd_inspect(args: argparse.Namespace) -> JSON:
 
 
 def cmd_tune(args: argparse.Namespace) -> JSON:
-    from kzoo.spec import parse_override
+    from kzoo.lang import parse_override
     from kzoo.tune import table, tune
 
     summary = tune(
@@ -336,7 +336,7 @@ def cmd_evaluate(args: argparse.Namespace) -> JSON:
 
 
 def cmd_schema(args: argparse.Namespace) -> JSON:
-    from kzoo.spec.schema import json_schema
+    from kzoo.lang.schema import json_schema
 
     schema = json_schema()
     if not args.json:

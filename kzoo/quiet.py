@@ -7,18 +7,18 @@ hide them. :func:`install` (called by the CLI unless ``--verbose``) makes the
 import of ``tensorflow`` and its first device query run with descriptor 2
 pointed at a temporary file; if the import fails, what it wrote is replayed.
 Later native logs obey ``TF_CPP_MIN_LOG_LEVEL``, which :func:`install` sets to 3
-when the user has not set it. Written by hand: Python has no post-import hook.
+when the user has not set it.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from kzoo.hooks import on_import
 
 
 @contextmanager
@@ -40,28 +40,12 @@ def native_stderr_captured() -> Iterator[None]:
             os.close(saved)
 
 
-class _QuietTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):  # noqa: D102
-        if name != "tensorflow":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_quietly(module):
-            with native_stderr_captured():
-                exec_module(module)
-                module.config.list_physical_devices("GPU")  # the CUDA probe logs here
-
-        spec.loader.exec_module = exec_quietly  # type: ignore[method-assign]
-        return spec
+def _probe_devices(tf) -> None:
+    tf.config.list_physical_devices("GPU")  # the CUDA probe logs here
 
 
 def install() -> None:
     """Hide TensorFlow's start-up logs in this process (a no-op once TensorFlow is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules or any(isinstance(f, _QuietTensorFlow) for f in sys.meta_path):
-        return
-    sys.meta_path.insert(0, _QuietTensorFlow())
+    if "tensorflow" not in sys.modules:
+        on_import("tensorflow", after=_probe_devices, around=native_stderr_captured)

@@ -14,11 +14,22 @@ ResNet), otherwise by structure: the weighted layers in graph order
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import keras
 import numpy as np
 
+from kzoo.builder import build_graph
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
+from kzoo.graph import analyse
+from kzoo.keras.history import producer
+from kzoo.lang.loader import YMap, YSeq, from_plain, load_file, loads
+from kzoo.lang.resolve import Spec
+from kzoo.lang.schema import ArchitectureFile
+from kzoo.lang.validate import validate
+
+if TYPE_CHECKING:
+    pass
 
 HEAD = "head"  # the name of the nested model attach_head adds
 
@@ -109,9 +120,7 @@ def classifier_and_input(model: Any) -> tuple[Any, Any]:
     """(the classifier layer, the tensor it was called on in ``model``)."""
     tensor = model.outputs[0]
     while True:
-        history = tensor._keras_history
-        layer = history.operation
-        inputs = layer._inbound_nodes[history.node_index].input_tensors
+        layer, inputs = producer(tensor)
         if layer.weights:
             if len(inputs) != 1:
                 raise KzooError(f"{model.name}'s classifier {layer.name!r} has several inputs; name one with cut=")
@@ -129,8 +138,6 @@ def cut(model: Any, layer: str | None = None) -> Any:
     a network that ends in feature maps (``include_top=False``) is kept whole.
     The backbone shares its layers (and weights) with ``model``.
     """
-    import keras
-
     if layer is None and len(model.outputs[0].shape) > 2:  # no classifier (include_top=False): all of it
         output, name = model.outputs[0], "the output"
     elif layer is None:
@@ -168,42 +175,25 @@ def head_model(head: Any, input_shape: tuple[int, ...], classes: int) -> Any:
     same errors with file, line and column), with ``$classes`` set; a mapping
     may also give ``defaults``, ``params`` and ``blocks``.
     """
-    from kzoo.build import build_graph
-    from kzoo.graph import analyse
-    from kzoo.spec.loader import YMap, YSeq, load_file, loads
-    from kzoo.spec.resolve import Spec
-    from kzoo.spec.schema import ArchitectureFile
-    from kzoo.spec.validate import validate
-
     file = "<head>"
     if head is None:
         head = DEFAULT_HEAD if len(input_shape) == 1 else POOLED_HEAD
-    if isinstance(head, str):
-        from pathlib import Path
-
-        if head.endswith((".yaml", ".yml")) and "\n" not in head:
-            if not Path(head).is_file():
-                raise SpecError(f"head: no such file {head}")
-            file, data = head, load_file(head)
-        else:
-            data = loads(head, file)
+    if isinstance(head, str) and head.endswith((".yaml", ".yml")) and "\n" not in head:
+        file, data = head, load_file(head, "head file")
+    elif isinstance(head, str):
+        data = loads(head, file)
     else:
-        data = loads(__import__("yaml").safe_dump(head), file)
+        data = from_plain(head, Mark(file))
     if isinstance(data, YSeq):
-        data = YMap({"layers": data})
+        layers, data = data, YMap()
         data.mark = Mark(file, 1, 1)
+        data.put("layers", layers, layers.mark)
     if not isinstance(data, YMap) or "layers" not in data:
         raise SpecError("a head is a list of layers (or a mapping with layers:)", Mark(file, 1, 1))
-    wrapped = YMap(data)
-    wrapped.key_marks, wrapped.val_marks, wrapped.raw, wrapped.mark = (
-        dict(data.key_marks),
-        dict(data.val_marks),
-        dict(data.raw),
-        data.mark,
-    )
-    wrapped["name"] = HEAD
-    wrapped["input"] = list(input_shape)
-    wrapped["params"] = {**(data.get("params") or {}), "classes": int(classes)}
+    wrapped = data.copy()
+    wrapped.put("name", HEAD, data.mark)
+    wrapped.put("input", list(input_shape), data.mark)
+    wrapped.put("params", {**(data.get("params") or {}), "classes": int(classes)}, data.mark)
     checked = validate(ArchitectureFile, dict(wrapped), wrapped, "", "a head", Mark(file, 1, 1))
     graph = analyse(Spec(file, wrapped, checked))
     check_head(graph, classes, file)
@@ -236,8 +226,6 @@ def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:
     The default head is one softmax dense layer (after global average pooling
     when the backbone ends in feature maps).
     """
-    import keras
-
     shape = tuple(int(d) for d in backbone.output.shape[1:])
     top = head_model(head, shape, classes)
     return keras.Model(backbone.input, top(backbone.output), name=backbone.name.removesuffix("_backbone"))
@@ -280,8 +268,6 @@ def select(model: Any, names: str | list[str]) -> list[Any]:
 
 
 def _input_type() -> type:
-    import keras
-
     return keras.layers.InputLayer
 
 
@@ -292,8 +278,6 @@ def unfreeze(model: Any, names: str | list[str], batchnorm: bool = False) -> lis
     trained) unless ``batchnorm`` is true: small fine-tuning batches would
     otherwise overwrite the statistics the backbone learnt on much more data.
     """
-    import keras
-
     out = []
     for layer in select(model, names):
         if isinstance(layer, keras.layers.BatchNormalization) and not batchnorm:

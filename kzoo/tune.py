@@ -49,8 +49,8 @@ class Dimension:
 def load_space(path: str | Path, target: str, recipe_file: str | None = None) -> list[Dimension]:
     """Read and check a search space (errors carry the space file's line and column)."""
     from kzoo.graph import analyse
-    from kzoo.spec.loader import YMap, load_file, mark_of
-    from kzoo.spec.resolve import load_with_extends
+    from kzoo.lang.loader import YMap, load_file, mark_of
+    from kzoo.lang.resolve import load_with_extends
     from kzoo.train.recipe import resolve_recipe
     from kzoo.zoo import resolve_source
 

@@ -1,4 +1,4 @@
-"""Finding architectures by name, and ``load()``.
+"""Finding architectures by name, and ``load()`` / ``build()``.
 
 Search order: the architectures installed with kzoo, then each folder of
 ``KZOO_PATH`` (separated like ``PATH``), then folders added by plugins
@@ -10,12 +10,16 @@ Search order: the architectures installed with kzoo, then each folder of
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, SpecError, did_you_mean
+from kzoo.builder import build_graph
+from kzoo.errors import SpecError, did_you_mean
+from kzoo.graph import Graph, add_global_pooling, analyse, with_outputs
+from kzoo.lang.loader import load_file
+from kzoo.lang.resolve import Spec, load_with_extends
 from kzoo.paths import architecture_dirs
-from kzoo.spec.loader import load_file
 
 
 def _files() -> dict[str, Path]:
@@ -62,6 +66,19 @@ def resolve_source(target: str | Path) -> Path:
     return find(text)
 
 
+def build(source: Any, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
+    """Build a Keras model from a YAML file or zoo name (or a spec or graph).
+
+    >>> model = kzoo.build("architectures/vgg16.yaml", classes=10)
+    >>> model = kzoo.build("resnet18")
+    """
+    if isinstance(source, Graph):
+        return build_graph(source)
+    if not isinstance(source, Spec):
+        source = resolve_source(source)
+    return build_graph(analyse(source, {**(overrides or {}), **params}, "kzoo.build()"))
+
+
 def load(
     name: str,
     *,
@@ -86,17 +103,14 @@ def load(
     * ``features_only``: a model returning the feature map of each stage (the
       file's ``features:``), for detection and segmentation backbones.
     * ``weights``: None (initialised as the file says), a path to saved weights
-      (``.weights.h5`` or ``.keras``), or ``"imagenet"`` for the architectures that
-      keras.applications provides: its weights are downloaded and ported. With
-      other than 3 input channels, the first conv's kernels are adapted (summed
-      for one channel, tiled and rescaled for more).
+      (``.weights.h5`` or ``.keras``), or ``"imagenet"`` for the architectures whose
+      file declares ``weights: {imagenet: ...}`` (kzoo.pretrained): keras.applications'
+      weights are downloaded and ported. With other than 3 input channels, the first
+      conv's kernels are adapted (summed for one channel, tiled and rescaled for more).
 
     >>> model = kzoo.load("resnet", depth=101, classes=10)
     >>> backbone = kzoo.load("resnet50", include_top=False, pooling="avg")
     """
-    from kzoo.build import build_graph
-    from kzoo.graph import analyse
-
     overrides = dict(params)
     if input_shape is not None:
         overrides["input"] = list(input_shape)
@@ -111,20 +125,18 @@ def load(
     graph = shape_outputs(graph, pooling, features_only)
     model = build_graph(graph)
     if weights is not None:
-        load_weights(model, graph, weights, overrides)
+        from kzoo.pretrained import load_weights  # Keras, which the static stages never import
+
+        load_weights(model, graph, weights)
     return model
 
 
 def _declared_params(name: str) -> dict[str, Any]:
-    from kzoo.spec.resolve import load_with_extends
-
     return dict(load_with_extends(resolve_source(name)).get("params") or {})
 
 
-def shape_outputs(graph: Any, pooling: str | None, features_only: bool) -> Any:
+def shape_outputs(graph: Graph, pooling: str | None, features_only: bool) -> Graph:
     """Apply ``pooling`` and ``features_only`` to an analysed graph."""
-    from kzoo.graph import add_global_pooling, with_outputs
-
     if pooling not in (None, "avg", "max"):
         raise SpecError(f"pooling must be None, 'avg' or 'max', received: pooling={pooling!r}")
     if features_only:
@@ -140,104 +152,11 @@ def shape_outputs(graph: Any, pooling: str | None, features_only: bool) -> Any:
     return graph
 
 
-def load_weights(model: Any, graph: Any, weights: str, overrides: dict[str, Any]) -> None:
-    """Load saved weights from a file, or keras.applications' ImageNet weights."""
-    if weights != "imagenet":
-        path = Path(weights)
-        if not path.is_file():
-            raise SpecError(f"weights: no such file {path}", hint="weights is None, 'imagenet' or a file path")
-        try:
-            model.load_weights(path)
-        except Exception as exc:  # Keras raises several types for a wrong file
-            raise KzooError(f"could not load weights from {path}: {exc}") from None
-        return
-    port_imagenet(model, graph)
-
-
-def port_imagenet(model: Any, graph: Any) -> None:
-    import keras
-
-    from kzoo.transfer import port_weights
-
-    ref_name = graph.meta.get("keras_applications")
-    if not ref_name:
-        raise SpecError(
-            f"{graph.name} has no ImageNet weights: keras.applications does not provide it",
-            hint="weights='imagenet' works for " + ", ".join(imagenet_architectures()),
-        )
-    params = graph.meta["params"]
-    include_top = params.get("include_top", True)
-    if include_top and params.get("classes") != 1000:
-        raise SpecError(
-            "ImageNet weights with include_top=True need classes=1000",
-            hint="load(..., include_top=False) and add your own head",
-        )
-    rows, cols, channels = graph.input_shape
-    try:
-        ref = getattr(keras.applications, ref_name)(
-            weights="imagenet", include_top=include_top, input_shape=(rows, cols, 3)
-        )
-    except Exception as exc:  # offline: URLError, OSError, ValueError from get_file
-        raise KzooError(
-            f"could not get the ImageNet weights of {ref_name} through keras.applications "
-            f"(is the internet reachable?): {exc}"
-        ) from None
-    port_weights(ref, model, adapt_channels=channels != 3)
-
-
-# keras.applications' preprocess_input mode for each model whose ImageNet weights kzoo ports:
-# "caffe" = 0-255 BGR minus the ImageNet mean, "tf" = scaled to [-1, 1].
-IMAGENET_MODES = {
-    "VGG16": "caffe",
-    "VGG19": "caffe",
-    "ResNet50": "caffe",
-    "ResNet101": "caffe",
-    "ResNet152": "caffe",
-    "ResNet50V2": "tf",
-    "ResNet101V2": "tf",
-    "ResNet152V2": "tf",
-    "InceptionV3": "tf",
-}
-CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)
-
-
-def imagenet_front(model: Any, graph: Any) -> Any:
-    """``model`` (with ported ImageNet weights) taking images in [0, 1], RGB, as kzoo's data gives them.
-
-    keras.applications' ``preprocess_input`` as a ``Normalization`` layer in
-    front (so the model saves and reloads with it): "tf" mode is
-    (x - 0.5) / 0.5; "caffe" mode is 255·x minus the ImageNet mean with the
-    first conv's input channels reversed instead of the image (BGR weights,
-    RGB data). For one channel (grey) the mean is the mean over RGB, which is
-    exact only for the "tf" models.
-    """
-    import keras
-    import numpy as np
-
-    from kzoo.build import rebuild_with_front
-
-    mode = IMAGENET_MODES[graph.meta["keras_applications"]]
-    channels = graph.input_shape[-1]
-    if mode == "tf":
-        mean, var = [0.5] * channels, [0.25] * channels
-    else:
-        rgb = [m / 255 for m in CAFFE_MEAN_RGB]
-        mean = rgb if channels == 3 else [float(np.mean(rgb))] * channels
-        var = [(1 / 255) ** 2] * channels
-    front = keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
-    fronted = rebuild_with_front(model, graph, front)
-    first = fronted.get_layer(next(layer.name for layer in model.layers if layer.weights))
-    weights = first.get_weights()
-    if mode == "caffe" and channels == 3 and weights[0].ndim == 4:
-        first.set_weights([weights[0][:, :, ::-1, :], *weights[1:]])  # BGR-trained kernels read RGB images
-    return fronted
-
-
-def imagenet_architectures() -> list[str]:
-    """The zoo architectures whose ImageNet weights come through keras.applications."""
+def architectures_with_weights(source: str) -> list[str]:
+    """The zoo architectures whose file declares weights from ``source`` (``imagenet``, ``caffe``)."""
     out = []
     for name, path in _files().items():
-        data = load_file(path)
-        if isinstance(data, dict) and data.get("keras_applications"):
+        data = load_with_extends(path)
+        if isinstance(data.get("weights"), dict) and source in data["weights"]:
             out.append(name)
     return sorted(out)

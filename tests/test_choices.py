@@ -1,12 +1,12 @@
-"""Params that select branches or table rows have allowed values (kzoo.spec.choices), checked with a hint."""
+"""Params that select branches or table rows have allowed values (kzoo.lang.choices), checked with a hint."""
 
 from __future__ import annotations
 
 import pytest
 
 from kzoo.errors import SpecError
-from kzoo.spec.choices import derived_choices, is_allowed
-from kzoo.spec.loader import loads
+from kzoo.lang.choices import derived_choices, is_allowed
+from kzoo.lang.loader import loads
 
 FILE = """
 name: x

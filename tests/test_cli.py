@@ -111,8 +111,8 @@ def test_help_lists_every_command():
 
 def test_every_architecture_file_validates_against_the_json_schema():
     jsonschema = pytest.importorskip("jsonschema", reason="jsonschema comes with the test extras")
-    from kzoo.spec.loader import load_file
-    from kzoo.spec.schema import json_schema
+    from kzoo.lang.loader import load_file
+    from kzoo.lang.schema import json_schema
 
     schema = json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kzoo.errors import SpecError
-from kzoo.spec.expr import evaluate, is_expression, substitute
+from kzoo.lang.expr import evaluate, is_expression, substitute
 
 ENV = {"depth": 50, "s": 2, "widths": [64, 128], "stages": {50: [3, 4, 6, 3]}, "kind": "bottleneck"}
 

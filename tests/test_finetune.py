@@ -121,7 +121,7 @@ def test_staged_unfreezing_changes_exactly_the_layers_it_names(tiny):
 def test_a_fine_tuned_model_reloads_and_predicts_the_same(tiny, tmp_path):
     import keras
 
-    from kzoo.build import save_atomic
+    from kzoo.builder import save_atomic
 
     x, y = _data()
     net = attach_head(freeze(cut(tiny)), classes=3)
@@ -145,7 +145,8 @@ def test_imagenet_front_equals_keras_applications_preprocess_input(name, referen
 
     from kzoo.graph import analyse
     from kzoo.transfer import port_weights
-    from kzoo.zoo import imagenet_front, resolve_source
+    from kzoo.pretrained import imagenet_front
+    from kzoo.zoo import resolve_source
 
     ref = getattr(keras.applications, reference)(weights=None, include_top=False, input_shape=(64, 64, 3))
     randomize(ref)

@@ -170,8 +170,8 @@ fit.evaluate_test = evaluate_then_fill_the_disk
 """
 
 NO_SPACE_CHECK = """
-import sys, kzoo.files, kzoo.build, kzoo.train.backup  # (kzoo.build is also the name of a function)
-for module in ("kzoo.files", "kzoo.build", "kzoo.train.backup"):
+import sys, kzoo.files, kzoo.builder, kzoo.train.backup  # (kzoo.builder is also the name of a function)
+for module in ("kzoo.files", "kzoo.builder", "kzoo.train.backup"):
     sys.modules[module].check_space = lambda *args, **kwargs: None  # let the writer itself hit the full disk
 """
 

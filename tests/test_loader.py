@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kzoo.errors import SpecError
-from kzoo.spec.loader import YMap, YSeq, load_file, loads, mark_of
+from kzoo.lang.loader import YMap, YSeq, load_file, loads, mark_of
 
 
 def test_marks_of_keys_values_and_items():

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 from kzoo.errors import SpecError
-from kzoo.spec.loader import load_file
+from kzoo.lang.loader import load_file
 from kzoo.train.recipe import Recipe, dump, parse_sets, resolve_recipe
 
 

@@ -258,7 +258,7 @@ def test_tfds_data_set_built_offline_from_local_data(tmp_path):
 def test_weight_decay_per_layer_and_global(write):
     import keras
 
-    from kzoo.build import build_graph
+    from kzoo.builder import build_graph
     from kzoo.graph import analyse
 
     graph = analyse(

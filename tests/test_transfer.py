@@ -8,14 +8,18 @@ import pytest
 import kzoo
 from kzoo.errors import KzooError
 from kzoo.transfer import adapt_kernel, port_weights
-from kzoo.zoo import imagenet_architectures
+from kzoo.zoo import architectures_with_weights
+
+
+def imagenet_architectures():
+    return architectures_with_weights("imagenet")
 
 
 def reference_name(name):
     from kzoo.graph import analyse
     from kzoo.zoo import find
 
-    return analyse(find(name)).meta["keras_applications"]
+    return analyse(find(name)).meta["weights"]["imagenet"]["keras_applications"]
 
 
 def randomize(model, seed=0):

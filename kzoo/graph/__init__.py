@@ -9,7 +9,7 @@ from typing import Any
 from kzoo.graph.expand import expand
 from kzoo.graph.infer import infer
 from kzoo.graph.node import INPUT, Graph, Node
-from kzoo.spec.resolve import Spec, load_spec
+from kzoo.lang.resolve import Spec, load_spec
 
 
 def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Graph:

@@ -1,23 +1,27 @@
-"""Small helpers of expansion: copying marked maps, paths, topological order."""
+"""Small helpers of expansion: the scope an item is expanded in, copying marked maps, paths, topological order."""
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kzoo.errors import SpecError
 from kzoo.graph.node import INPUT, Node
-from kzoo.spec.loader import YMap
+from kzoo.lang.loader import YMap
 
 
-def copy_map(m: YMap) -> YMap:
-    """A shallow copy that keeps the marks."""
-    out = YMap(m)
-    out.mark = m.mark
-    out.key_marks = dict(m.key_marks)
-    out.val_marks = dict(m.val_marks)
-    out.raw = dict(m.raw)
-    return out
+@dataclass(frozen=True)
+class Scope:
+    """Where an item is expanded: its name prefix, the values its expressions see, the defaults in force,
+    the blocks being called (to refuse recursion) and its path in the document."""
+
+    prefix: tuple[str, ...]
+    env: Mapping[str, Any]
+    defaults: tuple[YMap, ...]
+    calls: tuple[str, ...]
+    path: str
 
 
 def sub_path(path: str, key: Any) -> str:

@@ -79,8 +79,8 @@ def class_index(model: Any, given: str | None) -> int | None:
     """A class given by name (as the model knows its classes) or by number; None stays None."""
     if given is None:
         return None
-    from kzoo.build import meta
-    from kzoo.predict import class_names
+    from kzoo.builder import meta
+    from kzoo.prediction import class_names
 
     names = class_names(model, meta(model))
     if given in names:
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, say: Callable[..., None] = print) -> Any:
 
 def _init(args: argparse.Namespace, say: Callable[..., None]) -> Any:
     from kzoo.inspect.stats import init_report, plot_stats, stats_table
-    from kzoo.spec import parse_override
+    from kzoo.lang import parse_override
 
     if args.set:
         raise SpecError("kzoo inspect init has no recipe: use --param for architecture params", hint="--param depth=18")
@@ -176,7 +176,7 @@ def _look(args: argparse.Namespace, model: Any, stem: str) -> dict[str, Any]:
 
 
 def _names(model: Any) -> list[str]:
-    from kzoo.build import meta
-    from kzoo.predict import class_names
+    from kzoo.builder import meta
+    from kzoo.prediction import class_names
 
     return class_names(model, meta(model))

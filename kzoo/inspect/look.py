@@ -18,7 +18,7 @@ from kzoo.transfer import get_layer
 
 def load_model(path: str | Path) -> Any:
     """A saved model: a ``.keras`` file or a run directory holding ``model.keras``."""
-    from kzoo.build import load_saved
+    from kzoo.builder import load_saved
 
     return load_saved(path)
 
@@ -26,7 +26,7 @@ def load_model(path: str | Path) -> Any:
 def load_image(path: str | Path, shape: tuple[int, ...], model: Any = None) -> np.ndarray:
     """An image file of any size and mode as the model's input: floats in [0, 1], resized (and padded) as the
     model's training data was (kzoo.train.images.load, with the padding the saved model records)."""
-    from kzoo.build import meta
+    from kzoo.builder import meta
     from kzoo.train.images import load
 
     if len(shape) != 3 or shape[-1] not in (1, 3):

@@ -11,102 +11,23 @@ that output. :class:`LayerStats` logs the same to TensorBoard during training.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from kzoo.train.layer_stats import LayerStat, layer_stats, layer_stats_callback, probe_model, require_tensorflow
 
-@dataclass
-class LayerStat:
-    layer: str
-    kind: str
-    shape: tuple[int, ...]
-    act_std: float
-    act_mean: float
-    zeros: float  # fraction of exactly-zero outputs (dead ReLUs)
-    grad_std: float | None  # None where no gradient reaches the output (e.g. a softmax the loss bypasses)
-
-    def row(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def probed_layers(model: Any) -> list[Any]:
-    """The layers whose outputs are measured: those with a kernel (conv, dense and kzoo's own)."""
-    return [
-        layer
-        for layer in model.layers
-        if any(w.path.endswith(("kernel", "weights", "centers")) for w in layer.weights)
-        and not isinstance(layer.output, (list, tuple))
-    ]
-
-
-def probe_model(model: Any) -> tuple[list[Any], Any]:
-    """The probed layers and a model returning their outputs, then the (first) output."""
-    import keras
-
-    layers = probed_layers(model)
-    return layers, keras.Model(model.input, [layer.output for layer in layers] + [model.outputs[0]])
-
-
-def layer_stats(
-    model: Any, x: Any, labels: Any = None, seed: int = 0, probe: tuple[list[Any], Any] | None = None
-) -> list[LayerStat]:
-    """Forward and backward statistics of every probed layer on the batch ``x`` (TensorFlow backend).
-
-    ``labels`` default to random classes (at initialisation the labels carry no
-    information; what matters is how the error signal spreads back). ``probe``:
-    :func:`probe_model`'s result, for a caller that measures the same model often.
-    """
-    import keras
-    import tensorflow as tf
-
-    require_tensorflow("layer statistics")
-    layers, probe = probe or probe_model(model)
-    classes = int(model.outputs[0].shape[-1])
-    if labels is None:
-        labels = np.random.default_rng(seed).integers(0, classes, len(x))
-    x = tf.convert_to_tensor(x)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=_is_logits(model))
-    with tf.GradientTape() as tape:
-        values = probe(x, training=False)
-        acts, out = values[:-1], values[-1]
-        loss = loss_fn(labels, out)
-    grads = tape.gradient(loss, acts)
-    stats = []
-    for layer, a, g in zip(layers, acts, grads, strict=True):
-        a = np.asarray(a, dtype="float64")
-        g = None if g is None else np.asarray(g, dtype="float64")
-        stats.append(
-            LayerStat(
-                layer.name,
-                type(layer).__name__,
-                tuple(int(d) for d in a.shape[1:]),
-                float(a.std()),
-                float(a.mean()),
-                float(np.mean(a == 0)),
-                None if g is None else float(g.std() * len(x)),  # per example: the loss averages over the batch
-            )
-        )
-    return stats
-
-
-def require_tensorflow(what: str) -> None:
-    """Gradients here come from TensorFlow's GradientTape: say so clearly under another backend."""
-    import keras
-
-    from kzoo.errors import KzooError
-
-    if keras.backend.backend() != "tensorflow":
-        raise KzooError(f"{what} need the TensorFlow backend (KERAS_BACKEND=tensorflow), not {keras.backend.backend()}")
-
-
-def _is_logits(model: Any) -> bool:
-    """True when the output layer has no softmax (a 'linear' classifier activation)."""
-    last = model.outputs[0]._keras_history.operation
-    activation = getattr(last, "activation", None)
-    name = getattr(activation, "__name__", str(activation))
-    return "softmax" not in name and type(last).__name__ != "Softmax"
+__all__ = [
+    "LayerStat",
+    "init_report",
+    "layer_stats",
+    "layer_stats_callback",
+    "plot_stats",
+    "probe_model",
+    "random_inputs",
+    "require_tensorflow",
+    "stats_table",
+]
 
 
 def random_inputs(shape: tuple[int, ...], batch: int = 64, seed: int = 0) -> np.ndarray:
@@ -145,33 +66,6 @@ def plot_stats(stats: list[LayerStat], out: str, title: str = "") -> str:
     return save(fig, out)
 
 
-def layer_stats_callback(x: Any, log_dir: str, every: int = 100) -> Any:
-    """A Keras callback that logs :func:`layer_stats` on ``x`` to TensorBoard every ``every`` training steps."""
-    import keras
-    import tensorflow as tf
-
-    class LayerStats(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.writer = tf.summary.create_file_writer(log_dir)
-            self.step = 0
-            self.probe = None  # built once, at the first measurement (the model is set by then)
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.step % every == 0:
-                self.probe = self.probe or probe_model(self.model)
-                with self.writer.as_default(step=self.step):
-                    for s in layer_stats(self.model, x, probe=self.probe):
-                        tf.summary.scalar(f"activation_std/{s.layer}", s.act_std)
-                        if s.grad_std is not None:
-                            tf.summary.scalar(f"gradient_std/{s.layer}", s.grad_std)
-                        tf.summary.scalar(f"zeros/{s.layer}", s.zeros)
-                self.writer.flush()
-            self.step += 1
-
-    return LayerStats()
-
-
 def init_report(
     target: str,
     init: str | None = None,
@@ -188,10 +82,10 @@ def init_report(
     """
     import keras
 
-    from kzoo.build import build_graph
+    from kzoo.builder import build_graph
     from kzoo.errors import SpecError
     from kzoo.graph import analyse
-    from kzoo.spec.resolve import load_with_extends
+    from kzoo.lang.resolve import load_with_extends
     from kzoo.zoo import resolve_source
 
     path = resolve_source(target)

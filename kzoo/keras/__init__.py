@@ -4,7 +4,6 @@ Importing this package registers every kzoo object a saved model can hold:
 layers, initializers, activations and the variable-momentum SGD optimizer.
 """
 
-from kzoo.keras import activations, initializers, layers, lenet  # noqa: F401
-from kzoo.train import optim  # noqa: F401  (kzoo>SGD, saved with compiled models)
+from kzoo.keras import activations, initializers, layers, lenet, optimizers  # noqa: F401
 
-__all__ = ["activations", "initializers", "layers", "lenet", "optim"]
+__all__ = ["activations", "initializers", "layers", "lenet", "optimizers"]

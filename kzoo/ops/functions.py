@@ -78,11 +78,13 @@ def _keras_init(class_name: str) -> Callable[[dict], Any]:
     return make
 
 
-def _kzoo_obj(module: str, class_name: str) -> Callable[[dict], Any]:
-    def make(args: dict) -> Any:
-        import importlib
+def _kzoo_obj(kind: str, class_name: str) -> Callable[[dict], Any]:
+    """A maker of kzoo's own Keras object ``class_name`` from kzoo.keras.initializers or .activations."""
 
-        return getattr(importlib.import_module(module), class_name)(**args)
+    def make(args: dict) -> Any:
+        from kzoo.keras import activations, initializers  # Keras only when a layer is built
+
+        return getattr(initializers if kind == "initializer" else activations, class_name)(**args)
 
     return make
 
@@ -133,21 +135,21 @@ for _name, (_cls, _args, _doc) in _BUILTIN_INITS.items():
 register_initializer(
     "torch_legacy",
     Seeded,
-    _kzoo_obj("kzoo.keras.initializers", "TorchLegacy"),
+    _kzoo_obj("initializer", "TorchLegacy"),
     "U[-1/sqrt(n_in), 1/sqrt(n_in)], Var = 1/(3 n_in): too small by a factor 3 for tanh",
 )
 
 register_initializer(
     "digit_bitmaps",
     FnArgs,
-    _kzoo_obj("kzoo.keras.initializers", "DigitBitmaps"),
+    _kzoo_obj("initializer", "DigitBitmaps"),
     "LeNet-5's RBF prototypes: ten 7x12 digit bitmaps of +-1 (an (84, 10) kernel only)",
 )
 
 register_initializer(
     "random_sign",
     Seeded,
-    _kzoo_obj("kzoo.keras.initializers", "RandomSign"),
+    _kzoo_obj("initializer", "RandomSign"),
     "+1 or -1 with equal probability: Var = 1 (random RBF codes)",
 )
 
@@ -175,10 +177,6 @@ _BUILTIN_ACTS = {
 for _name_, _doc in _BUILTIN_ACTS.items():
     register_activation(_name_, FnArgs, _name(_name_), _doc)
 
-register_activation(
-    "leaky_relu", LeakyArgs, _kzoo_obj("kzoo.keras.activations", "LeakyReLU"), "x if x > 0 else beta * x"
-)
-register_activation("elu", EluArgs, _kzoo_obj("kzoo.keras.activations", "ELU"), "x if x > 0 else alpha (exp(x) - 1)")
-register_activation(
-    "lecun_tanh", FnArgs, _kzoo_obj("kzoo.keras.activations", "LecunTanh"), "1.7159 tanh(2x/3) (LeCun et al. 1998)"
-)
+register_activation("leaky_relu", LeakyArgs, _kzoo_obj("activation", "LeakyReLU"), "x if x > 0 else beta * x")
+register_activation("elu", EluArgs, _kzoo_obj("activation", "ELU"), "x if x > 0 else alpha (exp(x) - 1)")
+register_activation("lecun_tanh", FnArgs, _kzoo_obj("activation", "LecunTanh"), "1.7159 tanh(2x/3) (LeCun et al. 1998)")

@@ -9,7 +9,7 @@
   ``LearningRateScheduler`` overwrites any other change, so one callback
   owns the variable and composes all three.
 * :class:`MomentumRamp` — momentum from ``start`` to ``end`` over the first
-  epochs, smoothly (half a cosine), through :class:`kzoo.train.optim.SGD`'s
+  epochs, smoothly (half a cosine), through :class:`kzoo.keras.optimizers.SGD`'s
   momentum variable.
 * :class:`StopOnNaN` — stops at the first non-finite loss and says which
   learning rate it was.
@@ -126,7 +126,7 @@ class MomentumRamp(keras.callbacks.Callback):
     """Momentum from ``start`` to ``end`` over ``epochs`` (or ``steps``), by half a cosine.
 
     m(t) = start + (end − start) · (1 − cos(π t)) / 2,  t = min(1, step / ramp_steps).
-    Needs :class:`kzoo.train.optim.SGD`, whose momentum is a variable.
+    Needs :class:`kzoo.keras.optimizers.SGD`, whose momentum is a variable.
     """
 
     def __init__(self, start=0.5, end=0.9, epochs=10.0, steps_per_epoch=1, steps=None):
@@ -140,7 +140,7 @@ class MomentumRamp(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if not hasattr(self.model.optimizer, "momentum_variable"):
-            raise TypeError("MomentumRamp needs kzoo.train.optim.SGD, whose momentum is a keras.Variable")
+            raise TypeError("MomentumRamp needs kzoo.keras.optimizers.SGD, whose momentum is a keras.Variable")
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
@@ -235,7 +235,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from kzoo.build import save_atomic
+        from kzoo.builder import save_atomic
 
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value):

@@ -83,7 +83,7 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     Every run is scored on the data its recipe names (or ``data``); an ensemble's members must have been
     trained on the same data with the same classes, else a SpecError says which differ.
     """
-    from kzoo.build import load_saved, meta
+    from kzoo.builder import load_saved, meta
     from kzoo.train.data import load_data
     from kzoo.train.recipe import resolve_recipe
 

@@ -35,7 +35,7 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
     Returns (model, graph, weights); graph is None for a saved model. ``WEIGHTS``
     is ``imagenet`` (keras.applications' weights, ported) or a weights file.
     """
-    from kzoo.build import load_saved
+    from kzoo.builder import load_saved
     from kzoo.zoo import find, load
 
     path = Path(source)
@@ -116,7 +116,7 @@ def finetune(
         )
         run.started = True
         results = _phases(run, net, backbone, recipe, splits, input_shape, replicas, strategy, meta)
-        from kzoo.build import save_atomic
+        from kzoo.builder import save_atomic
 
         save_atomic(net, run.path / "model.keras", **meta)
         results.update(
@@ -141,10 +141,10 @@ def finetune(
 
 def _network(model: Any, graph: Any, weights: str | None, recipe: Any, splits: Any, input_shape: tuple) -> Any:
     """The source with its front (ImageNet preprocessing or the recipe's normalisation), cut, frozen, headed."""
-    from kzoo.build import rebuild_with_front
+    from kzoo.builder import rebuild_with_front
+    from kzoo.pretrained import imagenet_front
     from kzoo.train.pipeline import normalization
     from kzoo.transfer import attach_head, cut, freeze, select
-    from kzoo.zoo import imagenet_front
 
     ft = recipe.finetune
     if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer

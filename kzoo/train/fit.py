@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import keras
 
     from kzoo.graph import Graph
-    from kzoo.spec.resolve import Spec
+    from kzoo.lang.resolve import Spec
     from kzoo.train.data import Splits
 
 TINY_DATA = 5_000  # weights per training image above which training from scratch is warned about
@@ -49,7 +49,7 @@ def resolve(
 ) -> tuple[Spec, Recipe, Graph]:
     """The architecture (read once) and the recipe, resolved and checked against each other."""
     from kzoo.graph import analyse
-    from kzoo.spec.resolve import load_spec
+    from kzoo.lang.resolve import load_spec
     from kzoo.zoo import resolve_source
 
     spec = load_spec(resolve_source(target), params, "--param")
@@ -112,7 +112,7 @@ def run_path(recipe: Recipe, name: str, output: str | None) -> Path:
 def match_classes(spec: Spec, graph: Graph, classes: int, params: dict[str, Any] | None) -> Graph:
     """The graph with as many outputs as the data has classes (unless the user set classes)."""
     from kzoo.graph import analyse
-    from kzoo.spec.resolve import with_overrides
+    from kzoo.lang.resolve import with_overrides
 
     declared = graph.meta["params"].get("classes")
     if declared is None or declared == classes:
@@ -198,7 +198,7 @@ def input_meta(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
 # -- the model and the fit ----------------------------------------------------------------------------------------
 def prepare_model(graph: Graph, recipe: Recipe, splits: Splits) -> tuple[keras.Model, float]:
     """Build and compile the model: normalisation in front, weight decay, losses per output."""
-    from kzoo.build import build_graph
+    from kzoo.builder import build_graph
     from kzoo.train.pipeline import normalization
 
     front = normalization(recipe, splits, graph.input_shape[-1])
@@ -316,7 +316,7 @@ def fit_phase(
         rows = epoch_log.rows if epoch_log is not None else []
         return Phase(history, drop, early, nan, first, recipe.epochs, rows), saver, test_ds
     if recipe.callbacks.layer_stats:
-        from kzoo.inspect.stats import layer_stats_callback
+        from kzoo.train.layer_stats import layer_stats_callback
 
         sample = next(iter(splits.val.batch(64)))[0]  # a fixed batch: the statistics stay comparable
         callbacks.append(
@@ -418,7 +418,7 @@ def train(
             model, recipe, splits, graph.input_shape, run.path, lr, meta=meta, replicas=replicas, strategy=strategy
         )
         scores = evaluate_test(model, test)
-        from kzoo.build import save_atomic
+        from kzoo.builder import save_atomic
 
         save_atomic(model, run.path / "model.keras", graph=graph, **meta)
         results = {

@@ -26,9 +26,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kzoo.errors import Mark, SpecError, short
-from kzoo.spec.loader import YMap, load_file, loads, mark_of
-from kzoo.spec.resolve import merge, parse_override
-from kzoo.spec.validate import validate
+from kzoo.lang.loader import YMap, load_file, loads, mark_of
+from kzoo.lang.resolve import merge, parse_override
+from kzoo.lang.validate import validate
 
 
 class Part(BaseModel):
@@ -182,13 +182,9 @@ def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
         if not isinstance(child, YMap):
             child = YMap()
             child.mark = mark
-            node[part] = child
-            node.key_marks[part] = mark
-        node.val_marks[part] = mark
+            node.put(part, child, mark, mark)
         node = child
-    node[parts[-1]] = value
-    node.val_marks[parts[-1]] = mark
-    node.key_marks[parts[-1]] = mark
+    node.put(parts[-1], value, mark, mark)
 
 
 def resolve_recipe(

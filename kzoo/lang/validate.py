@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from kzoo.errors import Mark, SpecError, did_you_mean, short
-from kzoo.spec.loader import mark_of, raw_of
+from kzoo.lang.loader import mark_of, raw_of
 
 M = TypeVar("M", bound=BaseModel)
 

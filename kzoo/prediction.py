@@ -69,7 +69,7 @@ def predict(
     model: Any, images: list[str | Path], top: int = 3, tta: list[str] | None = None, batch_size: int = 32
 ) -> dict[str, Any]:
     """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model."""
-    from kzoo.build import load_saved, meta
+    from kzoo.builder import load_saved, meta
     from kzoo.train import images as imgs
     from kzoo.train.evaluate import main_output, variants
 

@@ -1,5 +1,5 @@
 """Loading architecture files: safe YAML with marks, extends, overrides, schema."""
 
-from kzoo.spec.resolve import Spec, load_spec, parse_override
+from kzoo.lang.resolve import Spec, load_spec, parse_override
 
 __all__ = ["Spec", "load_spec", "parse_override"]

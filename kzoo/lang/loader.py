@@ -31,7 +31,11 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 
 class YMap(dict):
-    """A mapping that remembers the marks of its keys and values."""
+    """A mapping that remembers the marks of its keys and values.
+
+    Outside this module, marks are read with :func:`mark_of` / :func:`raw_of` and written with
+    :meth:`put`, :meth:`take` and :meth:`copy` (which keep them), never through the tables themselves.
+    """
 
     mark: Mark | None = None
 
@@ -40,6 +44,29 @@ class YMap(dict):
         self.key_marks: dict[Any, Mark] = {}
         self.val_marks: dict[Any, Mark] = {}
         self.raw: dict[Any, str] = {}
+
+    def put(self, key: Any, value: Any, mark: Mark | None = None, key_mark: Mark | None = None) -> None:
+        """``self[key] = value``, at ``mark`` (the value's) and ``key_mark`` (the key's; default: where the key
+        already was, else ``mark``)."""
+        self[key] = value
+        self.val_marks[key] = mark
+        self.key_marks[key] = key_mark if key_mark is not None else self.key_marks.get(key, mark)
+        self.raw.pop(key, None)
+
+    def take(self, other: YMap, key: Any, value: Any = None) -> None:
+        """Set ``key`` to ``other[key]`` (or to ``value``), with the marks and source text it has in ``other``."""
+        self[key] = other[key] if value is None else value
+        self.val_marks[key] = other.val_marks.get(key)
+        self.key_marks[key] = other.key_marks.get(key)
+        if key in other.raw:
+            self.raw[key] = other.raw[key]
+
+    def copy(self) -> YMap:
+        """A shallow copy that keeps the marks."""
+        out = YMap(self)
+        out.mark = self.mark
+        out.key_marks, out.val_marks, out.raw = dict(self.key_marks), dict(self.val_marks), dict(self.raw)
+        return out
 
 
 class YSeq(list):
@@ -63,6 +90,21 @@ def mark_of(container: Any, key: Any = None, *, of_key: bool = False) -> Mark | 
     if isinstance(container, YSeq) and isinstance(key, int) and 0 <= key < len(container.marks):
         return container.marks[key]
     return getattr(container, "mark", None)
+
+
+def from_plain(value: Any, mark: Mark | None = None) -> Any:
+    """Plain Python data (dicts, lists, scalars) as YMap / YSeq, every node at ``mark``."""
+    if isinstance(value, dict):
+        out = YMap()
+        out.mark = mark
+        for k, v in value.items():
+            out.put(k, from_plain(v, mark), mark)
+        return out
+    if isinstance(value, (list, tuple)):
+        seq = YSeq(from_plain(v, mark) for v in value)
+        seq.mark, seq.marks, seq.raw = mark, [mark] * len(seq), [None] * len(seq)
+        return seq
+    return value
 
 
 def raw_of(container: Any, key: Any) -> str | None:

@@ -20,7 +20,7 @@ import ast
 from collections.abc import Iterator
 from typing import Any
 
-from kzoo.spec.expr import expressions
+from kzoo.lang.expr import expressions
 
 _SELECTING = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)  # comparisons that pick a value
 

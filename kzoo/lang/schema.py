@@ -10,7 +10,7 @@ Top-level keys::
     differences: [...]              # how the file differs from the paper
     input: [224, 224, 3]            # rows, cols, channels
     params: {depth: 50}             # overridable: --param depth=101, load(depth=101)
-    choices: {pooling: [avg, max]}  # a param's allowed values (default: derived, see kzoo.spec.choices)
+    choices: {pooling: [avg, max]}  # a param's allowed values (default: derived, see kzoo.lang.choices)
     tables: {stages: {50: [3, 4, 6, 3]}}   # looked up in expressions: ${stages[depth]}
     defaults: {conv: {init: he_normal}}    # per-op defaults for the whole file
     blocks: {bottleneck: {args: {...}, layers: [...]}}
@@ -18,7 +18,7 @@ Top-level keys::
     heads: {aux1: {from: inception4a, when: $aux, layers: [...]}}
     outputs: [name, ...]            # optional; default: main path, then heads
     features: [conv2, conv3, ...]   # layers or scopes kzoo.load(features_only=True) returns
-    keras_applications: ResNet50    # the keras.applications model with the same weights
+    weights: {imagenet: {keras_applications: ResNet50, preprocess: caffe}}   # released weights (kzoo.pretrained)
     train: {...}                    # the paper's training recipe (kzoo train)
 
 ``kzoo schema`` prints :func:`json_schema`.
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 TOP_LEVEL_KEYS = (
     "name extends aliases paper reference differences description input params choices "
-    "tables defaults blocks layers heads outputs features keras_applications train"
+    "tables defaults blocks layers heads outputs features weights train"
 ).split()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -64,7 +64,9 @@ class ArchitectureFile(BaseModel):
     heads: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: list[str] | None = None
     features: list[str] | None = None
-    keras_applications: str | None = None
+    weights: dict[str, dict[str, Any]] | None = Field(
+        None, description="released weights by source: imagenet (keras.applications), caffe (the authors' files)"
+    )
     train: dict[str, Any] | None = None
 
 
@@ -102,6 +104,34 @@ def _op_args_schema(op: Any, inits: list[str], acts: list[str]) -> dict[str, Any
     return schema
 
 
+#: JSON Schema of each key kind of the grammar (kzoo.lang.grammar)
+KINDS: dict[str, dict[str, Any]] = {
+    "body": {"$ref": "#/$defs/body"},
+    "branches": {"type": "array", "items": {"$ref": "#/$defs/body"}},
+    "defaults": {"type": "object"},
+    "when": {},
+    "count": _expr_or({"type": "integer", "minimum": 0}),
+    "name": {"type": "string"},
+    "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "merge": {},
+    "args": {"type": "object"},
+    "text": {"type": "string"},
+}
+
+
+def _construct_schema(name: str) -> dict[str, Any]:
+    from kzoo.lang.grammar import GRAMMAR
+
+    c = GRAMMAR[name]
+    return {
+        "type": "object",
+        "required": list(c.required),
+        "properties": {key: KINDS[kind] for key, kind in c.keys.items()},
+        "additionalProperties": False,
+        "description": c.what,
+    }
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of architecture files."""
     from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS
@@ -123,51 +153,7 @@ def json_schema() -> dict[str, Any]:
                 "description": op.summary(),
             }
         )
-    item_variants.append(
-        {
-            "type": "object",
-            "required": ["repeat"],
-            "properties": {
-                "repeat": _expr_or({"type": "integer", "minimum": 0}),
-                "var": {"type": "string"},
-                "name": {"type": "string"},
-                "layers": {"$ref": "#/$defs/body"},
-                "defaults": {"type": "object"},
-                "when": {},
-            },
-            "additionalProperties": False,
-        }
-    )
-    item_variants.append(
-        {
-            "type": "object",
-            "required": ["parallel"],
-            "properties": {
-                "parallel": {"type": "array", "items": {"$ref": "#/$defs/body"}},
-                "merge": {},
-                "then": {"$ref": "#/$defs/body"},
-                "name": {"type": "string"},
-                "from": {},
-                "defaults": {"type": "object"},
-                "when": {},
-            },
-            "additionalProperties": False,
-        }
-    )
-    item_variants.append(
-        {
-            "type": "object",
-            "required": ["layers"],
-            "description": "an inline group of layers",
-            "properties": {
-                "layers": {"$ref": "#/$defs/body"},
-                "name": {"type": "string"},
-                "defaults": {"type": "object"},
-                "when": {},
-            },
-            "additionalProperties": False,
-        }
-    )
+    item_variants += [_construct_schema(c) for c in ("repeat", "parallel", "group")]
     for name in acts:
         item_variants.append(
             {
@@ -188,21 +174,13 @@ def json_schema() -> dict[str, Any]:
         }
     )
     defs["item"] = {"anyOf": item_variants}
-    defs["body"] = {
-        "anyOf": [
-            {"type": "array", "items": {"$ref": "#/$defs/item"}},
-            {
-                "type": "object",
-                "properties": {
-                    "defaults": {"type": "object"},
-                    "layers": {"$ref": "#/$defs/body"},
-                    "name": {"type": "string"},
-                },
-            },
-        ]
-    }
+    body = _construct_schema("body")
+    body.pop("additionalProperties")
+    defs["body"] = {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/item"}}, body]}
     top = ArchitectureFile.model_json_schema()
     top["properties"]["layers"] = {"$ref": "#/$defs/body"}
+    top["properties"]["blocks"] = {"type": "object", "additionalProperties": _construct_schema("block")}
+    top["properties"]["heads"] = {"type": "object", "additionalProperties": _construct_schema("head")}
     top["properties"]["defaults"] = {
         "type": "object",
         "properties": {n: {"type": "object"} for n in OPS.names()},

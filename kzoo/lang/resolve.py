@@ -21,12 +21,12 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import article
-from kzoo.spec.loader import YMap, YSeq, load_file, loads, mark_of
-from kzoo.spec.schema import ArchitectureFile
-from kzoo.spec.validate import validate
+from kzoo.lang.loader import YMap, YSeq, load_file, loads, mark_of
+from kzoo.lang.schema import ArchitectureFile
+from kzoo.lang.validate import validate
 
 MAX_EXTENDS = 16
-NOT_INHERITED = ("aliases", "extends", "keras_applications")
+NOT_INHERITED = ("aliases", "extends", "weights")
 
 
 @dataclass
@@ -53,11 +53,7 @@ def merge(base: Any, over: Any) -> Any:
         return copy.deepcopy(over)
     out = copy.deepcopy(base)
     for key, value in over.items():
-        out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        out.key_marks[key] = over.key_marks.get(key)
-        out.val_marks[key] = over.val_marks.get(key)
-        if key in over.raw:
-            out.raw[key] = over.raw[key]
+        out.take(over, key, merge(base[key], value) if key in base else copy.deepcopy(value))
     out.mark = over.mark
     return out
 
@@ -183,8 +179,7 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file:
     for key, value in overrides.items():
         mark = Mark(origin)
         if key == "input":
-            data["input"] = YSeq(value) if isinstance(value, (list, tuple)) else value
-            data.val_marks["input"] = mark
+            data.put("input", YSeq(value) if isinstance(value, (list, tuple)) else value, mark)
             continue
         if not isinstance(params, dict) or key not in params:
             known = list(params) if isinstance(params, dict) else []
@@ -200,8 +195,7 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file:
                 mark,
                 f"params.{key}",
             )
-        params[key] = value
-        params.val_marks[key] = mark
+        params.put(key, value, mark)
 
 
 def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Spec:

@@ -1,4 +1,4 @@
-"""Build: a graph becomes a functional ``keras.Model``, one layer per node.
+"""The builder: a graph becomes a functional ``keras.Model``, one layer per node.
 
 Nothing is decided here: every argument (initializers and activations
 included) comes from the node, which expansion made concrete. A model whose
@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import KzooError, SpecError
 from kzoo.files import atomic_path, check_space
-from kzoo.graph import INPUT, Graph, analyse
+from kzoo.graph import INPUT, Graph
 from kzoo.graph.budget import check_weights
 from kzoo.ops import OPS
-from kzoo.spec.resolve import Spec
 
 if TYPE_CHECKING:
     import keras
@@ -124,21 +123,6 @@ def rebuild_with_front(model: Any, graph: Graph, front: Any) -> keras.Model:
             fronted.get_layer(layer.name).set_weights(layer.get_weights())
     set_meta(fronted, meta(model))
     return fronted
-
-
-def build(source: str | Path | Spec | Graph, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
-    """Build a Keras model from a YAML file or zoo name (or a spec or graph).
-
-    >>> model = kzoo.build("architectures/vgg16.yaml", classes=10)
-    >>> model = kzoo.build("resnet18")
-    """
-    if isinstance(source, Graph):
-        return build_graph(source)
-    if not isinstance(source, Spec):
-        from kzoo.zoo import resolve_source
-
-        source = resolve_source(source)
-    return build_graph(analyse(source, {**(overrides or {}), **params}, "kzoo.build()"))
 
 
 def check_output(out: str | Path) -> Path:

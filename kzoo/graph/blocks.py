@@ -1,0 +1,135 @@
+"""Blocks in expansion: reusable, parametrised sub-graphs, their typed arguments and their calls.
+
+``args:`` maps each argument to a type name (required: ``int``, ``float``,
+``bool``, ``str``, ``list``, ``dict``, ``any``) or to a default value (whose type
+the argument then takes). A call binds the arguments over the caller's scope and
+expands the block's ``layers:`` or ``parallel:`` in a scope named after the call;
+``from: input`` inside a block is the block's own input. A block that calls itself,
+directly or through others, is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kzoo.errors import did_you_mean
+from kzoo.graph.node import INPUT
+from kzoo.graph.scope_tools import Scope
+from kzoo.lang.expr import is_expression
+from kzoo.lang.grammar import check_keys
+from kzoo.lang.loader import YMap, mark_of
+from kzoo.ops import ACTIVATIONS, OPS
+
+MAX_CALL_DEPTH = 32
+ARG_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "list": list, "dict": dict, "any": object}
+
+
+class Blocks:
+    """The part of the expander that checks and calls blocks (mixed into Expander)."""
+
+    blocks: YMap
+    globals: dict[str, Any]
+
+    def call(self, block: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str) -> Any:
+        if block in scope.calls:
+            chain = " -> ".join(scope.calls[scope.calls.index(block) :] + (block,))
+            raise self.fail(
+                f"block {block!r} calls itself: {chain}",
+                container,
+                key,
+                path,
+                "a block cannot contain itself; use repeat",
+                of_key=True,
+            )
+        if len(scope.calls) >= MAX_CALL_DEPTH:
+            raise self.fail(f"blocks nest more than {MAX_CALL_DEPTH} deep", container, key, path)
+        bdef = self.blocks[block]
+        args = self.arg_map(args, None, container, key, path, f"block {block!r}")
+        name_text, from_ = args.pop("name", None), args.pop("from", None)
+        bound = self.bind_args(block, bdef, args, scope, path)
+        seg = self.segment(scope, name_text, block, args, "name", path + ".name")
+        (x,) = self.inputs(from_, scope, prev, args, "from", path + ".from")
+        inner = Scope(
+            scope.prefix + (seg,), {**self.globals, **bound}, scope.defaults, scope.calls + (block,), f"blocks.{block}"
+        )
+        inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
+        # `from: input` inside a block means the block's own input.
+        self.add_symbol("_".join(inner.prefix + (INPUT,)), x, mark_of(container, key), path)
+        if "parallel" in bdef:
+            out = self.parallel(bdef, inner, f"blocks.{block}", x, "block")
+        else:
+            out = self.body(bdef.get("layers"), bdef, "layers", inner, x)
+        self.add_symbol("_".join(inner.prefix), out, mark_of(container, key), path)
+        return out
+
+    def bind_args(self, block: str, bdef: YMap, args: YMap, scope: Scope, path: str) -> dict[str, Any]:
+        declared = bdef.get("args") or YMap()
+        bound: dict[str, Any] = {}
+        for k, v in args.items():
+            if k not in declared:
+                raise self.fail(
+                    f"block {block!r} has no argument {k!r}",
+                    args,
+                    k,
+                    f"{path}.{k}",
+                    did_you_mean(k, list(declared) + ["name", "from"]),
+                    of_key=True,
+                )
+            bound[k] = self.value(v, scope.env, args, k, f"{path}.{k}")
+        for k, decl in declared.items():
+            required = isinstance(decl, str) and decl in ARG_TYPES
+            if k not in bound:
+                if required:
+                    raise self.fail(f"block {block!r} needs argument {k!r} ({decl})", args, None, path)
+                bound[k] = self.value(decl, self.globals, declared, k, f"blocks.{block}.args.{k}")
+            if not _arg_ok(ARG_TYPES[decl] if required else _type_of(decl), bound[k]):
+                raise self.fail(
+                    f"argument {k!r} of block {block!r} expects {decl!r}-like values, got {bound[k]!r}",
+                    args if k in args else declared,
+                    k,
+                    f"{path}.{k}",
+                )
+        return bound
+
+    def check_blocks(self) -> None:
+        for name, bdef in self.blocks.items():
+            where = f"blocks.{name}"
+            if name in OPS or name in ACTIVATIONS or name in ("repeat", "parallel"):
+                raise self.fail(
+                    f"block name {name!r} is already an op or activation",
+                    self.blocks,
+                    name,
+                    where,
+                    "rename the block",
+                    of_key=True,
+                )
+            if not isinstance(bdef, YMap):
+                raise self.fail("a block is a mapping with args: and layers: (or parallel:)", self.blocks, name, where)
+            check_keys("block", bdef, where, lambda k, b=bdef: mark_of(b, k, of_key=True))
+            if ("layers" in bdef) == ("parallel" in bdef):
+                raise self.fail("a block has either layers: or parallel:", self.blocks, name, where)
+            if "args" in bdef and not isinstance(bdef["args"], YMap):
+                raise self.fail(
+                    "args: maps argument names to a type (int, float, bool, str, list) or a default",
+                    bdef,
+                    "args",
+                    where + ".args",
+                )
+
+
+def _type_of(decl: Any) -> Any:
+    if decl is None or is_expression(decl):
+        return object
+    if isinstance(decl, bool):
+        return bool
+    if isinstance(decl, float):
+        return (int, float)
+    return list if isinstance(decl, list) else dict if isinstance(decl, dict) else type(decl)
+
+
+def _arg_ok(want: Any, value: Any) -> bool:
+    if want is object:
+        return True
+    if want is bool or isinstance(value, bool):
+        return want is bool and isinstance(value, bool)
+    return isinstance(value, want)

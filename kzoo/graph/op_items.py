@@ -1,0 +1,131 @@
+"""Op and activation items in expansion: an op's arguments merged from scoped defaults, then validated.
+
+``defaults`` are looked up per op and merged, innermost last: the file's, the
+enclosing lists', the block's, then the item's own arguments; expressions are
+evaluated, initializers and activations become concrete :class:`FnSpec` s, and
+the op's ``Args`` schema validates the result, so that after expansion every
+conv and dense node names its initializer and activation explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kzoo.errors import Mark, SpecError, short
+from kzoo.graph.node import Node
+from kzoo.graph.scope_tools import Scope
+from kzoo.lang.loader import YMap, mark_of
+from kzoo.lang.validate import validate
+from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnSpec
+
+MAX_NODES = 20_000
+
+
+class OpItems:
+    """The part of the expander that turns op and activation items into nodes (mixed into Expander)."""
+
+    nodes: dict[str, Node]
+
+    def arg_map(self, args: Any, primary: str | None, container: Any, key: Any, path: str, what: str) -> YMap:
+        if args is None:
+            out = YMap()
+            out.mark = mark_of(container, key)
+            return out
+        if isinstance(args, YMap):
+            return args.copy()
+        if primary is None:
+            raise self.fail(f"{what} takes a mapping of arguments, got {short(args)}", container, key, path)
+        out = YMap()
+        out.mark = mark_of(container, key)
+        out.put(primary, args, mark_of(container, key))
+        return out
+
+    def activation_item(
+        self, name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str
+    ) -> Any:
+        args = self.arg_map(args, None, container, key, path, f"activation {name!r}")
+        spec = YMap({"fn": YMap({name: YMap({k: v for k, v in args.items() if k not in ("name", "from")})})})
+        spec.mark = args.mark or mark_of(container, key)
+        for k in ("name", "from"):
+            if k in args:
+                spec.take(args, k)
+        return self.op_item("activation", spec, container, key, scope, prev, path, base=name)
+
+    def op_item(
+        self,
+        op_name: str,
+        args: Any,
+        container: Any,
+        key: Any,
+        scope: Scope,
+        prev: Any,
+        path: str,
+        base: str | None = None,
+        inputs: list[Any] | None = None,
+    ) -> str:
+        op = OPS.get(op_name)
+        args = self.arg_map(args, op.primary, container, key, path, f"op {op_name!r}")
+        name_text, from_ = args.pop("name", None), args.pop("from", None)
+        merged = YMap()
+        merged.mark = mark_of(container, key, of_key=True)  # where the op's name is written
+        for layer in [d[op_name] for d in scope.defaults if op_name in d] + [args]:
+            for k in layer:
+                merged.take(layer, k)
+        values = {}
+        for k, v in merged.items():
+            values[k] = self.value(v, scope.env, merged, k, f"{path}.{k}")
+            if op.Args.model_fields.get(k) is not None and op.Args.model_fields[k].annotation is FnSpec:
+                values[k] = self.fn_spec(k, values[k], merged, f"{path}.{k}")
+        validated = validate(op.Args, values, merged, path, f"op {op_name!r}", merged.mark)
+        seg = self.segment(scope, name_text, base or op_name, args, "name", f"{path}.name")
+        name = "_".join(scope.prefix + (seg,))
+        if inputs is None:
+            inputs = self.inputs(from_, scope, prev, args, "from", f"{path}.from")
+        self.check_arity(op, op_name, inputs, merged.mark, path)
+        self.add_symbol(name, name, merged.mark, path)
+        self.nodes[name] = Node(name, op_name, validated, inputs, merged.mark, path, scope=scope.prefix)
+        if len(self.nodes) > MAX_NODES:
+            raise SpecError(f"the model has more than {MAX_NODES} layers", merged.mark, path, "check repeat counts")
+        return name
+
+    def check_arity(self, op: Any, op_name: str, inputs: list[Any], mark: Mark | None, path: str) -> None:
+        n = len(inputs)
+        if n < op.min_inputs or (op.max_inputs is not None and n > op.max_inputs):
+            want = f"at least {op.min_inputs}" if op.max_inputs is None else f"exactly {op.max_inputs}"
+            raise SpecError(
+                f"op {op_name!r} takes {want} input(s), got {n}",
+                mark,
+                path,
+                "a parallel needs two or more branches (an empty branch is the identity)"
+                if op.max_inputs is None
+                else "give one name in from:",
+            )
+
+    def fn_spec(self, field: str, value: Any, container: Any, path: str) -> FnSpec:
+        registry = INITIALIZERS if field.endswith("init") else ACTIVATIONS
+        if isinstance(value, FnSpec):
+            return value
+        if isinstance(value, str):
+            name, args = value, {}
+        elif isinstance(value, dict) and len(value) == 1:
+            name, args = next(iter(value.items()))
+            args = {} if args is None else args
+        else:
+            raise self.fail(
+                f"{field} must be a {registry.kind} name or {{name: {{args}}}}, got {value!r}",
+                container,
+                field,
+                path,
+                f"e.g. {field}: he_normal"
+                if registry is INITIALIZERS
+                else f"e.g. {field}: {{leaky_relu: {{beta: 0.1}}}}",
+            )
+        source = container.get(field)
+        fn = registry.get(name, mark_of(container, field), path)
+        if not isinstance(args, dict):
+            raise self.fail(f"arguments of {name} must be a mapping, got {args!r}", container, field, path)
+        inner = source.get(name) if isinstance(source, YMap) and isinstance(source.get(name), YMap) else source
+        checked = validate(
+            fn.Args, args, inner, f"{path}.{name}", f"{registry.kind} {name!r}", mark_of(container, field)
+        )
+        return FnSpec(name=name, args=checked.model_dump(exclude_none=True))
