@@ -1,0 +1,225 @@
+"""The commands of ``kzoo``: each is one call into the library, returning the JSON document ``--json`` prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kzoo.cli.flags import UsageError
+from kzoo.errors import KzooError, to_json
+
+JSON = dict[str, Any] | list[Any]
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+def say(*parts: Any) -> None:
+    """A message for people: stdout normally, stderr under --json (then stdout holds only the document)."""
+    print(*parts, flush=True)
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    from kzoo.lang import parse_override
+
+    return dict(parse_override(p, "--param") for p in args.param)
+
+
+def _no_set(args: argparse.Namespace) -> None:
+    if getattr(args, "set", None):
+        raise UsageError(
+            f"kzoo {args.command}: error: --set sets recipe fields, and kzoo {args.command} has no recipe",
+            f"architecture params are set with --param, e.g. --param {args.set[0]}",
+        )
+
+
+def _graph(args: argparse.Namespace) -> Any:
+    from kzoo.graph import analyse
+    from kzoo.zoo import resolve_source
+
+    _no_set(args)
+    return analyse(resolve_source(args.target), _params(args), "--param")
+
+
+def _recipe_sets(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
+    """The recipe overrides of the common training flags (those given), then --set."""
+    from kzoo.lang import parse_override
+
+    flags = {
+        "data.source": args.data,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer.lr": args.lr,
+        "optimizer.name": args.optimizer,
+        "seed": args.seed,
+        **more,
+    }
+    sets = dict(parse_override(p, "--set") for p in args.set)
+    return {**{k: v for k, v in flags.items() if v is not None}, **sets}
+
+
+# -- commands -------------------------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> JSON:
+    from kzoo.graph import analyse
+
+    rows, failed = [], []
+    for file in args.files:
+        try:
+            graph = analyse(file, _params(args), "--param")
+        except KzooError as exc:
+            failed.append(exc)
+            rows.append({"file": file, "ok": False, **to_json(exc)})
+            print(f"kzoo: {exc}", file=sys.stderr)
+            continue
+        t = graph.totals()
+        rows.append({"file": file, "ok": True, "name": graph.name, "layers": t["layers"], "params": t["params"]})
+        say(f"ok  {file}: {graph.name}, {t['layers']} layers, {t['params']:,} params")
+    if failed:
+        raise Failed(rows, f"{len(failed)} of {len(rows)} files have errors")
+    return rows
+
+
+class Failed(KzooError):
+    """A command that reported its own errors (validate) and must still exit 2."""
+
+    def __init__(self, doc: JSON, message: str):
+        self.doc = doc
+        super().__init__(message)
+
+
+def cmd_summary(args: argparse.Namespace) -> JSON:
+    from kzoo.report import summary_dict, summary_text
+
+    graph = _graph(args)
+    if not args.json:
+        say(summary_text(graph))
+    return summary_dict(graph)
+
+
+def cmd_build(args: argparse.Namespace) -> JSON:
+    from kzoo.builder import build_graph, save_atomic
+    from kzoo.report import summary_text
+
+    graph = _graph(args)
+    if args.output:
+        from kzoo.builder import check_output
+
+        check_output(args.output)  # a bad -o fails before the (slow) build
+    model = build_graph(graph)
+    say(summary_text(graph))
+    say(f"Keras model {model.name!r}: {model.count_params():,} params")
+    doc: dict[str, Any] = {"name": model.name, "params": int(model.count_params()), "saved": None}
+    if args.output:
+        doc["saved"] = str(save_atomic(model, args.output, graph=graph))
+        say(f"saved {doc['saved']}")
+    return doc
+
+
+def cmd_list(args: argparse.Namespace) -> JSON:
+    from kzoo.report import zoo_rows
+
+    rows = zoo_rows()
+    if not args.json:
+        say(f"{'name':<14} {'aliases':<10} {'params':>14} {'multiply-adds':>14}  paper")
+        for r in rows:
+            gmadds = f"{r['madds'] / 1e9:.2f} G" if r["madds"] >= 1e8 else f"{r['madds'] / 1e6:.2f} M"
+            say(f"{r['name']:<14} {','.join(r['aliases']):<10} {r['params']:>14,} {gmadds:>14}  {r['paper'] or ''}")
+    return rows
+
+
+def cmd_plot(args: argparse.Namespace) -> JSON:
+    from kzoo.inspect.diagram import render
+
+    out = render(_graph(args), args.output, args.depth)
+    say(f"wrote {out}")
+    return {"wrote": str(out)}
+
+
+def cmd_gallery(args: argparse.Namespace) -> JSON:
+    from kzoo.inspect.diagram import gallery
+
+    out = gallery(args.folder)
+    say(f"wrote {out}")
+    return {"wrote": str(out)}
+
+
+def cmd_train(args: argparse.Namespace) -> JSON:
+    from kzoo.train import train
+
+    sets = _recipe_sets(args, strategy=args.strategy, precision=args.precision)
+    return train(args.target, args.recipe, sets, _params(args), args.output, overwrite=args.overwrite)
+
+
+def cmd_finetune(args: argparse.Namespace) -> JSON:
+    from kzoo.train.finetune import finetune
+
+    if args.unfreeze is not None and not [n for n in args.unfreeze.split(",") if n.strip()]:
+        raise UsageError(
+            f"kzoo finetune: error: --unfreeze {args.unfreeze!r} names no layer", "e.g. --unfreeze conv5 or last:2"
+        )
+    finetune_flags = {
+        "finetune.cut": args.cut,
+        "finetune.unfreeze": args.unfreeze,
+        "finetune.unfreeze_epochs": args.unfreeze_epochs,
+        "finetune.features": True if args.features else None,
+        "finetune.head": args.head,  # YAML text or a .yaml file: read (with marks) by kzoo.transfer.head_model
+    }
+    sets = _recipe_sets(args, **finetune_flags)
+    return finetune(args.source, args.recipe, sets, _params(args), args.output, args.classes, overwrite=args.overwrite)
+
+
+def cmd_predict(args: argparse.Namespace) -> JSON:
+    from kzoo.prediction import predict, table
+
+    tta = [t for t in (args.tta or "").split(",") if t]
+    result = predict(args.model, args.images, top=args.top, tta=tta, batch_size=args.batch_size)
+    if not args.json:
+        say(table(result))
+    return result
+
+
+def cmd_inspect(args: argparse.Namespace) -> JSON:
+    from kzoo.inspect import commands
+
+    return commands.run(args, say)
+
+
+def cmd_tune(args: argparse.Namespace) -> JSON:
+    from kzoo.lang import parse_override
+    from kzoo.tune import table, tune
+
+    summary = tune(
+        args.target,
+        args.space,
+        args.recipe,
+        dict(parse_override(p, "--set") for p in args.set),
+        _params(args),
+        args.algorithm,
+        args.trials,
+        args.objective,
+        args.output,
+        args.seed,
+    )
+    if not args.json:
+        say(table(summary))
+        say(f"best recipe: {summary['best_recipe']}")
+    return summary
+
+
+def cmd_evaluate(args: argparse.Namespace) -> JSON:
+    from kzoo.train.evaluate import evaluate, report_text
+
+    tta = [t for t in (args.tta or "").split(",") if t]
+    report = evaluate(args.runs, args.data, tta)
+    if not args.json:
+        say(report_text(report))
+    return report
+
+
+def cmd_schema(args: argparse.Namespace) -> JSON:
+    from kzoo.lang.schema import json_schema
+
+    schema = json_schema()
+    if not args.json:
+        say(json.dumps(schema, indent=2))
+    return schema
