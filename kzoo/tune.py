@@ -1,14 +1,20 @@
 """``kzoo tune``: hyperparameter search over recipe fields and architecture params, through KerasTuner.
 
-A search space is YAML; each key is a recipe field (dotted, as for ``--set``)
-or ``params.NAME`` (an architecture param), and each value either a list of
-values or a range::
+A search space is YAML in the two namespaces of the command line: ``set:`` holds
+recipe fields (dotted, as for ``--set``), ``param:`` architecture params (as for
+``--param``); each value is a list of values or a range::
 
-    optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}    # a float range (log-uniform)
-    weight_decay: [0, 1.0e-4, 5.0e-4]                    # a choice
-    batch_size: [32, 64]
-    params.init: [he_normal, glorot_uniform]
-    params.depth: {min: 18, max: 34, step: 16}           # an integer range
+    set:
+      optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}  # a float range (log-uniform)
+      weight_decay: [0, 1.0e-4, 5.0e-4]                  # a choice
+      batch_size: [32, 64]
+    param:
+      init: [he_normal, glorot_uniform]
+      depth: [18, 34]
+
+A dimension is named as its flag (``--set optimizer.lr``, ``--param init``) in the
+table, ``tune.json`` and KerasTuner's state; ``best_recipe.yaml`` is the best trial's
+recipe, headed by its ``--param`` values.
 
 KerasTuner's oracles (grid, random, Bayesian optimisation) pick the values;
 each trial is a ``kzoo train`` run with its own run directory, scored by its
@@ -25,13 +31,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, Mark, SpecError, clip
+import keras
+import keras_tuner as kt
+
+from kzoo.errors import KzooError, Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import write_text_atomic
+from kzoo.graph import analyse
+from kzoo.lang.loader import YMap, load_file, mark_of
+from kzoo.lang.resolve import Spec, load_spec, with_overrides
+from kzoo.train.fit import train
+from kzoo.train.recipe import resolve_recipe
+from kzoo.train.rundir import RunDir
+from kzoo.zoo import resolve_source
 
 
 @dataclass
 class Dimension:
-    name: str  # "optimizer.lr" or "params.depth"
+    name: str  # "--set optimizer.lr" or "--param depth": the flag that sets it
     values: list[Any] | None = None
     low: float | None = None
     high: float | None = None
@@ -40,54 +56,72 @@ class Dimension:
     mark: Mark | None = None
 
     @property
+    def flag(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.name.split(" ", 1)[1]
+
+    @property
     def is_int(self) -> bool:
         return all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)) and (
             self.step is None or isinstance(self.step, int)
         )
 
 
-def load_space(path: str | Path, target: str, recipe_file: str | None = None) -> list[Dimension]:
-    """Read and check a search space (errors carry the space file's line and column)."""
-    from kzoo.graph import analyse
-    from kzoo.lang.loader import YMap, load_file, mark_of
-    from kzoo.lang.resolve import load_with_extends
-    from kzoo.train.recipe import resolve_recipe
-    from kzoo.zoo import resolve_source
+SECTIONS = {"set": "--set", "param": "--param"}
 
+
+def load_space(path: str | Path, target: str | Spec, recipe_file: str | None = None) -> list[Dimension]:
+    """Read and check a search space (errors carry the space file's line and column); ``target``: the
+    architecture (a name, a file, or its loaded Spec, which is then not read again)."""
     data = load_file(path, "search space")
     if not isinstance(data, YMap) or not data:
-        raise SpecError("a search space is a mapping of fields to values or ranges", Mark(str(path), 1, 1))
-    arch = resolve_source(target)
-    merged = load_with_extends(arch)
-    declared, arch_train = dict(merged.get("params") or {}), merged.get("train")
+        raise SpecError(
+            "a search space is a mapping: set: {FIELD: values} and param: {NAME: values}", Mark(str(path), 1, 1)
+        )
+    spec = target if isinstance(target, Spec) else load_spec(resolve_source(target))
+    declared, arch_train = dict(spec.data.get("params") or {}), spec.data.get("train")
     dims = []
-    for key, value in data.items():
-        mark = mark_of(data, key, of_key=True)
-        dim = _dimension(str(key), value, mark_of(data, key))
-        dim.mark = mark
-        if dim.name.startswith("params."):
-            param = dim.name[len("params.") :]
-            if param not in declared:
-                from kzoo.errors import did_you_mean
-
-                raise SpecError(
-                    f"{arch.stem} has no param {param!r}",
-                    mark,
-                    hint=did_you_mean(param, declared) or f"its params: {', '.join(sorted(declared))}",
-                )
-            for sample in _samples(dim):  # a value the architecture refuses fails now, not in a trial
-                try:
-                    analyse(arch, {param: sample}, "the search space")
-                except SpecError as exc:
-                    raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", mark, hint=exc.hint) from None
-        else:
-            for sample in _samples(dim):
-                try:
-                    resolve_recipe(arch_train, recipe_file, {dim.name: sample})
-                except SpecError as exc:
-                    raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", mark, hint=exc.hint) from None
-        dims.append(dim)
+    for section, fields in data.items():
+        if section not in SECTIONS:
+            hint = (
+                f"write it under param: ({section.split('.', 1)[-1]}: ...)"
+                if str(section).startswith("params.")
+                else None
+            )
+            raise SpecError(
+                f"unknown section {short(section)} in a search space",
+                mark_of(data, section, of_key=True),
+                hint=hint or "set: {recipe field: values} and param: {architecture param: values}",
+            )
+        if not isinstance(fields, YMap) or not fields:
+            raise SpecError(f"{section}: maps names to values or ranges", mark_of(data, section))
+        for key, value in fields.items():
+            dim = _dimension(f"{SECTIONS[section]} {key}", value, mark_of(fields, key))
+            dim.mark = mark_of(fields, key, of_key=True)
+            _check(dim, spec, declared, arch_train, recipe_file)
+            dims.append(dim)
     return dims
+
+
+def _check(dim: Dimension, spec: Spec, declared: dict, arch_train: Any, recipe_file: str | None) -> None:
+    """Every value of the dimension is one the architecture or the recipe accepts (fails now, not in a trial)."""
+    if dim.flag == "--param" and dim.key not in declared:
+        raise SpecError(
+            f"{Path(spec.file).stem} has no param {short(dim.key)}",
+            dim.mark,
+            hint=did_you_mean(dim.key, declared) or f"its params: {', '.join(sorted(declared))}",
+        )
+    for sample in _samples(dim):
+        try:
+            if dim.flag == "--param":
+                analyse(with_overrides(spec, {dim.key: sample}, "the search space"))
+            else:
+                resolve_recipe(arch_train, recipe_file, {dim.key: sample}, list(declared))
+        except SpecError as exc:
+            raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", dim.mark, hint=exc.hint) from None
 
 
 def _dimension(name: str, value: Any, mark: Mark | None) -> Dimension:
@@ -128,8 +162,6 @@ def _samples(dim: Dimension) -> list[Any]:
 
 
 def hyperparameters(dims: list[Dimension], algorithm: str) -> Any:
-    import keras_tuner as kt
-
     hp = kt.HyperParameters()
     for d in dims:
         if d.values is not None:
@@ -143,6 +175,11 @@ def hyperparameters(dims: list[Dimension], algorithm: str) -> Any:
         else:
             hp.Float(d.name, float(d.low), float(d.high), step=d.step, sampling=sampling)
     return hp
+
+
+def split_values(values: dict[str, Any], flag: str) -> dict[str, Any]:
+    """The trial values of one namespace, by key: {"--set optimizer.lr": 0.1} -> {"optimizer.lr": 0.1}."""
+    return {name.split(" ", 1)[1]: v for name, v in values.items() if name.split(" ", 1)[0] == flag}
 
 
 def trial_number(trial: Any) -> int:
@@ -188,19 +225,14 @@ def tune(
     A trial that fails is reported in one line and the search goes on (KerasTuner stops after three
     failures in a row). Rerunning with the same settings continues the search; other settings are refused.
     """
-    import keras
-    import keras_tuner as kt
-
-    from kzoo.train.fit import train
-    from kzoo.train.rundir import RunDir
-
     if algorithm not in ("grid", "random", "bayesian"):
         raise SpecError(f"unknown algorithm {algorithm!r}", hint="grid, random or bayesian")
     if objective not in ("val_accuracy", "val_loss"):
         raise SpecError(f"unknown objective {objective!r}", hint="val_accuracy or val_loss")
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise SpecError(f"trials must be a whole number >= 1, got {trials!r}")
-    dims = load_space(space, target, recipe_file)
+    spec = load_spec(resolve_source(target), params, "--param")  # read once; each trial adds its values
+    dims = load_space(space, spec, recipe_file)
     out = Path(output or f"runs/tune-{Path(target).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     settings = search_settings(target, space, dims, recipe_file, sets, params, algorithm, objective, seed)
     direction = "max" if objective == "val_accuracy" else "min"
@@ -216,12 +248,13 @@ def tune(
 
         def run_trial(self, trial, *args, **kwargs):
             values = trial.hyperparameters.values
-            trial_sets = {**(sets or {}), **{k: v for k, v in values.items() if not k.startswith("params.")}}
-            trial_params = {**(params or {}), **{k[7:]: v for k, v in values.items() if k.startswith("params.")}}
+            trial_sets = {**(sets or {}), **split_values(values, "--set")}
+            trial_params = split_values(values, "--param")
             keras.backend.clear_session()
             folder = out / "trials" / f"{trial_number(trial):02d}"
             try:
-                results = train(target, recipe_file, trial_sets, trial_params, str(folder))
+                trial_spec = with_overrides(spec, trial_params, "--param") if trial_params else spec
+                results = train(trial_spec, recipe_file, trial_sets, None, str(folder))
             except (KzooError, OSError, ValueError, RuntimeError) as exc:
                 message = exc.message if isinstance(exc, KzooError) else f"{type(exc).__name__}: {exc}"
                 failures[trial.trial_id] = clip(message)
@@ -284,7 +317,7 @@ def _summary(oracle: Any, out: Path, objective: str, direction: str, algorithm: 
     if not rows:
         raise SpecError("no trial finished", hint=f"see {out / 'trials'}")
     best = rows[0]
-    best_params = {k[7:]: v for k, v in best["values"].items() if k.startswith("params.")}
+    best_params = split_values(best["values"], "--param")
     text = (Path(best["run_dir"]) / "recipe.yaml").read_text()
     header = (
         f"# best of {len(rows)} trials ({algorithm} search, {objective} {best[objective]:.4f}), trial {best['trial']}\n"

@@ -69,7 +69,7 @@ def build_world(world: Path) -> Path:
     _npz_files(world)
     _folders(world)
     _special_files(world)
-    write(world / "space_ok.yaml", "optimizer.lr: [0.001, 0.01]\n")
+    write(world / "space_ok.yaml", "set: {optimizer.lr: [0.001, 0.01]}\n")
     write(world / "recipe_ok.yaml", "epochs: 1\n")
     (world / "notrun").mkdir()
     (world / "notrun" / "mine.txt").write_text("a user's file\n")
@@ -281,15 +281,17 @@ def check(world: Path, case: Case, run) -> None:
 
 def _spaces(world):
     spaces = {
-        "param": "params.actt: [relu, tanh]\n",
-        "range": "optimizer.lr: {min: 0.1, max: 0.01}\n",
-        "empty": "optimizer.lr: []\n",
-        "mixed": "batch_size: [16, big]\n",
-        "log": "optimizer.lr: {min: 0, max: 0.1, log: true}\n",
-        "grid": "optimizer.lr: {min: 0.001, max: 0.1}\n",
-        "value": "optimizer.lr: [0.01, -1.0]\n",
-        "field": "optimizer.momentun: [0.9]\n",
-        "choice": "params.pool: [max, median]\n",
+        "param": "param: {actt: [relu, tanh]}\n",
+        "range": "set: {optimizer.lr: {min: 0.1, max: 0.01}}\n",
+        "empty": "set: {optimizer.lr: []}\n",
+        "mixed": "set: {batch_size: [16, big]}\n",
+        "log": "set: {optimizer.lr: {min: 0, max: 0.1, log: true}}\n",
+        "grid": "set: {optimizer.lr: {min: 0.001, max: 0.1}}\n",
+        "value": "set: {optimizer.lr: [0.01, -1.0]}\n",
+        "field": "set: {optimizer.momentun: [0.9]}\n",
+        "choice": "param: {pool: [max, median]}\n",
+        "section": "sett: {epochs: [1]}\n",
+        "old_form": "params.pool: [max]\n",
     }
     for name, text in spaces.items():
         write(world / "s" / f"{name}.yaml", text)

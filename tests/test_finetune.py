@@ -144,8 +144,8 @@ def test_imagenet_front_equals_keras_applications_preprocess_input(name, referen
     from test_transfer import randomize
 
     from kzoo.graph import analyse
-    from kzoo.transfer import port_weights
     from kzoo.pretrained import imagenet_front
+    from kzoo.transfer import port_weights
     from kzoo.zoo import resolve_source
 
     ref = getattr(keras.applications, reference)(weights=None, include_top=False, input_shape=(64, 64, 3))

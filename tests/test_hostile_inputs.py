@@ -286,6 +286,8 @@ SPACES = cases(
     ("space_value", "tune {w}/tiny.yaml --space {w}/s/value.yaml --output {w}/out/t", "optimizer.lr"),
     ("space_field", "tune {w}/tiny.yaml --space {w}/s/field.yaml --output {w}/out/t", "momentun"),
     ("space_choice", "tune {w}/tiny.yaml --space {w}/s/choice.yaml --output {w}/out/t", "must be one of"),
+    ("space_section", "tune {w}/tiny.yaml --space {w}/s/section.yaml --output {w}/out/t", "unknown section 'sett'"),
+    ("space_old_form", "tune {w}/tiny.yaml --space {w}/s/old_form.yaml --output {w}/out/t", "under param:"),
     ("trials_zero", "tune {w}/tiny.yaml --space {w}/space_ok.yaml --trials 0", "--trials"),
     ("algorithm", "tune {w}/tiny.yaml --space {w}/space_ok.yaml --algorithm hyperband", "--algorithm"),
 )

@@ -72,7 +72,8 @@ assert not any("editable" in type(f).__name__.lower() or "__editable__" in repr(
 for name in importlib.metadata.requires("kzoo"):
     if "extra ==" not in name:
         importlib.metadata.version(name.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip())
-import kzoo.train, kzoo.inspect, kzoo.graph, kzoo.ops, kzoo.keras, kzoo.lang, kzoo.prediction, kzoo.tune  # every package
+import kzoo.train, kzoo.inspect, kzoo.graph, kzoo.ops, kzoo.keras, kzoo.lang, kzoo.prediction  # the packages
+import kzoo.tune, kzoo.cli
 print(json.dumps({"names": kzoo.list_architectures(), "version": kzoo.__version__}))
 """
 

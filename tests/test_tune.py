@@ -14,34 +14,37 @@ from kzoo.tune import hyperparameters, load_space
 def test_a_space_of_recipe_fields_and_params(write):
     space = write(
         """
-        optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}
-        weight_decay: [0, 1.0e-4]
-        params.init: [he_normal, glorot_uniform]
-        params.classes: {min: 10, max: 12, step: 2}
+        set:
+          optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}
+          weight_decay: [0, 1.0e-4]
+        param:
+          init: [he_normal, glorot_uniform]
+          classes: {min: 10, max: 12, step: 2}
         """,
         "space.yaml",
     )
     dims = {d.name: d for d in load_space(space, "lenet5_modern")}
-    assert dims["optimizer.lr"].log and not dims["optimizer.lr"].is_int
-    assert dims["weight_decay"].values == [0.0, 1e-4]  # mixed int/float: floats
-    assert dims["params.classes"].is_int
+    assert dims["--set optimizer.lr"].log and not dims["--set optimizer.lr"].is_int
+    assert dims["--set weight_decay"].values == [0.0, 1e-4]  # mixed int/float: floats
+    assert dims["--param classes"].is_int
     hp = hyperparameters(list(dims.values()), "random")
     assert {p.name for p in hp.space} == set(dims)
     with pytest.raises(SpecError, match="grid search needs a list of values or a step") as err:
         hyperparameters(list(dims.values()), "grid")
-    assert err.value.line == 2
+    assert err.value.line == 3
 
 
 @pytest.mark.parametrize(
     ("text", "message", "line"),
     [
-        ("params.depth: [1, 2]\n", "no param 'depth'", 1),
-        ("batch_size: [32]\noptimizer.lr: [0.1, -1.0]\n", "optimizer.lr = -1.0", 2),
-        ("optimizer.nme: [sgd]\n", "optimizer.nme", 1),
-        ("epochs: {min: 5, max: 2}\n", "min < max", 1),
-        ("epochs: {min: 1, max: 3, stride: 1}\n", "unknown: stride", 1),
-        ("seed: []\n", "empty list", 1),
-        ("seed: [1, a]\n", "one type only", 1),
+        ("param:\n  depth: [1, 2]\n", "no param 'depth'", 2),
+        ("set:\n  batch_size: [32]\n  optimizer.lr: [0.1, -1.0]\n", "optimizer.lr = -1.0", 3),
+        ("set:\n  optimizer.nme: [sgd]\n", "optimizer.nme", 2),
+        ("set:\n  epochs: {min: 5, max: 2}\n", "min < max", 2),
+        ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown: stride", 2),
+        ("set:\n  seed: []\n", "empty list", 2),
+        ("set:\n  seed: [1, a]\n", "one type only", 2),
+        ("params.init: [he_normal]\n", "write it under param:", 1),
     ],
 )
 def test_space_errors_point_into_the_space_file(write, text, message, line):
@@ -59,7 +62,7 @@ def _tune(*args):
 def test_grid_search_on_digits_writes_a_sorted_table_and_the_best_recipe(tmp_path, write):
     from kzoo.train.recipe import resolve_recipe
 
-    space = write("optimizer.lr: [1.0e-5, 3.0e-3]\nparams.init: [he_normal]\n", "space.yaml")
+    space = write("set: {optimizer.lr: [1.0e-5, 3.0e-3]}\nparam: {init: [he_normal]}\n", "space.yaml")
     fixed = ["--set", "epochs=2", "--set", "verbose=0", "--set", "callbacks.tensorboard=false"]
     out = tmp_path / "search"
     result = _tune("--space", space, "--algorithm", "grid", "--trials", "5", "--output", out, "--json", *fixed)
@@ -68,7 +71,7 @@ def test_grid_search_on_digits_writes_a_sorted_table_and_the_best_recipe(tmp_pat
     scores = [t["val_accuracy"] for t in summary["trials"]]
     assert len(scores) == 2 and scores == sorted(scores, reverse=True)  # the grid has two points
     best = summary["trials"][0]
-    assert best["values"]["optimizer.lr"] == 3.0e-3  # 1e-5 barely moves in two epochs
+    assert best["values"]["--set optimizer.lr"] == 3.0e-3  # 1e-5 barely moves in two epochs
     text = (out / "best_recipe.yaml").read_text()
     assert "--param init=he_normal" in text.splitlines()[1]
     recipe, _ = resolve_recipe(None, out / "best_recipe.yaml")
@@ -81,10 +84,10 @@ def test_grid_search_on_digits_writes_a_sorted_table_and_the_best_recipe(tmp_pat
 
 @pytest.mark.slow
 def test_bayesian_search_runs_its_trials(tmp_path, write):
-    space = write("optimizer.lr: {min: 1.0e-4, max: 1.0e-2, log: true}\n", "space.yaml")
+    space = write("set:\n  optimizer.lr: {min: 1.0e-4, max: 1.0e-2, log: true}\n", "space.yaml")
     fixed = ["--set", "epochs=1", "--set", "verbose=0", "--set", "callbacks.tensorboard=false"]
     result = _tune("--space", space, "--algorithm", "bayesian", "--trials", "3", "--output", tmp_path / "b", *fixed)
     assert result.returncode == 0, result.stderr[-3000:]
     trials = json.loads((tmp_path / "b" / "tune.json").read_text())["trials"]
-    assert len(trials) == 3 and len({t["values"]["optimizer.lr"] for t in trials}) == 3
-    assert all(1e-4 <= t["values"]["optimizer.lr"] <= 1e-2 for t in trials)
+    assert len(trials) == 3 and len({t["values"]["--set optimizer.lr"] for t in trials}) == 3
+    assert all(1e-4 <= t["values"]["--set optimizer.lr"] <= 1e-2 for t in trials)

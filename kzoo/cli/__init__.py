@@ -107,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
         type=whole_number(0),
         default=None,
         metavar="N",
-        help="collapse scopes nested deeper than N (0: stages)",
+        help="collapse scopes deeper than N (0: stages)",
     )
     sp = add("gallery", cmd_gallery, "write FOLDER/zoo.md and a diagram of every architecture")
     sp.add_argument("folder", metavar="FOLDER")
