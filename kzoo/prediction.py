@@ -19,12 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
+from kzoo.train import images as imgs
+from kzoo.train.evaluate import main_output, variants
+from kzoo.train.images import IMAGE_SUFFIXES, list_images
 
 
 def image_files(paths: list[str | Path]) -> list[Path]:
     """The images named: files as given, folders searched recursively (sorted)."""
-    from kzoo.train.images import IMAGE_SUFFIXES, list_images
 
     out: list[Path] = []
     for p in map(Path, paths):
@@ -69,9 +72,6 @@ def predict(
     model: Any, images: list[str | Path], top: int = 3, tta: list[str] | None = None, batch_size: int = 32
 ) -> dict[str, Any]:
     """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model."""
-    from kzoo.builder import load_saved, meta
-    from kzoo.train import images as imgs
-    from kzoo.train.evaluate import main_output, variants
 
     files = image_files(images)
     source = str(model) if isinstance(model, (str, Path)) else getattr(model, "name", "model")

@@ -26,6 +26,7 @@ import numpy as np
 from kzoo.builder import rebuild_with_front
 from kzoo.errors import KzooError, SpecError
 from kzoo.transfer import port_weights
+from kzoo.zoo import architectures_with_weights
 
 if TYPE_CHECKING:
     from kzoo.graph import Graph
@@ -36,7 +37,6 @@ PREPROCESS_MODES = ("caffe", "tf")
 
 def imagenet(graph: Graph) -> dict[str, Any]:
     """The file's ``weights.imagenet`` declaration, or a SpecError naming the architectures that have one."""
-    from kzoo.zoo import architectures_with_weights
 
     found = (graph.meta.get("weights") or {}).get("imagenet")
     if not found:

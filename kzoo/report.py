@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
-from kzoo.graph import Graph
+from kzoo.graph import Graph, analyse
+from kzoo.zoo import aliases, find, list_architectures
 
 
 def layer_rows(graph: Graph) -> list[dict[str, Any]]:
@@ -76,8 +79,6 @@ def summary_text(graph: Graph) -> str:
 
 def zoo_rows() -> list[dict[str, Any]]:
     """One row per zoo architecture: name, aliases, params, multiply-adds, paper."""
-    from kzoo.graph import analyse
-    from kzoo.zoo import aliases, find, list_architectures
 
     by_name: dict[str, list[str]] = {}
     for alias, name in aliases().items():
@@ -102,8 +103,6 @@ def zoo_rows() -> list[dict[str, Any]]:
 
 def digest(graph: Graph) -> str:
     """A fingerprint of what a graph computes (layers, ops, arguments, wiring): equal graphs, equal digests."""
-    import hashlib
-    import json
 
     rows = [(n.name, n.op, n.attrs(), list(n.inputs)) for n in graph.nodes.values()]
     text = json.dumps([list(graph.input_shape), rows, graph.outputs], sort_keys=True, default=str)

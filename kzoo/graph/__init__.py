@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from kzoo.graph.expand import expand
 from kzoo.graph.infer import infer
 from kzoo.graph.node import INPUT, Graph, Node
 from kzoo.lang.resolve import Spec, load_spec
+from kzoo.ops import OPS
 
 
 def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Graph:
@@ -20,7 +22,6 @@ def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = Non
 
 def with_outputs(graph: Graph, outputs: list[str]) -> Graph:
     """The same graph returning ``outputs``, without the layers none of them needs."""
-    from dataclasses import replace
 
     keep: set[str] = set()
     stack = list(outputs)
@@ -35,9 +36,6 @@ def with_outputs(graph: Graph, outputs: list[str]) -> Graph:
 
 def add_global_pooling(graph: Graph, kind: str) -> Graph:
     """Append global average (``avg``) or max (``max``) pooling to the main output."""
-    from dataclasses import replace
-
-    from kzoo.ops import OPS
 
     op_name, name = ("global_avgpool", "avg_pool") if kind == "avg" else ("global_maxpool", "max_pool")
     main = graph.outputs[0]

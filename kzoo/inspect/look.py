@@ -10,15 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
+from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
-from kzoo.transfer import get_layer
+from kzoo.inspect.stats import require_tensorflow
+from kzoo.train.evaluate import main_output
+from kzoo.train.images import load
+from kzoo.transfer import classifier_and_input, get_layer
 
 
 def load_model(path: str | Path) -> Any:
     """A saved model: a ``.keras`` file or a run directory holding ``model.keras``."""
-    from kzoo.builder import load_saved
 
     return load_saved(path)
 
@@ -26,8 +31,6 @@ def load_model(path: str | Path) -> Any:
 def load_image(path: str | Path, shape: tuple[int, ...], model: Any = None) -> np.ndarray:
     """An image file of any size and mode as the model's input: floats in [0, 1], resized (and padded) as the
     model's training data was (kzoo.train.images.load, with the padding the saved model records)."""
-    from kzoo.builder import meta
-    from kzoo.train.images import load
 
     if len(shape) != 3 or shape[-1] not in (1, 3):
         raise SpecError(f"the model takes inputs of shape {shape}, not grey or RGB images")
@@ -52,7 +55,6 @@ def filters(model: Any, layer: str, channel: int = 0) -> np.ndarray:
 
 def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
     """The feature maps of ``layer`` for one image: (maps, rows, cols) (a vector gives (units, 1, 1))."""
-    import keras
 
     found = get_layer(model, layer, "--layer")
     probe = keras.Model(model.input, found.output)
@@ -63,7 +65,6 @@ def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
 
 
 def probabilities(model: Any, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    from kzoo.train.evaluate import main_output
 
     return main_output(model.predict(images, batch_size=batch, verbose=0))
 
@@ -117,9 +118,6 @@ def occlusion(
 
 def logit_model(model: Any) -> Any:
     """A function image batch -> class scores before the softmax (the classifier's pre-activation)."""
-    import keras
-
-    from kzoo.transfer import classifier_and_input
 
     top, features = classifier_and_input(model)
     below = keras.Model(model.input, features)
@@ -156,9 +154,6 @@ def dream(
     (the natural-image prior). Returns the image and the class score before
     and after.
     """
-    import tensorflow as tf
-
-    from kzoo.inspect.stats import require_tensorflow
 
     require_tensorflow("class visualisation (dream)")
     shape = tuple(int(d) for d in model.input_shape[1:])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
 from kzoo.errors import KzooError
@@ -14,10 +16,8 @@ FORMATS = (".png", ".svg", ".pdf", ".jpg")
 
 
 def pyplot() -> Any:
-    import matplotlib
 
     matplotlib.use("Agg")  # files only; no display needed
-    import matplotlib.pyplot as plt
 
     return plt
 

@@ -13,9 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 
+from kzoo.builder import build_graph
+from kzoo.errors import SpecError
+from kzoo.graph import analyse
+from kzoo.inspect.pictures import pyplot, save
+from kzoo.lang.resolve import load_with_extends
+from kzoo.train.data import load_data
 from kzoo.train.layer_stats import LayerStat, layer_stats, layer_stats_callback, probe_model, require_tensorflow
+from kzoo.train.recipe import DataSpec
+from kzoo.zoo import resolve_source
 
 __all__ = [
     "LayerStat",
@@ -48,7 +57,6 @@ def stats_table(stats: list[LayerStat]) -> str:
 
 def plot_stats(stats: list[LayerStat], out: str, title: str = "") -> str:
     """Activation and gradient standard deviations per layer (log scale), as the lectures plot them."""
-    from kzoo.inspect.pictures import pyplot, save  # noqa: I001
 
     plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.35 * len(stats) + 2), 6), sharex=True)
@@ -80,13 +88,6 @@ def init_report(
     ``data``: ``random`` (standard normal inputs) or a data source of kzoo
     train (``digits``, ``folder:PATH`` ...), normalised per channel.
     """
-    import keras
-
-    from kzoo.builder import build_graph
-    from kzoo.errors import SpecError
-    from kzoo.graph import analyse
-    from kzoo.lang.resolve import load_with_extends
-    from kzoo.zoo import resolve_source
 
     path = resolve_source(target)
     declared = dict(load_with_extends(path).get("params") or {})
@@ -106,9 +107,6 @@ def init_report(
     if data == "random":
         x = random_inputs(graph.input_shape, batch, seed)
     else:
-        from kzoo.train.data import load_data
-        from kzoo.train.recipe import DataSpec
-
         splits = load_data(DataSpec(source=data), graph.input_shape)
         x = np.concatenate([b.numpy() for b, _ in splits.train.batch(batch).take(1)])
         x = (x - x.mean(axis=(0, 1, 2))) / (x.std(axis=(0, 1, 2)) + 1e-8)

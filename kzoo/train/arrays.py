@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
 from kzoo.errors import SpecError
 from kzoo.train import images
@@ -127,7 +128,6 @@ def check_classes(parts: dict[str, tuple[Any, np.ndarray]], where: str, names: l
 
 
 def from_arrays(x: np.ndarray, y: np.ndarray, size: tuple[int, int], channels: int, pad: int = 0) -> Any:
-    import tensorflow as tf
 
     x = x[..., None] if x.ndim == 3 else x
     return tf.data.Dataset.from_tensor_slices((images.prepare(x, size, channels, pad), np.asarray(y, "int32")))

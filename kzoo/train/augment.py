@@ -24,6 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
+
+from kzoo.errors import SpecError
 
 
 def pca_of_colours(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +37,6 @@ def pca_of_colours(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def colour_pca(images: Any, values: np.ndarray, vectors: np.ndarray, std: float, seed: Any) -> Any:
-    import tensorflow as tf
 
     alpha = tf.random.stateless_normal((tf.shape(images)[0], 3), seed=seed, stddev=std)
     shift = tf.linalg.matvec(tf.constant(vectors), alpha * tf.constant(values))  # (batch, 3)
@@ -63,7 +65,6 @@ def _smoothing_matrix(n: int, sigma: float) -> np.ndarray:
 
 def displacement(batch: Any, rows: int, cols: int, alpha: float, sigma: float, seed: Any) -> Any:
     """Simard et al.'s random displacement fields, (batch, 2, rows, cols): U[-1, 1], Gaussian-smoothed, times α."""
-    import tensorflow as tf
 
     field = tf.random.stateless_uniform(tf.stack([batch, 2, rows, cols]), seed=seed, minval=-1.0, maxval=1.0)
     g_rows = tf.constant(_smoothing_matrix(rows, sigma))
@@ -79,7 +80,6 @@ def elastic(images: Any, alpha: float, sigma: float, seed: Any, transforms: Any 
     as ImageProjectiveTransformV3's constant fill does. The same as transforming first and
     distorting after, but one pass over the pixels instead of two.
     """
-    import tensorflow as tf
 
     h, w = int(images.shape[1]), int(images.shape[2])
     d = displacement(tf.shape(images)[0], h, w, alpha, sigma, seed)
@@ -93,7 +93,6 @@ def elastic(images: Any, alpha: float, sigma: float, seed: Any, transforms: Any 
 
 def _bilinear(images: Any, r: Any, c: Any) -> Any:
     """Sample ``images`` at fractional (row, col) positions, 0 outside: one gather of the four neighbours."""
-    import tensorflow as tf
 
     h, w = int(images.shape[1]), int(images.shape[2])
     # A border of zeros, so every neighbour of a position outside the image reads 0.
@@ -120,7 +119,6 @@ def affine_transforms(spec: Any, rows: int, cols: int, batch: Any, seed: Any) ->
     z ~ U[1 − zoom, 1 + zoom], θ ~ U[±rotation°], d the shift (U[±shift·size]) plus the crop
     offset (an integer in [−crop_padding, crop_padding], as padding then a random crop gives).
     """
-    import tensorflow as tf
 
     u = tf.random.stateless_uniform(tf.stack([batch, 8]), seed=seed, minval=-1.0, maxval=1.0)
     one = tf.ones_like(u[:, 0])
@@ -142,7 +140,6 @@ def affine_transforms(spec: Any, rows: int, cols: int, batch: Any, seed: Any) ->
 
 def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int) -> Callable | None:
     """A function (images, labels, draw) -> (images, labels) for training batches, or None; see :func:`apply`."""
-    import tensorflow as tf
 
     if spec == type(spec)():  # nothing asked for
         return None
@@ -151,8 +148,6 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
     pca = None
     if spec.color_pca:
         if channels != 3 or sample is None:
-            from kzoo.errors import SpecError
-
             raise SpecError("augment.color_pca needs RGB images", hint="set augment.color_pca: 0 for grey images")
         pca = pca_of_colours(sample)
     if not geometric and pca is None and spec.elastic is None:
@@ -194,7 +189,6 @@ def apply(dataset: Any, augment: Callable, seed: Any, batch_size: int, drop_rema
     chunk with a random draw from ``seed`` (a Python or tensor int); a last partial batch is dropped
     unless ``drop_remainder`` is false.
     """
-    import tensorflow as tf
 
     size = int(np.prod(dataset.element_spec[0].shape))
     chunk = batch_size * max(1, CHUNK_VALUES // (batch_size * size))

@@ -20,10 +20,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
+
+from kzoo.builder import save_atomic
+from kzoo.files import write_text_atomic
+from kzoo.train.pipeline import metric
 
 
 class LRDrop(keras.callbacks.Callback):
@@ -182,7 +189,6 @@ class EpochLog(keras.callbacks.Callback):
 
     def __init__(self, path, rows=()):
         super().__init__()
-        from pathlib import Path
 
         self.path = Path(path)
         self.rows = [dict(r) for r in rows]
@@ -192,10 +198,6 @@ class EpochLog(keras.callbacks.Callback):
         self.write()
 
     def write(self):
-        import csv
-        import io
-
-        from kzoo.files import write_text_atomic
 
         keys = sorted({k for r in self.rows for k in r if k != "epoch"})
         text = io.StringIO()
@@ -208,8 +210,6 @@ class EpochLog(keras.callbacks.Callback):
 
 def read_rows(path, before_epoch=None):
     """The rows of a log.csv written by :class:`EpochLog` (those of epochs before ``before_epoch``)."""
-    import csv
-    from pathlib import Path
 
     path = Path(path)
     if not path.is_file():
@@ -235,7 +235,6 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from kzoo.builder import save_atomic
 
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value):
@@ -255,7 +254,6 @@ class BestCheckpoint(keras.callbacks.Callback):
 def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None):
     """The recipe's callbacks: (all of them, those whose state a backup keeps, the LR controller,
     early stopping or None, the NaN guard)."""
-    from kzoo.train.pipeline import metric
 
     s, c = recipe.schedule, recipe.callbacks
     plateau = s.plateau

@@ -15,6 +15,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import SpecError
+from kzoo.graph.budget import check_training
+from kzoo.report import digest
+from kzoo.train.data import check_source
 
 if TYPE_CHECKING:
     from kzoo.graph import Graph
@@ -27,8 +30,6 @@ TINY_DATA = 5_000  # weights per training image above which training from scratc
 # -- before TensorFlow ------------------------------------------------------------------------------------------
 def check_static(recipe: Recipe, graph: Graph) -> None:
     """What the recipe must satisfy for this model, known without data or TensorFlow."""
-    from kzoo.graph.budget import check_training
-    from kzoo.train.data import check_source
 
     check_source(recipe.data.source)
     shape = graph.input_shape
@@ -111,7 +112,6 @@ def warn_if_tiny(graph: Graph, splits: Splits) -> None:
 
 def settings(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
     """What a rerun into the same directory must agree with to resume."""
-    from kzoo.report import digest
 
     plain = recipe.model_dump(mode="json", exclude={"verbose", "output"})
     arch = {

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
+from sklearn.datasets import load_digits as sk_digits
 
 from kzoo.errors import SpecError
 from kzoo.train import images
@@ -37,7 +39,6 @@ __all__ = ["IMAGE_SUFFIXES", "Splits", "load_data", "stratified_split"]
 
 
 def load_digits(spec: Any, size: tuple[int, int], channels: int) -> Splits:
-    from sklearn.datasets import load_digits as sk_digits
 
     digits = sk_digits()
     x, y = digits.images.astype("float32") / 16.0, digits.target.astype("int32")
@@ -146,7 +147,7 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
 # -- TFDS -------------------------------------------------------------------------------------------------------
 def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
     try:
-        import tensorflow_datasets as tfds
+        import tensorflow_datasets as tfds  # an optional dependency (pip install kzoo[tfds])
     except ImportError:
         raise SpecError(
             "tfds: sources need tensorflow-datasets", hint="pip install tensorflow-datasets importlib_resources"
@@ -194,7 +195,6 @@ def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Spl
 
 
 def _to_float(x: Any) -> Any:
-    import tensorflow as tf
 
     return tf.image.convert_image_dtype(x, tf.float32)
 

@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 
+from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
+from kzoo.train.data import load_data
+from kzoo.train.recipe import resolve_recipe
 
 TTA = ("flip", "crop")
 
 
 def variants(images: Any, tta: list[str], shift: int = 2) -> list[Any]:
-    import tensorflow as tf
 
     bad = [t for t in tta if t not in TTA]
     if bad:
@@ -70,7 +73,6 @@ def ensemble(probs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
 
 
 def _recipe(path: Path) -> Any:
-    from kzoo.train.recipe import resolve_recipe
 
     if path.is_dir() and (path / "recipe.yaml").is_file():
         return resolve_recipe(None, path / "recipe.yaml")[0]
@@ -83,9 +85,6 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     Every run is scored on the data its recipe names (or ``data``); an ensemble's members must have been
     trained on the same data with the same classes, else a SpecError says which differ.
     """
-    from kzoo.builder import load_saved, meta
-    from kzoo.train.data import load_data
-    from kzoo.train.recipe import resolve_recipe
 
     if not runs:
         raise SpecError("evaluate needs at least one run directory or .keras file")

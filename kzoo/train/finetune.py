@@ -17,16 +17,29 @@ train its head again. The model knows the new data's class names.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import tensorflow as tf
+
+from kzoo.builder import build_graph, load_saved, rebuild_with_front, save_atomic
 from kzoo.errors import SpecError
-from kzoo.files import write_text_atomic
-from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, run_path, write_results
+from kzoo.files import atomic_path, write_text_atomic
+from kzoo.graph import analyse
+from kzoo.pretrained import imagenet_front, load_weights
+from kzoo.train.data import check_source, load_data
+from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
+from kzoo.train.pipeline import normalization
+from kzoo.train.recipe import AugmentSpec, dump, resolve_recipe
 from kzoo.train.rundir import RunDir
 from kzoo.train.strategy import scope, start
+from kzoo.transfer import HEAD, attach_head, cut, freeze, head_model, select, unfreeze
+from kzoo.zoo import find
 
 
 def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any, Any, str | None]:
@@ -35,21 +48,16 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
     Returns (model, graph, weights); graph is None for a saved model. ``WEIGHTS``
     is ``imagenet`` (keras.applications' weights, ported) or a weights file.
     """
-    from kzoo.builder import load_saved
-    from kzoo.zoo import find, load
-
     path = Path(source)
     if path.suffix == ".keras" or (path / "model.keras").is_file() or path.is_dir():
         if params:
             raise SpecError("--param applies to a zoo architecture, not to a saved model", hint="drop --param")
         return load_saved(path), None, None
     name, _, weights = source.partition(":")
-    find(name)  # a clear error (with "did you mean") for an unknown name
-    from kzoo.graph import analyse
-    from kzoo.zoo import resolve_source
-
-    graph = analyse(resolve_source(name), dict(params or {}), "--param")
-    model = load(name, weights=weights or None, **(params or {}))
+    graph = analyse(find(name), dict(params or {}), "--param")  # read and analysed once, then built
+    model = build_graph(graph)
+    if weights:
+        load_weights(model, graph, weights)
     return model, graph, weights or None
 
 
@@ -75,8 +83,6 @@ def finetune(
     >>> kzoo.finetune("runs/lenet5/model.keras", sets={"data.source": "folder:photos", "finetune.unfreeze": "c5"})
     """
     start_time = time.time()
-    from kzoo.train.data import check_source
-    from kzoo.train.recipe import resolve_recipe
 
     recipe, _ = resolve_recipe(None, recipe_file, sets)
     check_source(recipe.data.source)
@@ -88,7 +94,6 @@ def finetune(
         with scope(strategy):
             model, graph, weights = load_source(source, params)
         input_shape = check_source_fits(model, source)
-        from kzoo.train.data import load_data
 
         splits = load_data(recipe.data, input_shape)
         if classes != "auto" and int(classes) != splits.classes:
@@ -107,8 +112,6 @@ def finetune(
         }
         run.check("finetune", _settings(source, recipe, splits, net), overwrite)
         if run.finished_results is not None:
-            from kzoo.train.fit import report_finished
-
             return report_finished(run)
         print(
             f"kzoo finetune {model.name} on {splits.source}: {splits.train_size} training images, "
@@ -116,7 +119,6 @@ def finetune(
         )
         run.started = True
         results = _phases(run, net, backbone, recipe, splits, input_shape, replicas, strategy, meta)
-        from kzoo.builder import save_atomic
 
         save_atomic(net, run.path / "model.keras", **meta)
         results.update(
@@ -133,18 +135,12 @@ def finetune(
         write_results(run.path, results)
         run.finish()
         for phase in ("backup-head", "backup-unfreeze", "backup-features"):
-            import shutil
-
             shutil.rmtree(run.path / phase, ignore_errors=True)
     return results
 
 
 def _network(model: Any, graph: Any, weights: str | None, recipe: Any, splits: Any, input_shape: tuple) -> Any:
     """The source with its front (ImageNet preprocessing or the recipe's normalisation), cut, frozen, headed."""
-    from kzoo.builder import rebuild_with_front
-    from kzoo.pretrained import imagenet_front
-    from kzoo.train.pipeline import normalization
-    from kzoo.transfer import attach_head, cut, freeze, select
 
     ft = recipe.finetune
     if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer
@@ -177,9 +173,6 @@ def _phases(
     meta: dict,
 ) -> dict[str, Any]:
     """The head phase (or features mode), then the unfreezing phase; each resumes, the head is kept once done."""
-    import numpy as np
-
-    from kzoo.transfer import unfreeze
 
     ft = recipe.finetune
     write_text_atomic(run.path / "recipe.yaml", _dump(recipe))
@@ -206,7 +199,6 @@ def _phases(
         epochs, rows = phase.first_epoch + phase.epochs_run, phase.rows
     if not done.is_file():
         head_weights.parent.mkdir(exist_ok=True)
-        from kzoo.files import atomic_path
 
         with atomic_path(head_weights) as tmp:
             net.save_weights(tmp)
@@ -246,14 +238,12 @@ def _phases(
 
 
 def _dump(recipe: Any) -> str:
-    from kzoo.train.recipe import dump
 
     return dump(recipe)
 
 
 def features(backbone: Any, dataset: Any, batch_size: int = 256) -> tuple[Any, Any]:
     """The backbone's features and the labels of a (image, label) dataset, as numpy arrays."""
-    import numpy as np
 
     xs, ys = [], []
     for images, labels in dataset.batch(batch_size):
@@ -266,12 +256,6 @@ def _features(
     net: Any, backbone: Any, recipe: Any, splits: Any, run_dir: Path, strategy: Any = None
 ) -> tuple[Any, Any, Any]:
     """Features mode: export the frozen backbone's features once, fit only the head on them."""
-    import dataclasses
-
-    import tensorflow as tf
-
-    from kzoo.train.recipe import AugmentSpec
-    from kzoo.transfer import HEAD, head_model
 
     arrays = {k: features(backbone, getattr(splits, k)) for k in ("train", "val", "test")}
     shape = tuple(arrays["train"][0].shape[1:])

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kzoo.errors import SpecError
 
@@ -33,7 +35,6 @@ class ImageError(SpecError):
 
 def decode(path: str | Path, channels: int) -> np.ndarray:
     """An image file as uint8 (rows, cols, channels), channels 1 (grey) or 3 (RGB); ImageError if unreadable."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     try:
@@ -74,7 +75,6 @@ def _to_uint8(image: Any, channels: int) -> np.ndarray:
 
 def prepare(images: Any, size: Sequence[int], channels: int, pad: int = 0) -> Any:
     """Float images in [0, 1] (a batch or one) resized to ``size`` less ``2 * pad``, then zero-padded to ``size``."""
-    import tensorflow as tf
 
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape.rank == 2:
@@ -125,7 +125,6 @@ def verify(files: Iterable[str | Path], channels: int) -> None:
 
 def dataset(files: Sequence[str], labels: Sequence[int], size: Sequence[int], channels: int, pad: int = 0) -> Any:
     """A tf.data dataset of (image, label): each file decoded by Pillow, then :func:`prepare`'d."""
-    import tensorflow as tf
 
     def read(path: Any) -> np.ndarray:
         return decode(path.decode() if isinstance(path, bytes) else str(path), channels)

@@ -19,6 +19,7 @@ import tensorflow as tf
 from kzoo.errors import KzooError
 from kzoo.train.backup import Backup
 from kzoo.train.callbacks import EpochLog, make_callbacks, read_rows
+from kzoo.train.layer_stats import layer_stats_callback
 from kzoo.train.pipeline import epoch_batches, keep_partial, metric, pipelines
 from kzoo.train.strategy import scope
 
@@ -108,8 +109,6 @@ def fit_phase(
         rows = epoch_log.rows if epoch_log is not None else []
         return Phase(history, drop, early, nan, first, recipe.epochs, rows), saver, test_ds
     if recipe.callbacks.layer_stats:
-        from kzoo.train.layer_stats import layer_stats_callback  # TensorFlow-only gradients: only when asked
-
         sample = next(iter(splits.val.batch(64)))[0]  # a fixed batch: the statistics stay comparable
         callbacks.append(
             layer_stats_callback(sample, str(run_dir / "tensorboard" / "layers"), recipe.callbacks.layer_stats)

@@ -15,7 +15,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import keras
 import numpy as np
+import tensorflow as tf
+
+from kzoo.train.augment import apply, make_augmenter
 
 if TYPE_CHECKING:
     from kzoo.train.data import Splits
@@ -42,7 +46,6 @@ def sample(dataset: Any, n: int = 2000) -> np.ndarray:
 
 def normalization(recipe: Recipe, splits: Splits, channels: int) -> Any:
     """The recipe's per-channel normalisation layer, from the training split (None when it is off)."""
-    import keras
 
     if not recipe.preprocess.normalize:
         return None
@@ -59,7 +62,6 @@ def _tensor_seeds_allowed(seed: int) -> Iterator[None]:
     turns the symbolic op seed into a Python bool. Without a global seed the pair starts with TensorFlow's
     fixed default graph seed, so the shuffles stay a function of (recipe seed, epoch) alone.
     """
-    import tensorflow as tf
 
     tf.random.set_seed(None)
     try:
@@ -91,9 +93,6 @@ def pipelines(
     partial: bool,
 ) -> tuple[Any, Any, Any]:
     """Batched train (``steps`` batches an epoch, from ``first_epoch`` on), validation and test datasets."""
-    import tensorflow as tf
-
-    from kzoo.train.augment import apply, make_augmenter
 
     names = list(model.output_names)
 

@@ -16,7 +16,11 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+import keras
+import tensorflow as tf
+
 from kzoo.errors import SpecError
+from kzoo.train import compat
 
 if TYPE_CHECKING:
     from kzoo.train.recipe import Recipe
@@ -24,7 +28,6 @@ if TYPE_CHECKING:
 
 def make_strategy(name: str, devices: list[str] | None = None) -> Any:
     """The tf.distribute strategy a recipe names (``auto``: every GPU TensorFlow sees, else the CPU)."""
-    import keras
 
     if keras.backend.backend() != "tensorflow":
         if name != "auto":
@@ -33,11 +36,9 @@ def make_strategy(name: str, devices: list[str] | None = None) -> Any:
                 hint="under JAX, use keras.distribution (see the README)",
             )
         return None
-    import tensorflow as tf
 
     if name == "multi_worker":
         worker(required=True)
-        from kzoo.train import compat
 
         # Before anything lists devices: collective ops must be configured before TF's context starts.
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -127,8 +128,6 @@ def _short(name: str) -> str:
 
 def start(recipe: Recipe) -> Any:
     """Precision policy, then the strategy, then seeds and determinism; returns the strategy (or None)."""
-    import keras
-    import tensorflow as tf
 
     keras.mixed_precision.set_global_policy(recipe.precision)  # before the strategy and the model
     # The strategy first: a multi-worker strategy must configure collective ops before TF's context starts.
