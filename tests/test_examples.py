@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import write_digit_folder
 
 from conftest import ROOT
 
 
 def _digits(tmp_path):
-    from test_finetune import write_digit_folder
 
     write_digit_folder(tmp_path / "photos", per_class=20)
     return f"folder:{tmp_path / 'photos'}"

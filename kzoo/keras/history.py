@@ -7,7 +7,7 @@ used twice. kzoo needs the walk to find a network's classifier (``kzoo finetune`
 cuts below it) and whether its output is a softmax. Measured with Keras 3.15.1: a
 symbolic tensor's ``_keras_history`` is ``(operation, node_index, tensor_index)``,
 and ``operation._inbound_nodes[node_index].input_tensors`` are the tensors that
-call consumed. ``tests/keras/test_history.py`` pins the Keras version this was
+call consumed. ``tests/keras/test_private_keras.py`` pins the Keras version this was
 checked against and checks the walk on a nested model, so an upgrade of Keras
 fails that test (and this module is re-checked) rather than silently misbehaving.
 """

@@ -8,6 +8,12 @@ its slots, so a momentum ramp (kzoo.train.callbacks.MomentumRamp) can move it.
 
     v <- mu v - eta g;   w <- w + v             (classical)
     w <- w + mu v - eta g                       (Nesterov, as Keras writes it)
+
+Two protected members of ``keras.optimizers.Optimizer`` are used, as Keras' own
+optimizers use them (checked with Keras 3.15.1): ``_track_variable`` (so the
+momentum variable is saved with the optimizer) and ``_get_variable_index`` (the
+slot of a variable). ``tests/keras/test_private_keras.py`` checks both exist and
+behave so on the installed Keras: an upgrade that changes them fails that test.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import randomize, write_digit_folder
 
 import kzoo
 from conftest import run_kzoo, run_python
@@ -141,7 +142,6 @@ def test_a_fine_tuned_model_reloads_and_predicts_the_same(tiny, tmp_path):
 def test_imagenet_front_equals_keras_applications_preprocess_input(name, reference, module):
     """caffe mode (BGR, 0-255 minus the mean) and tf mode ([-1, 1]) as a Normalization layer in the model."""
     import keras
-    from test_transfer import randomize
 
     from kzoo.graph import analyse
     from kzoo.pretrained import imagenet_front
@@ -159,19 +159,6 @@ def test_imagenet_front_equals_keras_applications_preprocess_input(name, referen
 
 
 kzoo_cli = run_kzoo
-
-
-def write_digit_folder(root, digits=(5, 6, 7, 8, 9), per_class=30):
-    """PNGs of scikit-learn's 8x8 digits (upsampled to 24x24), a sub-folder per class."""
-    import tensorflow as tf
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    for d in digits:
-        (root / str(d)).mkdir(parents=True)
-        for i, row in enumerate(x[y == d][:per_class]):
-            image = np.kron(row.reshape(8, 8) / 16 * 255, np.ones((3, 3))).astype("uint8")[..., None]
-            (root / str(d) / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import randomize
 
 import kzoo
 from kzoo.errors import KzooError
@@ -20,25 +21,6 @@ def reference_name(name):
     from kzoo.zoo import find
 
     return analyse(find(name)).meta["weights"]["imagenet"]["keras_applications"]
-
-
-def randomize(model, seed=0):
-    """Give every weight a random value (moving variances positive), so the port is really tested."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        values = []
-        for w in layer.weights:
-            v = np.asarray(w)
-            if "variance" in w.path:
-                values.append(rng.uniform(0.5, 1.5, v.shape))
-            elif "gamma" in w.path:
-                values.append(rng.uniform(0.5, 1.5, v.shape))
-            elif v.ndim >= 2:
-                values.append(v * rng.uniform(0.8, 1.2, v.shape))
-            else:
-                values.append(rng.normal(0, 0.1, v.shape))
-        if values:
-            layer.set_weights([x.astype("float32") for x in values])
 
 
 def test_the_imagenet_architectures_are_those_keras_applications_has():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import write_image_folder
 
 from kzoo.errors import SpecError
 from kzoo.train.callbacks import LRDrop, MomentumRamp, StopOnNaN
@@ -54,18 +55,6 @@ def test_npz_in_the_keras_datasets_layout(tmp_path):
     with pytest.raises(SpecError, match="lacks x_test"):
         np.savez(tmp_path / "bad.npz", x_train=np.zeros((2, 4, 4)), y_train=np.zeros(2))
         load_data(DataSpec(source=f"npz:{tmp_path / 'bad.npz'}"), (32, 32, 1))
-
-
-def write_image_folder(root, classes=("cat", "dog"), per_class=10, size=12):
-    import tensorflow as tf
-
-    rng = np.random.default_rng(1)
-    for c, name in enumerate(classes):
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            image = rng.integers(0, 255, (size, size, 3), dtype="uint8")
-            image[..., c % 3] = 255  # a colour per class
-            (root / name / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
 
 
 def test_folder_of_class_subfolders(tmp_path):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import write_image_folder
 
 from conftest import ROOT, run_kzoo, run_python
 
@@ -41,7 +42,6 @@ def test_train_writes_a_complete_run_directory(tmp_path):
 
 @pytest.mark.slow
 def test_train_on_a_folder_of_images_with_a_recipe(tmp_path):
-    from test_train_parts import write_image_folder
 
     write_image_folder(tmp_path / "photos", classes=("red", "green", "blue"), per_class=20, size=24)
     recipe = tmp_path / "r.yaml"

@@ -1,0 +1,49 @@
+"""Data the tests write: image folders and random weights (shared by tests in several folders)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def write_digit_folder(root, digits=(5, 6, 7, 8, 9), per_class=30):
+    """PNGs of scikit-learn's 8x8 digits (upsampled to 24x24), a sub-folder per class."""
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    for d in digits:
+        (root / str(d)).mkdir(parents=True)
+        for i, row in enumerate(x[y == d][:per_class]):
+            image = np.kron(row.reshape(8, 8) / 16 * 255, np.ones((3, 3))).astype("uint8")[..., None]
+            (root / str(d) / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+
+
+def write_image_folder(root, classes=("cat", "dog"), per_class=10, size=12):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 255, (size, size, 3), dtype="uint8")
+            image[..., c % 3] = 255  # a colour per class
+            (root / name / f"{i}.png").write_bytes(tf.io.encode_png(image).numpy())
+
+
+def randomize(model, seed=0):
+    """Give every weight a random value (moving variances positive), so the port is really tested."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = []
+        for w in layer.weights:
+            v = np.asarray(w)
+            if "variance" in w.path:
+                values.append(rng.uniform(0.5, 1.5, v.shape))
+            elif "gamma" in w.path:
+                values.append(rng.uniform(0.5, 1.5, v.shape))
+            elif v.ndim >= 2:
+                values.append(v * rng.uniform(0.8, 1.2, v.shape))
+            else:
+                values.append(rng.normal(0, 0.1, v.shape))
+        if values:
+            layer.set_weights([x.astype("float32") for x in values])
