@@ -5,7 +5,7 @@
 Prints a table and writes benchmarks/results.json (each benchmark: its ratio,
 its target, whether it holds). Timings are medians of several repetitions
 after warm-up; no timing goes into tests. Names: static, build, train_step,
-input_pipeline, main_job.
+input_pipeline, main_job, whole_job.
 """
 
 from __future__ import annotations
@@ -194,12 +194,67 @@ def bench_main_job(repeat: int) -> dict:
     return {**result, "ratio": None}
 
 
+def _timed_process(args: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child) of one whole process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV, cwd=cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-2000:])
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bench_whole_job(repeat: int) -> dict:
+    """`kzoo train lenet5_modern --recipe benchmarks/whole_job_recipe.yaml` against the same job written by hand in
+    Keras (benchmarks/whole_job_script.py: the same model, data, recipe and 30 epochs, early stopping off): whole
+    processes, start-up included, timed in turn (A, B, A, B), medians."""
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp())
+    ours, ref = [], []
+    for _ in range(repeat):
+        shutil.rmtree(work / "run", ignore_errors=True)
+        ours.append(
+            _timed_process(
+                [
+                    "-m",
+                    "kzoo.cli",
+                    "train",
+                    "lenet5_modern",
+                    "--recipe",
+                    str(HERE / "whole_job_recipe.yaml"),
+                    "--output",
+                    str(work / "run"),
+                ],
+                work,
+            )
+        )
+        ref.append(_timed_process([str(HERE / "whole_job_script.py")], work))
+    shutil.rmtree(work, ignore_errors=True)
+    wall = statistics.median(a for a, _ in ours) / statistics.median(a for a, _ in ref)
+    cpu = statistics.median(b for _, b in ours) / statistics.median(b for _, b in ref)
+    return {
+        "kzoo_wall_s": statistics.median(a for a, _ in ours),
+        "script_wall_s": statistics.median(a for a, _ in ref),
+        "cpu_ratio": cpu,
+        "ratio": wall,
+        "target": "<= 1.1 (wall; whole processes)",
+        "holds": wall <= 1.1,
+    }
+
+
 BENCHMARKS = {
     "static": bench_static,
     "build": bench_build,
     "train_step": bench_train_step,
     "input_pipeline": bench_input_pipeline,
     "main_job": bench_main_job,
+    "whole_job": bench_whole_job,
 }
 
 
@@ -211,7 +266,7 @@ def main() -> None:
     repeat = 1 if args.quick else 5
     results = {}
     for name in args.names or list(BENCHMARKS):
-        results[name] = BENCHMARKS[name](repeat if name != "main_job" else (1 if args.quick else 3))
+        results[name] = BENCHMARKS[name](repeat if name not in ("main_job", "whole_job") else (1 if args.quick else 3))
         r = results[name]
         ratio = "" if r.get("ratio") is None else f"{r['ratio']:.3f}"
         print(f"{name:<16} ratio {ratio:>8}  target {r['target']:<40} holds: {r['holds']}", flush=True)

@@ -227,28 +227,39 @@ def read_rows(path, before_epoch=None):
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """Keras' ModelCheckpoint(save_best_only=True), saved atomically with kzoo's metadata (best.keras)."""
+    """Keras' ModelCheckpoint(save_best_only=True) as best.keras, with kzoo's metadata, written once.
+
+    The best weights are kept in memory (and in each backup, so a resumed run keeps them) and saved when
+    training ends: saving a .keras file at every improvement cost more than an epoch of a small model.
+    """
 
     def __init__(self, path, monitor="val_accuracy", meta=None):
         super().__init__()
         self.path, self.monitor, self.meta = path, monitor, dict(meta or {})
-        self.best = None
+        self.best, self.best_weights = None, None
 
     def on_epoch_end(self, epoch, logs=None):
-
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value):
             return
-        better = self.best is None or (value > self.best if "acc" in self.monitor else value < self.best)
-        if better:
-            self.best = float(value)
+        if self.best is None or (value > self.best if "acc" in self.monitor else value < self.best):
+            self.best, self.best_weights = float(value), self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self.best_weights)
+        try:
             save_atomic(self.model, self.path, **self.meta)
+        finally:
+            self.model.set_weights(current)
 
     def resume_state(self):
-        return {"best": self.best}, None
+        return {"best": self.best}, self.best_weights
 
     def restore_state(self, state, weights):
-        self.best = state["best"]
+        self.best, self.best_weights = state["best"], weights
 
 
 def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None):
