@@ -52,11 +52,13 @@ def _venv(tmp_path: Path, wheel: Path) -> Path:
     here = [p for p in {sysconfig.get_paths()["purelib"], *site.getsitepackages()} if Path(p).is_dir()]
     # A plain path line: its own .pth files (the editable kzoo's finder among them) are not processed.
     (Path(purelib) / "zz_shared_dependencies.pth").write_text("\n".join(here) + "\n")
-    result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    result = subprocess.run(  # --ignore-installed: the shared path shows pip the editable kzoo's metadata too
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
         capture_output=True,
         text=True,
         timeout=600,
+        env=clean,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return python

@@ -44,8 +44,17 @@ class OpItems:
         self, name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str
     ) -> Any:
         args = self.arg_map(args, None, container, key, path, f"activation {name!r}")
-        spec = YMap({"fn": YMap({name: YMap({k: v for k, v in args.items() if k not in ("name", "from")})})})
-        spec.mark = args.mark or mark_of(container, key)
+        mark = args.mark or mark_of(container, key)
+        fn_args = args.copy()  # the activation's own arguments, with their marks
+        for k in ("name", "from"):
+            fn_args.pop(k, None)
+        fn_args.mark = mark
+        fn = YMap()
+        fn.mark = mark
+        fn.put(name, fn_args, mark)
+        spec = YMap()
+        spec.mark = mark
+        spec.put("fn", fn, mark)
         for k in ("name", "from"):
             if k in args:
                 spec.take(args, k)

@@ -232,3 +232,12 @@ def test_imagenet_weights_offline_is_a_clear_error():
         kzoo.KzooError, match="could not get the ImageNet weights of ResNet50 through keras.applications"
     ):
         kzoo.load("resnet50", weights="imagenet")
+
+
+def test_a_param_override_names_the_variant():
+    from kzoo.zoo import resolve_source
+
+    assert analyse(resolve_source("resnet"), {"depth": 101}).name == "resnet101"
+    assert analyse(resolve_source("vgg16"), {"config": "E"}).name == "vgg19"
+    assert analyse(resolve_source("alexnet"), {"form": "owt"}).name == "alexnet_owt"
+    assert analyse(resolve_source("resnet50_v2"), {"depth": 152}).name == "resnet152_v2"
