@@ -10,8 +10,8 @@ import sys
 import numpy as np
 
 import kzoo
-from kzoo.report import summary_text
 from kzoo.lang import parse_override
+from kzoo.report import summary_text
 from kzoo.zoo import find
 
 
