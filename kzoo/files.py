@@ -28,6 +28,17 @@ MAX_TEXT_BYTES = 1 << 20  # YAML files (architectures, recipes, heads, spaces, s
 
 def read_text(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES) -> str:
     """The UTF-8 text of a regular file of at most ``limit`` bytes, or a SpecError saying what is wrong."""
+    data = read_bytes(path, what, limit, "give the path of a .yaml file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(f"not UTF-8 text ({exc.reason})", Mark(str(path), line, col)) from None
+
+
+def read_bytes(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES, hint: str | None = None) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or a SpecError saying what is wrong."""
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -36,7 +47,9 @@ def read_text(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES)
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise SpecError(f"{path} is a directory, not {article(what)}", hint="give the path of a .yaml file")
+            raise SpecError(
+                f"{path} is a directory, not {article(what)}", hint=hint or f"give the path of {article(what)}"
+            )
         if not stat.S_ISREG(info.st_mode):
             raise SpecError(
                 f"{path} is not a regular file (a pipe, device or socket)", hint=f"give the path of {article(what)}"
@@ -47,19 +60,21 @@ def read_text(path: str | Path, what: str = "file", limit: int = MAX_TEXT_BYTES)
                 Mark(str(path)),
                 hint="is this the right file?",
             )
-        data = os.read(fd, limit + 1)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 26, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     except OSError as exc:
         raise _read_error(path, what, exc) from None
     finally:
         os.close(fd)
     if len(data) > limit:
         raise SpecError(f"{path} is larger than {limit:,} bytes", Mark(str(path)))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(f"not UTF-8 text ({exc.reason})", Mark(str(path), line, col)) from None
+    return data
 
 
 def article(noun: str) -> str:

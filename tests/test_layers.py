@@ -1,6 +1,6 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
-base (errors, files, registry, paths, hooks, quiet, version) -> keras -> ops -> lang -> graph -> builder
+base (errors, files, registry, paths, hooks, quiet, version, windows) -> keras -> ops -> lang -> graph -> builder
 -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study -> cli -> kzoo (façade)
 """
 
@@ -15,7 +15,16 @@ import pytest
 from conftest import ROOT
 
 LAYERS = [
-    ["kzoo.errors", "kzoo.files", "kzoo.registry", "kzoo.paths", "kzoo.version", "kzoo.hooks", "kzoo.quiet"],
+    [
+        "kzoo.errors",
+        "kzoo.files",
+        "kzoo.registry",
+        "kzoo.paths",
+        "kzoo.version",
+        "kzoo.hooks",
+        "kzoo.quiet",
+        "kzoo.windows",
+    ],
     ["kzoo.keras"],
     ["kzoo.ops"],
     ["kzoo.lang"],

@@ -4,6 +4,6 @@ Importing this package registers every kzoo object a saved model can hold:
 layers, initializers, activations and the variable-momentum SGD optimizer.
 """
 
-from kzoo.keras import activations, initializers, layers, lenet, optimizers  # noqa: F401
+from kzoo.keras import activations, caffe, initializers, layers, lenet, optimizers  # noqa: F401
 
-__all__ = ["activations", "initializers", "layers", "lenet", "optimizers"]
+__all__ = ["activations", "caffe", "initializers", "layers", "lenet", "optimizers"]

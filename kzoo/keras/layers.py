@@ -24,16 +24,27 @@ class LocalResponseNormalization(keras.layers.Layer):
         n: channels in the window (the paper's n = 5).
         k, alpha, beta: the paper's constants (AlexNet: 2, 1e-4, 0.75).
         alpha_mode: "mean" or "sum", as above.
+        region: "across" (channels, as above) or "within" (Caffe's WITHIN_CHANNEL: the sum runs over an
+            n x n spatial window of the same channel, zero-padded, and "mean" divides alpha by n²).
     """
 
-    def __init__(self, n=5, k=2.0, alpha=1e-4, beta=0.75, alpha_mode="mean", **kwargs):
+    def __init__(self, n=5, k=2.0, alpha=1e-4, beta=0.75, alpha_mode="mean", region="across", **kwargs):
         super().__init__(**kwargs)
         if alpha_mode not in ("mean", "sum"):
             raise ValueError(f"alpha_mode must be 'mean' or 'sum', received: alpha_mode={alpha_mode!r}")
+        if region not in ("across", "within"):
+            raise ValueError(f"region must be 'across' or 'within', received: region={region!r}")
         self.n, self.k, self.alpha, self.beta, self.alpha_mode = int(n), float(k), float(alpha), float(beta), alpha_mode
+        self.region = region
 
     def call(self, inputs):
         squared = ops.square(inputs)
+        if self.region == "within":
+            half = self.n // 2
+            padded = ops.pad(squared, [[0, 0], [half, self.n - 1 - half], [half, self.n - 1 - half], [0, 0]])
+            mean = ops.average_pool(padded, (self.n, self.n), (1, 1), "valid")
+            scale = self.alpha if self.alpha_mode == "mean" else self.alpha * self.n * self.n
+            return inputs / ops.power(self.k + scale * mean, self.beta)
         half = self.n // 2
         channels = ops.shape(inputs)[-1]
         pad = [[0, 0]] * (len(inputs.shape) - 1) + [[half, self.n - 1 - half]]
@@ -50,7 +61,9 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(n=self.n, k=self.k, alpha=self.alpha, beta=self.beta, alpha_mode=self.alpha_mode)
+        config.update(
+            n=self.n, k=self.k, alpha=self.alpha, beta=self.beta, alpha_mode=self.alpha_mode, region=self.region
+        )
         return config
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kzoo.errors import KzooError
 from kzoo.registry import Registry
+from kzoo.windows import conv_size, pooled_size
 
 
 class OpArgs(BaseModel):
@@ -55,6 +56,8 @@ def fn(name: str, **args: Any) -> Any:
 PosInt = Annotated[int, Field(ge=1)]
 Pair = Annotated[list[PosInt], Field(min_length=2, max_length=2)]
 Size = PosInt | Pair  # an int for both spatial axes, or [rows, cols]
+NonNeg = Annotated[int, Field(ge=0)]
+Pad = NonNeg | Annotated[list[NonNeg], Field(min_length=2, max_length=2)]  # Caffe's pad: both sides, [rows, cols]
 
 
 def pair(value: int | list[int]) -> tuple[int, int]:
@@ -143,16 +146,42 @@ def window_out(size: int, kernel: int, stride: int, padding: str, dilation: int 
     return (size - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def slide(t: Tensor, op: str, kernel: Any, stride: Any, padding: str, dilation: Any = 1) -> tuple[int, int, Tensor]:
-    """Apply a sliding window to a tensor's rows and cols: new rows, cols, receptive field."""
+def slide(
+    t: Tensor,
+    op: str,
+    kernel: Any,
+    stride: Any,
+    padding: str,
+    dilation: Any = 1,
+    pad: Any = 0,
+    ceil_mode: bool | None = None,
+) -> tuple[int, int, Tensor]:
+    """Apply a sliding window to a tensor's rows and cols: new rows, cols, receptive field.
+
+    ``pad`` (rows, cols on both sides) and ``ceil_mode`` are Caffe's: they need ``padding: valid``.
+    ``ceil_mode`` None is a convolution (always rounded down); True/False a pooling.
+    """
     rows, cols, ch = spatial(t, op)
-    (kr, kc), (sr, sc), (dr, dc) = pair(kernel), pair(stride), pair(dilation)
-    out_r = window_out(rows, kr, sr, padding, dr)
-    out_c = window_out(cols, kc, sc, padding, dc)
+    (kr, kc), (sr, sc), (dr, dc), (pr, pc) = pair(kernel), pair(stride), pair(dilation), pair(pad)
+    if (pr or pc or ceil_mode) and padding != "valid":
+        raise ShapeError(
+            f"{op}: pad and ceil_mode are Caffe's explicit padding; they need padding: valid, got {padding}",
+            "drop padding: same, or drop pad/ceil_mode",
+        )
+    if pr or pc or ceil_mode:
+        if ceil_mode is None:
+            out_r, out_c = conv_size(rows, kr, sr, pr, dr), conv_size(cols, kc, sc, pc, dc)
+        else:
+            out_r, out_c = pooled_size(rows, kr, sr, pr, ceil_mode), pooled_size(cols, kc, sc, pc, ceil_mode)
+    else:
+        out_r = window_out(rows, kr, sr, padding, dr)
+        out_c = window_out(cols, kc, sc, padding, dc)
+    if ceil_mode is not None and (pr >= kr or pc >= kc):
+        raise ShapeError(f"{op}: pad {pr}x{pc} must be smaller than the window {kr}x{kc}", "as Caffe requires")
     if out_r < 1 or out_c < 1:
         raise ShapeError(
             f"output would be {out_r}x{out_c}: input {rows}x{cols}, window {kr}x{kc}, "
-            f"stride {sr}x{sc}, padding {padding}",
+            f"stride {sr}x{sc}, padding {padding}" + (f", pad {pr}x{pc}" if pr or pc else ""),
             "the input is too small for this many downsampling layers; use a larger input or padding: same",
         )
     k_eff = (max(kr, kc) - 1) * max(dr, dc) + 1

@@ -26,6 +26,19 @@ variance_scaling   as its mode/distribution say  scale / n
 =================  ============================  ======================
 
 (The truncated normals are rescaled so their variance is exactly the rule.)
+
+Caffe's fillers, by their Caffe names (``variance_norm``: fan_in, the default,
+fan_out or average):
+
+=========================  ================================================
+xavier                     U[-√(3/n), √(3/n)]: lecun_uniform with fan_in,
+                           variance_scaling(1, mode, uniform) otherwise
+                           (not glorot_uniform, whatever its name suggests)
+msra                       N(0, 2/n), not truncated: variance_scaling(2,
+                           mode, untruncated_normal)
+gaussian {std, mean}       N(mean, std²): random_normal
+constant {value}           value (already Keras's ``constant``)
+=========================  ================================================
 """
 
 from __future__ import annotations
@@ -131,6 +144,49 @@ _BUILTIN_INITS = {
 
 for _name, (_cls, _args, _doc) in _BUILTIN_INITS.items():
     register_initializer(_name, _args, _keras_init(_cls), _doc)
+
+
+class CaffeVarianceArgs(Seeded):
+    variance_norm: Literal["fan_in", "fan_out", "average"] = "fan_in"
+
+
+class GaussianArgs(Seeded):
+    std: float = Field(0.01, gt=0)
+    mean: float = 0.0
+
+
+_CAFFE_MODE = {"fan_in": "fan_in", "fan_out": "fan_out", "average": "fan_avg"}
+
+
+def _caffe_variance(scale: float, distribution: str) -> Callable[[dict], Any]:
+    def make(args: dict) -> Any:
+        import keras
+
+        mode = _CAFFE_MODE[args.get("variance_norm", "fan_in")]
+        return keras.initializers.VarianceScaling(scale, mode, distribution, seed=args.get("seed"))
+
+    return make
+
+
+def _gaussian(args: dict) -> Any:
+    import keras
+
+    return keras.initializers.RandomNormal(args.get("mean", 0.0), args.get("std", 0.01), seed=args.get("seed"))
+
+
+register_initializer(
+    "xavier",
+    CaffeVarianceArgs,
+    _caffe_variance(1.0, "uniform"),
+    "Caffe's xavier filler: U[-sqrt(3/n), sqrt(3/n)], n = fan_in by default (= lecun_uniform)",
+)
+register_initializer(
+    "msra",
+    CaffeVarianceArgs,
+    _caffe_variance(2.0, "untruncated_normal"),
+    "Caffe's msra filler: N(0, 2/n), n = fan_in by default (= variance_scaling(2, fan_in, untruncated_normal))",
+)
+register_initializer("gaussian", GaussianArgs, _gaussian, "Caffe's gaussian filler: N(mean, std^2) (= random_normal)")
 
 register_initializer(
     "torch_legacy",

@@ -10,6 +10,7 @@ one per weight per output position (bias additions not counted).
 YAML::
 
     - conv: {filters: 64, kernel: 3, stride: 1, padding: same, init: he_normal, activation: relu}
+    - conv: {filters: 64, kernel: 7, stride: 2, pad: 3}   # Caffe's pad: 3 zeros on every side
     - dense: {units: 4096, activation: relu}
     - dense: 10          # shorthand for {units: 10}
     - dense: {units: 10, weight_decay: 5.0e-4}   # this layer's L2 lambda (0: the recipe's)
@@ -21,7 +22,21 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from kzoo.ops.base import FnSpec, Op, OpArgs, PosInt, ShapeError, Size, Stats, Tensor, fn, pair, register_op, slide
+from kzoo.ops.base import (
+    FnSpec,
+    Op,
+    OpArgs,
+    Pad,
+    PosInt,
+    ShapeError,
+    Size,
+    Stats,
+    Tensor,
+    fn,
+    pair,
+    register_op,
+    slide,
+)
 
 
 class WeightedArgs(OpArgs):
@@ -37,6 +52,7 @@ class ConvArgs(WeightedArgs):
     kernel: Size
     stride: Size = 1
     padding: Literal["valid", "same"] = "valid"
+    pad: Pad = Field(0, description="zeros added on both sides, rows and cols (Caffe's pad; needs padding: valid)")
     dilation: Size = 1
     groups: PosInt = 1
 
@@ -67,7 +83,7 @@ class Conv(Op):
     Args = ConvArgs
 
     def infer(self, args: ConvArgs, inputs: list[Tensor]) -> Stats:
-        out_r, out_c, out = slide(inputs[0], "conv", args.kernel, args.stride, args.padding, args.dilation)
+        out_r, out_c, out = slide(inputs[0], "conv", args.kernel, args.stride, args.padding, args.dilation, args.pad)
         ch = inputs[0].shape[2]
         if ch % args.groups or args.filters % args.groups:
             raise ShapeError(
@@ -84,7 +100,10 @@ class Conv(Op):
     def keras_layer(self, args: ConvArgs, name: str) -> Any:
         import keras
 
-        return keras.layers.Conv2D(
+        from kzoo.keras.caffe import PaddedConv2D
+
+        padded = pair(args.pad) != (0, 0)
+        return (PaddedConv2D if padded else keras.layers.Conv2D)(
             args.filters,
             pair(args.kernel),
             strides=pair(args.stride),
@@ -92,6 +111,7 @@ class Conv(Op):
             dilation_rate=pair(args.dilation),
             groups=args.groups,
             name=name,
+            **({"pad": pair(args.pad)} if padded else {}),
             **weighted_kwargs(args),
         )
 

@@ -16,6 +16,7 @@ YAML::
 
     - batchnorm: {epsilon: 1.001e-5}
     - lrn: {n: 5, k: 2, alpha: 1e-4, beta: 0.75, alpha_mode: sum}   # AlexNet
+    - lrn: {n: 3, k: 1, alpha: 5e-5, beta: 0.75, region: within}    # Caffe's WITHIN_CHANNEL (n x n window)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class LRNArgs(OpArgs):
     alpha: float = Field(1e-4, ge=0)
     beta: float = 0.75
     alpha_mode: Literal["mean", "sum"] = "mean"
+    region: Literal["across", "within"] = "across"
 
 
 @register_op
@@ -73,5 +75,11 @@ class LRN(SameShape):
         from kzoo.keras.layers import LocalResponseNormalization
 
         return LocalResponseNormalization(
-            n=args.n, k=args.k, alpha=args.alpha, beta=args.beta, alpha_mode=args.alpha_mode, name=name
+            n=args.n,
+            k=args.k,
+            alpha=args.alpha,
+            beta=args.beta,
+            alpha_mode=args.alpha_mode,
+            region=args.region,
+            name=name,
         )

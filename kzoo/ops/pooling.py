@@ -7,6 +7,7 @@ root of the mean of squares over the window (Sermanet et al. 2012).
 YAML::
 
     - maxpool: {pool: 3, stride: 2, padding: same}
+    - maxpool: {pool: 3, stride: 2, pad: 1, ceil_mode: true}   # Caffe's padding and rounding-up
     - maxpool: 2            # shorthand for {pool: 2}
     - global_avgpool
 """
@@ -15,13 +16,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kzoo.ops.base import Op, OpArgs, Size, Stats, Tensor, pair, register_op, slide, spatial
+from pydantic import Field
+
+from kzoo.ops.base import Op, OpArgs, Pad, ShapeError, Size, Stats, Tensor, pair, register_op, slide, spatial
 
 
 class PoolArgs(OpArgs):
     pool: Size = 2
     stride: Size | None = None
     padding: Literal["valid", "same"] = "valid"
+    pad: Pad = Field(0, description="Caffe's pad on both sides (rows, cols); needs padding: valid")
+    ceil_mode: bool = Field(False, description="round the pooled size up, as Caffe does (PyTorch's ceil_mode)")
+
+    def caffe(self) -> bool:
+        return self.ceil_mode or pair(self.pad) != (0, 0)
 
 
 class _Pool(Op):
@@ -31,7 +39,7 @@ class _Pool(Op):
 
     def infer(self, args: PoolArgs, inputs: list[Tensor]) -> Stats:
         stride = args.pool if args.stride is None else args.stride
-        _, _, out = slide(inputs[0], self.name, args.pool, stride, args.padding)
+        _, _, out = slide(inputs[0], self.name, args.pool, stride, args.padding, 1, args.pad, args.ceil_mode)
         return Stats(out)
 
     def keras_kwargs(self, args: PoolArgs) -> dict[str, Any]:
@@ -41,6 +49,12 @@ class _Pool(Op):
     def keras_layer(self, args: PoolArgs, name: str) -> Any:
         import keras
 
+        if args.caffe():
+            from kzoo.keras.caffe import Pooling2D
+
+            kind = "max" if self.name == "maxpool" else "avg"
+            stride = args.pool if args.stride is None else args.stride
+            return Pooling2D(kind, pair(args.pool), pair(stride), pair(args.pad), args.ceil_mode, name=name)
         return getattr(keras.layers, self.keras_class)(name=name, **self.keras_kwargs(args))
 
 
@@ -65,6 +79,11 @@ class L2Pool(_Pool):
     """sqrt(mean(x^2)) over each window (kzoo ``L2Pooling2D``)."""
 
     name = "l2pool"
+
+    def infer(self, args: PoolArgs, inputs: list[Tensor]) -> Stats:
+        if args.caffe():
+            raise ShapeError("l2pool has no pad or ceil_mode (Caffe has no L2 pooling)", "use padding: same or valid")
+        return super().infer(args, inputs)
 
     def keras_layer(self, args: PoolArgs, name: str) -> Any:
         from kzoo.keras.layers import L2Pooling2D

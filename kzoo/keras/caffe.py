@@ -1,0 +1,189 @@
+"""kzoo's Keras layers for Caffe's semantics: explicit symmetric padding, pooling that rounds up, per-channel
+scale and bias, Caffe's Power, and a weighted sum.
+
+All use ``keras.ops`` only and are registered for serialization. The ops that make them
+(``conv``/``maxpool``/``avgpool`` with ``pad`` or ``ceil_mode``, ``scale``, ``bias``, ``power``,
+``add`` with ``coeffs``) use Keras's own layers whenever these features are off.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kzoo.windows import pooled_size
+
+
+def _pair(value) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, (int, float)) else (int(value[0]), int(value[1]))
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class PaddedConv2D(keras.layers.Conv2D):
+    """``Conv2D`` on the input padded with ``pad`` = (rows, cols) zeros on both sides (Caffe's ``pad``).
+
+    The weights are a ``Conv2D``'s (same names and shapes). ``padding`` must be "valid".
+    """
+
+    def __init__(self, *args, pad=(0, 0), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = _pair(pad)
+
+    def _padded(self, shape):
+        rows, cols = (None if d is None else d + 2 * p for d, p in zip(shape[1:3], self.pad, strict=True))
+        return (shape[0], rows, cols, *shape[3:])
+
+    def build(self, input_shape):
+        super().build(self._padded(input_shape))
+
+    def call(self, inputs):
+        (pr, pc) = self.pad
+        return super().call(ops.pad(inputs, [[0, 0], [pr, pr], [pc, pc], [0, 0]]))
+
+    def compute_output_shape(self, input_shape):
+        return super().compute_output_shape(self._padded(input_shape))
+
+    def get_config(self):
+        return {**super().get_config(), "pad": list(self.pad)}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class Pooling2D(keras.layers.Layer):
+    """Caffe's max or average pooling: ``pad`` on both sides, the pooled size rounded up (``ceil_mode``).
+
+    Max pooling ignores the padding. Average pooling divides by the window's part
+    inside the padded input (the padding counts, the rounding-up overhang does not),
+    as Caffe's ``AVE`` does. Channels last; the input's rows and columns must be known.
+    """
+
+    def __init__(self, kind="max", pool_size=(2, 2), strides=None, pad=(0, 0), ceil_mode=False, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in ("max", "avg"):
+            raise ValueError(f"kind must be 'max' or 'avg', received: kind={kind!r}")
+        self.kind = kind
+        self.pool_size = _pair(pool_size)
+        self.strides = _pair(strides) if strides is not None else self.pool_size
+        self.pad = _pair(pad)
+        self.ceil_mode = bool(ceil_mode)
+
+    def _plan(self, rows, cols):
+        """Output size and the overhang (positive: extra padding after; negative: rows cut) per axis."""
+        out, extra = [], []
+        for size, k, s, p in zip((rows, cols), self.pool_size, self.strides, self.pad, strict=True):
+            n = pooled_size(size, k, s, p, self.ceil_mode)
+            out.append(n)
+            extra.append((n - 1) * s + k - (size + 2 * p))
+        return out, extra
+
+    def call(self, inputs):
+        rows, cols = inputs.shape[1], inputs.shape[2]
+        if rows is None or cols is None:
+            raise ValueError("Pooling2D needs the input's rows and columns")
+        _, (er, ec) = self._plan(rows, cols)
+        (pr, pc) = self.pad
+        widths = [[0, 0], [pr, pr + max(er, 0)], [pc, pc + max(ec, 0)], [0, 0]]
+        keep_r, keep_c = rows + 2 * pr + er, cols + 2 * pc + ec  # the rows and cols the windows cover
+        if self.kind == "max":
+            lowest = -3.0e38  # below any activation: the padding never wins a window
+            x = ops.pad(inputs, widths, constant_values=lowest)[:, :keep_r, :keep_c, :]
+            return ops.max_pool(x, self.pool_size, self.strides, "valid")
+        x = ops.pad(inputs, widths)[:, :keep_r, :keep_c, :]
+        ones = ops.ones((1, rows + 2 * pr, cols + 2 * pc, 1), dtype=inputs.dtype)
+        mask = ops.pad(ones, [[0, 0], [0, max(er, 0)], [0, max(ec, 0)], [0, 0]])[:, :keep_r, :keep_c, :]
+        total = ops.average_pool(x, self.pool_size, self.strides, "valid")
+        share = ops.average_pool(mask, self.pool_size, self.strides, "valid")
+        return total / share
+
+    def compute_output_shape(self, input_shape):
+        (rows, cols), _ = self._plan(input_shape[1], input_shape[2])
+        return (input_shape[0], rows, cols, input_shape[3])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "pad": list(self.pad),
+            "ceil_mode": self.ceil_mode,
+        }
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class ChannelScale(keras.layers.Layer):
+    """y = gamma_c * x (+ beta_c): Caffe's ``Scale`` with one learned factor (and bias) per channel."""
+
+    def __init__(self, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.use_bias = bool(use_bias)
+
+    def build(self, input_shape):
+        ch = input_shape[-1]
+        self.gamma = self.add_weight(shape=(ch,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(ch,), initializer="zeros", name="beta") if self.use_bias else None
+
+    def call(self, inputs):
+        out = inputs * self.gamma
+        return out + self.beta if self.beta is not None else out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "use_bias": self.use_bias}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class ChannelBias(keras.layers.Layer):
+    """y = x + beta_c: Caffe's ``Bias`` with one learned bias per channel."""
+
+    def build(self, input_shape):
+        self.beta = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        return inputs + self.beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class Power(keras.layers.Layer):
+    """y = (shift + scale * x) ** power: Caffe's ``Power`` (no weights)."""
+
+    def __init__(self, power=1.0, scale=1.0, shift=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.power, self.scale, self.shift = float(power), float(scale), float(shift)
+
+    def call(self, inputs):
+        x = inputs * self.scale + self.shift if (self.scale, self.shift) != (1.0, 0.0) else inputs
+        return ops.power(x, self.power) if self.power != 1.0 else x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "power": self.power, "scale": self.scale, "shift": self.shift}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class WeightedSum(keras.layers.Layer):
+    """sum_i coeffs_i * x_i over inputs of one shape: Caffe's ``Eltwise SUM`` with coefficients."""
+
+    def __init__(self, coeffs=(1.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.coeffs = [float(c) for c in coeffs]
+
+    def call(self, inputs):
+        if len(inputs) != len(self.coeffs):
+            raise ValueError(f"WeightedSum has {len(self.coeffs)} coefficients for {len(inputs)} inputs")
+        total = inputs[0] * self.coeffs[0]
+        for c, x in zip(self.coeffs[1:], inputs[1:], strict=True):
+            total = total + x * c
+        return total
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "coeffs": self.coeffs}
