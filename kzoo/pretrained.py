@@ -1,4 +1,4 @@
-"""Every source of weights: saved files and keras.applications' ImageNet weights (Caffe releases: kzoo.caffe).
+"""Every source of weights: saved files, keras.applications' ImageNet weights and Caffe's ``.caffemodel`` files.
 
 What an architecture's weights need is declared in its YAML file, not here::
 
@@ -53,18 +53,33 @@ def imagenet(graph: Graph) -> dict[str, Any]:
 
 
 def load_weights(model: Any, graph: Graph, weights: str) -> None:
-    """Load saved weights from a file (``.weights.h5`` or ``.keras``), or keras.applications' ImageNet weights."""
+    """Load saved weights from a file (``.weights.h5``, ``.keras``, or Caffe's ``.caffemodel``), or
+    keras.applications' ImageNet weights."""
     if weights == "imagenet":
         port_imagenet(model, graph)
         return
     path = Path(weights)
     if not path.is_file():
         raise SpecError(f"weights: no such file {path}", hint="weights is None, 'imagenet' or a file path")
+    if path.suffix == ".caffemodel":
+        from kzoo.caffe.weights import load_caffe_weights
+
+        load_caffe_weights(model, graph, path, caffe(graph).get("names"))
+        return
     try:
         model.load_weights(path)
     except Exception as exc:  # Keras raises several types for a wrong file
         first = str(exc).strip().splitlines()
         raise KzooError(f"could not load weights from {path}: {first[0] if first else type(exc).__name__}") from None
+
+
+def caffe(graph: Graph) -> dict[str, Any]:
+    """The file's ``weights.caffe`` declaration (empty when it has none: names then match Caffe's as they are)."""
+    found = (graph.meta.get("weights") or {}).get("caffe") or {}
+    names = found.get("names", {})
+    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise SpecError(f"{graph.name}'s weights.caffe.names must map kzoo layer names to Caffe layer names")
+    return found
 
 
 def port_imagenet(model: Any, graph: Graph) -> None:

@@ -47,3 +47,31 @@ def randomize(model, seed=0):
                 values.append(rng.normal(0, 0.1, v.shape))
         if values:
             layer.set_weights([x.astype("float32") for x in values])
+
+
+def caffe_definition(name):
+    """A released Caffe network definition in ../shared/caffe (the test skips, saying why, where it is absent)."""
+    from pathlib import Path
+
+    import pytest
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "caffe" / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the authors' Caffe definitions live in ../shared/caffe)")
+    return path
+
+
+def opencv_forward(prototxt, caffemodel, x):
+    """OpenCV's dnn (the independent Caffe runtime) on channels-last images ``x``: its output, channels last."""
+    import cv2
+
+    net = cv2.dnn.readNetFromCaffe(str(prototxt), str(caffemodel))
+    net.setInput(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    out = net.forward()
+    return out.transpose(0, 2, 3, 1) if out.ndim == 4 else out
+
+
+def relative_difference(a, b):
+    """max |a - b| over max |a|: the difference relative to the output's scale."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64).reshape(np.shape(a))
+    return float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12))

@@ -77,7 +77,50 @@ def build_world(world: Path) -> Path:
     (world / "afile.keras").write_text("not a model\n")
     (world / "adir.yaml.keras").mkdir()
     _spaces(world)
+    _caffe_files(world)
     return world
+
+
+CAFFE_INPUT = 'input: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\n'
+
+
+def _caffe_files(world: Path) -> None:
+    """Caffe network definitions and weights files with one mistake each (for kzoo import/export caffe)."""
+    nets = {
+        "syntax": 'layer {\n  name: "c"\n  type: "Convolution\n}\n',
+        "unbalanced": 'layer {\n  name: "c"\n',
+        "unknown_type": CAFFE_INPUT
+        + 'layer {\n  name: "up"\n  type: "Deconvolution"\n  bottom: "data"\n  top: "up"\n}\n',
+        "no_kernel": CAFFE_INPUT + 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+        "convolution_param { num_output: 4 } }\n",
+        "no_output": CAFFE_INPUT + 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+        "convolution_param { kernel_size: 3 } }\n",
+        "stochastic": CAFFE_INPUT + 'layer { name: "p" type: "Pooling" bottom: "data" top: "p" '
+        "pooling_param { pool: STOCHASTIC kernel_size: 2 } }\n",
+        "bad_blob": CAFFE_INPUT + 'layer { name: "r" type: "ReLU" bottom: "dta" top: "r" }\n',
+        "no_layers": 'name: "empty"\n',
+        "no_input": 'layer { name: "r" type: "ReLU" bottom: "x" top: "r" }\n',
+        "short_dims": 'input: "data"\ninput_dim: 3\ninput_dim: 8\n'
+        'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }\n',
+        "duplicate": CAFFE_INPUT + 'layer { name: "r" type: "ReLU" bottom: "data" top: "data" }\n' * 2,
+        "too_small": CAFFE_INPUT + 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+        "convolution_param { num_output: 4 kernel_size: 11 } }\n",
+        "even_lrn": CAFFE_INPUT
+        + 'layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { local_size: 4 } }\n',
+        "concat_axis": CAFFE_INPUT + 'layer { name: "c" type: "Concat" bottom: "data" bottom: "data" top: "c" '
+        "concat_param { axis: 2 } }\n",
+        "binary": "\x00\x01\x02 not text",
+        "good": CAFFE_INPUT + 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+        "convolution_param { num_output: 4 kernel_size: 3 } }\n",
+        "train_val": 'layer { name: "d" type: "Data" top: "data" top: "label" }\n'
+        'layer { name: "c" type: "Convolution" bottom: "data" top: "c"\n'
+        "convolution_param { num_output: 4 kernel_size: 3 } }\n",
+    }
+    for name, text in nets.items():
+        write(world / "caffe" / f"{name}.prototxt", text)
+    (world / "caffe" / "garbage.caffemodel").write_bytes(b"\xff\xfe\xfd\xfc" * 64)
+    (world / "caffe" / "empty.caffemodel").write_bytes(b"")
+    (world / "caffe" / "text.caffemodel").write_text('name: "not binary"\n')
 
 
 def _architecture_files(world: Path) -> None:

@@ -85,26 +85,29 @@ def item(node: KNode, previous: str | None, defaults: dict[str, dict[str, Any]])
     return f"{node.op}: {flow(args)}"
 
 
-def header(imported: Imported, source: str) -> list[str]:
+def header(imported: Imported, source: str, weights_file: str | None) -> list[str]:
     net = imported.net
-    return [
+    lines = [
         f"# {net.name}, imported from Caffe by kzoo {__version__} (kzoo import caffe {source}).",
         "# Names are Caffe's layer names; each line is one Caffe layer (activations and Scale folded into the",
         "# layer before them). Caffe's padding, rounding-up pooling and LRN are kept exactly (pad, ceil_mode,",
-        "# alpha_mode: mean).",
+        "# alpha_mode: mean). Weights: kzoo.load(THIS_FILE, weights='NET.caffemodel') reads Caffe's directly",
     ]
+    if weights_file:
+        lines.append(f"# (converted here: weights='{weights_file}').")
+    else:
+        lines[-1] += "."
+    return lines
 
 
 def emit(imported: Imported, name: str, source: str, weights_file: str | None = None) -> str:
     """The architecture file of an imported network."""
     channels, rows, cols = imported.net.input_shape  # type: ignore[misc]
     defaults = shared_defaults(imported.nodes)
-    lines = header(imported, source)
+    lines = header(imported, source, weights_file)
     lines.append(f"name: {flow(name)}")
     lines.append(f"description: {flow(f'Caffe network {imported.net.name!r} from {source}')}")
     lines.append(f"input: {flow([rows, cols, channels])}")
-    if weights_file:
-        lines.append(f"weights: {flow({'caffe': {'file': weights_file}})}")
     if defaults:
         lines.append("defaults:")
         for op, args in defaults.items():

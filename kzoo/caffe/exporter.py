@@ -324,8 +324,8 @@ def _export_layer(ex: Export, layer: Any, bottoms: list[str], by_name: dict, con
         ex.layer(name, "Concat", bottoms)
     elif isinstance(layer, kc.ChannelScale):
         ex.layer(name, "Scale", bottoms, blobs=weights).scale_param.bias_term = layer.use_bias
-    elif isinstance(layer, kc.ChannelBias):
-        ex.layer(name, "Bias", bottoms, blobs=weights)
+    elif isinstance(layer, kc.ChannelBias):  # a Scale by ones: OpenCV's dnn has no Bias layer
+        ex.layer(name, "Scale", bottoms, blobs=[np.ones_like(weights[0]), weights[0]]).scale_param.bias_term = True
     elif isinstance(layer, kc.Power):
         p = ex.layer(name, "Power", bottoms).power_param
         p.power, p.scale, p.shift = layer.power, layer.scale, layer.shift

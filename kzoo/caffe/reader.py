@@ -127,8 +127,16 @@ def net_from(net: Any, text: str | None, file: str, input_shape: tuple[int, int,
         elif proto.type not in DROPPED_TYPES and not (proto.type.endswith("Loss") and proto.type != "SoftmaxWithLoss"):
             layers.append(layer)
     out = Net(net.name or Path(file).stem, file, layers, data_layers=data)
-    _find_input(net, out, input_shape)
+    _find_input(net, out, input_shape, _line_of(text, r"^\s*input\s*:", file))
     return out
+
+
+def _line_of(text: str | None, pattern: str, file: str) -> Mark:
+    """The mark of the first line matching ``pattern`` (the file alone when none does)."""
+    for i, line in enumerate((text or "").splitlines()):
+        if re.search(pattern, line):
+            return Mark(file, i + 1, 1)
+    return Mark(file)
 
 
 def _runs_at_test(proto: Any) -> bool:
@@ -177,9 +185,8 @@ def _layer_marks(text: str | None, protos: list[Any], file: str) -> list[Mark]:
     return marks
 
 
-def _find_input(net: Any, out: Net, given: tuple[int, int, int] | None) -> None:
+def _find_input(net: Any, out: Net, given: tuple[int, int, int] | None, mark: Mark) -> None:
     dims: list[int] | None = None
-    mark = Mark(out.file)
     if len(net.input):
         out.input_blob = net.input[0]
         if len(net.input) > 1:

@@ -13,6 +13,8 @@
   kzoo plot FILE|NAME -o FILE.svg [--depth N]       draw the architecture (Graphviz)
   kzoo gallery FOLDER                               FOLDER/zoo.md with every architecture
   kzoo schema                                       JSON Schema of architecture files
+  kzoo import caffe NET.prototxt [--weights NET.caffemodel] [-o NAME.yaml] [--input R,C,CH]   from Caffe
+  kzoo export caffe MODEL -o NAME.caffemodel [--prototxt NAME.prototxt] [--like REF.prototxt]   to Caffe
 
 ``--param NAME=VALUE`` always sets an architecture param and ``--set KEY=VALUE``
 always a recipe field (only commands with a recipe take it). With ``--json``,
@@ -36,8 +38,10 @@ from kzoo.cli.commands import (
     Failed,
     cmd_build,
     cmd_evaluate,
+    cmd_export,
     cmd_finetune,
     cmd_gallery,
+    cmd_import,
     cmd_inspect,
     cmd_list,
     cmd_plot,
@@ -58,6 +62,7 @@ from kzoo.cli.flags import (
     add_params,
     add_recipe,
     classes_arg,
+    shape_arg,
     whole_number,
 )
 from kzoo.errors import KzooError, to_json
@@ -112,6 +117,21 @@ def parser() -> argparse.ArgumentParser:
     sp = add("gallery", cmd_gallery, "write FOLDER/zoo.md and a diagram of every architecture")
     sp.add_argument("folder", metavar="FOLDER")
     add("schema", cmd_schema, "print the JSON Schema of architecture files (for editors)")
+    sp = add("import", cmd_import, "a Caffe network definition (and its weights) as a kzoo architecture file")
+    sp.add_argument("format", choices=["caffe"], help="the framework the network comes from")
+    sp.add_argument("source", metavar="NET.prototxt", help="a Caffe network definition (deploy or train_val)")
+    sp.add_argument("--weights", metavar="NET.caffemodel", help="also convert these weights (to NAME.weights.h5)")
+    sp.add_argument("-o", "--output", metavar="NAME.yaml", help="the architecture file (default: ./NET.yaml)")
+    sp.add_argument("--input", type=shape_arg, metavar="R,C,CH", help="input rows,cols,channels (for data layers)")
+    sp.add_argument("--name", help="the architecture's name (default: the network's)")
+    sp = add("export", cmd_export, "a Keras model as a Caffe weights file (and network definition)")
+    sp.add_argument("format", choices=["caffe"], help="the framework to write for")
+    sp.add_argument("model", metavar="MODEL", help="a .keras file, a run directory, or an architecture (FILE|NAME)")
+    sp.add_argument("-o", "--output", required=True, metavar="NAME.caffemodel", help="the Caffe weights file")
+    sp.add_argument("--prototxt", metavar="NAME.prototxt", help="also write the network definition")
+    sp.add_argument("--like", metavar="REF.prototxt", help="name layers as this Caffe definition does")
+    sp.add_argument("--weights", metavar="FILE", help="for an architecture: its weights (.weights.h5, .caffemodel)")
+    add_params(sp)
     return p
 
 

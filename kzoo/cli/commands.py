@@ -223,3 +223,37 @@ def cmd_schema(args: argparse.Namespace) -> JSON:
     if not args.json:
         say(json.dumps(schema, indent=2))
     return schema
+
+
+def cmd_import(args: argparse.Namespace) -> JSON:
+    from kzoo.caffe.bridge import import_caffe
+
+    doc = import_caffe(args.source, args.output, args.weights, args.input, args.name)
+    say(
+        f"wrote {doc['wrote']}: {doc['name']}, {doc['lines']} lines from {doc['source_lines']} "
+        f"({doc['caffe_layers']} Caffe layers, {doc['layers']} kzoo layers, {doc['params']:,} params)"
+    )
+    if doc["weights"]:
+        say(f"wrote {doc['weights']}")
+    return doc
+
+
+def cmd_export(args: argparse.Namespace) -> JSON:
+    from pathlib import Path
+
+    from kzoo.caffe.bridge import export_caffe
+
+    target = Path(args.model)
+    if target.is_dir() or target.suffix == ".keras":
+        if args.param or args.weights:
+            raise UsageError("--param and --weights are for an architecture, not a saved model")
+        from kzoo.builder import load_saved
+
+        model = load_saved(target)
+    else:
+        from kzoo.zoo import load
+
+        model = load(args.model, weights=args.weights, **_params(args))
+    doc = export_caffe(model, args.output, args.prototxt, args.like)
+    say(f"wrote {doc['wrote']} ({doc['layers']} Caffe layers)" + (f" and {doc['prototxt']}" if doc["prototxt"] else ""))
+    return doc

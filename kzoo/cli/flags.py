@@ -50,6 +50,15 @@ POSITIVE = whole_number(1)
 SEED = whole_number(0, 2**32 - 1, "a seed")
 
 
+def shape_arg(text: str) -> tuple[int, int, int]:
+    """``ROWS,COLS,CHANNELS`` (e.g. 227,227,3) as a tuple of three positive whole numbers."""
+    parts = [p.strip() for p in text.replace("x", ",").split(",")]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected ROWS,COLS,CHANNELS of positive whole numbers, got {text!r}")
+    rows, cols, channels = (int(p) for p in parts)
+    return rows, cols, channels
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

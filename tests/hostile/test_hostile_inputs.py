@@ -353,7 +353,72 @@ def run_main(capsys):
     return run
 
 
-ALL = READING + FILES + PARAMS + SIZES + RECIPES + FLAGS + DATA + FINETUNE + SPACES + LOOKING
+CAFFE = cases(
+    ("caffe_syntax", "import caffe {w}/caffe/syntax.prototxt -o {w}/caffe/o.yaml", "syntax.prototxt:3:9"),
+    ("caffe_unbalanced", "import caffe {w}/caffe/unbalanced.prototxt -o {w}/caffe/o.yaml", "unbalanced.prototxt:"),
+    ("caffe_unknown_type", "import caffe {w}/caffe/unknown_type.prototxt -o {w}/caffe/o.yaml", "'up' (Deconvolution)"),
+    ("caffe_no_kernel", "import caffe {w}/caffe/no_kernel.prototxt -o {w}/caffe/o.yaml", "kernel_size"),
+    ("caffe_no_output", "import caffe {w}/caffe/no_output.prototxt -o {w}/caffe/o.yaml", "num_output"),
+    ("caffe_stochastic", "import caffe {w}/caffe/stochastic.prototxt -o {w}/caffe/o.yaml", "STOCHASTIC"),
+    ("caffe_bad_blob", "import caffe {w}/caffe/bad_blob.prototxt -o {w}/caffe/o.yaml", "'dta'"),
+    ("caffe_no_layers", "import caffe {w}/caffe/no_layers.prototxt -o {w}/caffe/o.yaml", "no layers"),
+    ("caffe_no_input", "import caffe {w}/caffe/no_input.prototxt -o {w}/caffe/o.yaml", "no input"),
+    ("caffe_short_dims", "import caffe {w}/caffe/short_dims.prototxt -o {w}/caffe/o.yaml", "short_dims.prototxt:1"),
+    ("caffe_duplicate", "import caffe {w}/caffe/duplicate.prototxt -o {w}/caffe/o.yaml", "two layers"),
+    ("caffe_too_small", "import caffe {w}/caffe/too_small.prototxt -o {w}/caffe/o.yaml", "output would be"),
+    ("caffe_even_lrn", "import caffe {w}/caffe/even_lrn.prototxt -o {w}/caffe/o.yaml", "odd"),
+    ("caffe_concat_axis", "import caffe {w}/caffe/concat_axis.prototxt -o {w}/caffe/o.yaml", "axis 2"),
+    ("caffe_binary", "import caffe {w}/caffe/binary.prototxt -o {w}/caffe/o.yaml", "binary.prototxt"),
+    ("caffe_missing", "import caffe {w}/caffe/nothere.prototxt -o {w}/caffe/o.yaml", "no such file"),
+    ("caffe_fifo", "import caffe {w}/fifo.yaml -o {w}/caffe/o.yaml", "not a regular file"),
+    ("caffe_dir", "import caffe {w}/caffe -o {w}/caffe/o.yaml", "directory"),
+    ("caffe_train_val", "import caffe {w}/caffe/train_val.prototxt -o {w}/caffe/o.yaml", "--input"),
+    ("caffe_input_flag", "import caffe {w}/caffe/train_val.prototxt --input 8,8", "--input"),
+    ("caffe_out_suffix", "import caffe {w}/caffe/good.prototxt -o {w}/caffe/o.txt", ".yaml"),
+    ("caffe_out_dir", "import caffe {w}/caffe/good.prototxt -o {w}/adir.yaml", "directory"),
+    ("caffe_format", "import onnx {w}/caffe/good.prototxt", "caffe"),
+    (
+        "caffe_weights_missing",
+        "import caffe {w}/caffe/good.prototxt -o {w}/caffe/o.yaml --weights {w}/caffe/no.caffemodel",
+        "no such file",
+    ),
+    (
+        "caffe_weights_garbage",
+        "import caffe {w}/caffe/good.prototxt -o {w}/caffe/o.yaml --weights {w}/caffe/garbage.caffemodel",
+        "garbage.caffemodel",
+    ),
+    (
+        "caffe_weights_empty",
+        "import caffe {w}/caffe/good.prototxt -o {w}/caffe/o.yaml --weights {w}/caffe/empty.caffemodel",
+        "no layers",
+    ),
+    (
+        "caffe_weights_text",
+        "import caffe {w}/caffe/good.prototxt -o {w}/caffe/o.yaml --weights {w}/caffe/text.caffemodel",
+        "text.caffemodel",
+    ),
+    (
+        "caffe_load_garbage",
+        "export caffe {w}/tiny.yaml --weights {w}/caffe/garbage.caffemodel -o {w}/caffe/x.caffemodel",
+        "garbage.caffemodel",
+    ),
+    ("caffe_export_suffix", "export caffe {w}/model.keras -o {w}/caffe/x.h5", ".caffemodel"),
+    (
+        "caffe_export_prototxt",
+        "export caffe {w}/model.keras -o {w}/caffe/x.caffemodel --prototxt {w}/caffe/x.txt",
+        ".prototxt",
+    ),
+    ("caffe_export_lenet", "export caffe lenet5 -o {w}/caffe/x.caffemodel", "Caffe"),
+    (
+        "caffe_export_like",
+        "export caffe {w}/model.keras -o {w}/caffe/x.caffemodel --like {w}/caffe/syntax.prototxt",
+        "syntax.prototxt:3:9",
+    ),
+    ("caffe_export_param", "export caffe {w}/model.keras -o {w}/caffe/x.caffemodel --param classes=3", "--param"),
+    ("caffe_export_notmodel", "export caffe {w}/afile.keras -o {w}/caffe/x.caffemodel", "afile.keras"),
+)
+
+ALL = CAFFE + READING + FILES + PARAMS + SIZES + RECIPES + FLAGS + DATA + FINETUNE + SPACES + LOOKING
 
 
 def test_the_suite_is_large_and_ids_are_unique():

@@ -1,0 +1,109 @@
+"""The Caffe bridge's two jobs, as the CLI and Python call them.
+
+:func:`import_caffe`: a ``.prototxt`` becomes an architecture file (checked by
+kzoo's own static analysis before it is written), and with ``weights`` the
+``.caffemodel`` becomes ``NAME.weights.h5`` beside it. :func:`export_caffe`: a
+Keras model (a ``.keras`` file, a run directory, or an architecture built with
+its weights) becomes a ``.caffemodel`` (and a ``.prototxt``); with ``like``, its
+layers take the names a reference prototxt gives them, so the weights run with
+the authors' own definition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kzoo.caffe.emit import emit
+from kzoo.caffe.importer import convert
+from kzoo.caffe.reader import read_net
+from kzoo.errors import SpecError
+from kzoo.files import atomic_path
+
+
+def _suffix(path: Path, suffixes: tuple[str, ...], flag: str) -> Path:
+    if path.suffix not in suffixes:
+        hint = f"e.g. {flag} {path.with_suffix(suffixes[0])}"
+        raise SpecError(f"{flag} must end in {' or '.join(suffixes)}, got {path}", hint=hint)
+    if path.is_dir():
+        raise SpecError(f"{path} is a directory", hint=f"give a file name ending in {suffixes[0]}")
+    return path
+
+
+def import_caffe(
+    prototxt: str | Path,
+    output: str | Path | None = None,
+    weights: str | Path | None = None,
+    input_shape: tuple[int, int, int] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Write the architecture file of a Caffe network (and its converted weights); what was written."""
+    from kzoo.graph import analyse
+
+    prototxt = Path(prototxt)
+    out = _suffix(Path(output) if output else Path(prototxt.stem + ".yaml"), (".yaml", ".yml"), "-o")
+    if weights is not None and not Path(weights).is_file():
+        raise SpecError(f"--weights: no such file {weights}", hint="give the .caffemodel released with the network")
+    net = read_net(prototxt, input_shape)
+    imported = convert(net)
+    model_name = name or _name_of(net.name, prototxt)
+    weights_out = out.with_name(out.stem + ".weights.h5") if weights is not None else None
+    text = emit(imported, model_name, prototxt.name, weights_out.name if weights_out else None)
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+        graph = analyse(tmp)  # the file must be one kzoo reads as it is (raises before anything is kept)
+        if weights_out is not None:
+            from kzoo.builder import build_graph
+            from kzoo.caffe.weights import load_caffe_weights
+
+            model = build_graph(graph)
+            load_caffe_weights(model, graph, weights)
+            with atomic_path(weights_out) as wtmp:
+                model.save_weights(str(wtmp))
+    totals = graph.totals()
+    return {
+        "wrote": str(out),
+        "weights": str(weights_out) if weights_out else None,
+        "name": model_name,
+        "lines": text.count("\n"),
+        "source_lines": prototxt.read_text(encoding="utf-8", errors="replace").count("\n"),
+        "caffe_layers": len(net.layers),
+        "layers": totals["layers"],
+        "params": totals["params"],
+    }
+
+
+def _name_of(net_name: str, path: Path) -> str:
+    import re
+
+    text = re.sub(r"[^0-9a-z_]+", "_", (net_name or path.stem).lower()).strip("_")
+    return text or "imported"
+
+
+def export_caffe(
+    model: Any,
+    output: str | Path,
+    prototxt: str | Path | None = None,
+    like: str | Path | None = None,
+) -> dict[str, Any]:
+    """Write ``model`` (a Keras model) as a ``.caffemodel`` (and ``prototxt``); what was written."""
+    from kzoo.caffe.exporter import export_model, rename_like
+    from kzoo.caffe.writer import write
+
+    out = _suffix(Path(output), (".caffemodel",), "-o")
+    if prototxt is not None:
+        _suffix(Path(prototxt), (".prototxt",), "--prototxt")
+    reference = read_net(like) if like is not None else None
+    ex = export_model(model)
+    if reference is not None:
+        rename_like(ex, reference)
+    write(ex, out, prototxt)
+    return {
+        "wrote": str(out),
+        "prototxt": str(prototxt) if prototxt else None,
+        "layers": len(ex.net.layer),
+        "blobs": sum(len(b) for b in ex.blobs.values()),
+    }
+
+
+__all__ = ["export_caffe", "import_caffe"]
