@@ -41,7 +41,7 @@ class LecunTanh(_Activation):
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class LeakyReLU(_Activation):
-    """f(x) = x for x > 0, beta·x otherwise (Maas et al. 2013); beta in [0.01, 0.3]."""
+    """f(x) = x for x > 0, beta·x otherwise (Maas et al. 2013); beta in [0, 1]."""
 
     __name__ = "leaky_relu"
 

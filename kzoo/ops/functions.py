@@ -211,7 +211,7 @@ register_initializer(
 
 
 class LeakyArgs(FnArgs):
-    beta: float = Field(0.01, ge=0.01, le=0.3)
+    beta: float = Field(0.01, ge=0, le=1)  # Caffe's negative_slope may be any of these
 
 
 class EluArgs(FnArgs):

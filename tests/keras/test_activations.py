@@ -50,7 +50,7 @@ def test_leaky_relu_beta_range_is_enforced():
     from pydantic import ValidationError
 
     fn = ACTIVATIONS.get("leaky_relu")
-    for beta in (0.005, 0.5):
+    for beta in (-0.1, 1.5):
         with pytest.raises(ValidationError):
             fn.Args.model_validate({"beta": beta})
 

@@ -349,7 +349,7 @@ def test_names_are_stable_across_runs(write):
         ("layers: [{conv: {filters: '${2 +}', kernel: 3}}]", "syntax error", 4),
         ("layers: [{conv: {filters: '${__import__(\"os\")}', kernel: 3}}]", "not allowed", 4),
         ("layers: [{conv: {filters: 2, kernel: 3, init: he_normall}}]", "unknown initializer 'he_normall'", 4),
-        ("layers: [{conv: {filters: 2, kernel: 3, activation: {leaky_relu: {beta: 0.9}}}}]", "beta", 4),
+        ("layers: [{conv: {filters: 2, kernel: 3, activation: {leaky_relu: {beta: 1.5}}}}]", "beta", 4),
         (
             "layers: [{conv: {name: a, filters: 2, kernel: 1}}, {conv: {name: a, filters: 2, kernel: 1}}]",
             "used twice",
