@@ -12,35 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import yaml
-
+from kzoo.caffe.blocks import Block, find_blocks
 from kzoo.caffe.importer import Imported, KNode
-from kzoo.ops import OPS
+from kzoo.caffe.text import MISSING, flow, op_default
 from kzoo.version import __version__
-
-WIDTH = 118
-
-
-def flow(value: Any) -> str:
-    """``value`` as one line of flow-style YAML."""
-    if value is _MISSING:
-        return "<no default>"
-    return (
-        yaml.safe_dump(value, default_flow_style=True, width=10**9, sort_keys=False).strip().removesuffix("...").strip()
-    )
-
-
-def op_default(op: str, key: str) -> Any:
-    """The default of an op's argument as the YAML would write it (a missing marker when it has none)."""
-    fields = OPS.get(op).Args.model_fields
-    if key not in fields or fields[key].is_required():
-        return _MISSING
-    value = fields[key].get_default(call_default_factory=True)
-    return value.to_yaml() if hasattr(value, "to_yaml") else value
-
-
-_MISSING = object()
-_ORDER = ("name", "from")
 
 
 def shared_defaults(nodes: list[KNode]) -> dict[str, dict[str, Any]]:
@@ -72,10 +47,10 @@ def item(node: KNode, previous: str | None, defaults: dict[str, dict[str, Any]])
     mine = defaults.get(node.op, {})
     for key, value in node.args.items():
         base = mine[key] if key in mine else op_default(node.op, key)
-        if base is _MISSING or flow(base) != flow(value):
+        if base is MISSING or flow(base) != flow(value):
             args[key] = value
     for key in mine:
-        if key not in node.args and op_default(node.op, key) is not _MISSING:
+        if key not in node.args and op_default(node.op, key) is not MISSING:
             args[key] = op_default(node.op, key)  # this layer keeps the op's default, not the file's
     if node.op == "activation":
         fn = args.pop("fn")
@@ -100,10 +75,48 @@ def header(imported: Imported, source: str, weights_file: str | None) -> list[st
     return lines
 
 
+def block_lines(block: Block, defaults: dict[str, dict[str, Any]]) -> list[str]:
+    """A block's definition: unscoped, its arguments, its layers over ``${id}`` and ``$argument``."""
+    kinds = {"int": int, "float": float, "bool": bool, "str": str}
+    types = {"id": "str"}
+    for arg in block.args:
+        values = [call["args"][arg] for call in block.calls]
+        kind = next((k for k, t in kinds.items() if all(type(v) is t for v in values)), "any")
+        types[arg] = kind
+    lines = [
+        f"  {block.name}:",
+        f"    doc: {flow(f'{len(block.calls)} calls: ' + ', '.join(str(c['id']) for c in block.calls))}",
+        "    scoped: false            # the layers keep Caffe's names, made from the id",
+        f"    args: {flow(types)}",
+        "    layers:",
+    ]
+    previous = "input"
+    for j, node in enumerate(block.nodes):
+        args = dict(node.args)
+        for arg, where in block.args.items():
+            for jj, key in where:
+                if jj == j:
+                    args[key] = f"${arg}"
+        templ = KNode(block.templates[j], node.op, args, block.inputs[j])
+        lines.append(f"      - {item(templ, previous, defaults)}")
+        previous = block.templates[j]
+    return lines
+
+
+def call_line(block: Block, index: int, previous: str) -> str:
+    call = block.calls[index]
+    args: dict[str, Any] = {"id": str(call["id"])}
+    if call["entry"] != previous:
+        args["from"] = call["entry"]
+    args.update(call["args"])
+    return f"{block.name}: {flow(args)}"
+
+
 def emit(imported: Imported, name: str, source: str, weights_file: str | None = None) -> str:
     """The architecture file of an imported network."""
     channels, rows, cols = imported.net.input_shape  # type: ignore[misc]
     defaults = shared_defaults(imported.nodes)
+    blocks, calls = find_blocks(imported.nodes)
     lines = header(imported, source, weights_file)
     lines.append(f"name: {flow(name)}")
     lines.append(f"description: {flow(f'Caffe network {imported.net.name!r} from {source}')}")
@@ -112,11 +125,23 @@ def emit(imported: Imported, name: str, source: str, weights_file: str | None = 
         lines.append("defaults:")
         for op, args in defaults.items():
             lines.append(f"  {op}: {flow(args)}")
+    if blocks:
+        lines.append("blocks:")
+        for block in blocks:
+            lines.extend(block_lines(block, defaults))
     lines.append("layers:")
-    previous = "input"
-    for node in imported.nodes:
-        lines.append(f"  - {item(node, previous, defaults)}")
-        previous = node.name
-    if imported.outputs != [imported.nodes[-1].name]:
+    previous, i = "input", 0
+    nodes = imported.nodes
+    while i < len(nodes):
+        if i in calls:
+            block, index = calls[i]
+            lines.append(f"  - {call_line(block, index, previous)}")
+            i += len(block.nodes)
+            previous = nodes[i - 1].name
+            continue
+        lines.append(f"  - {item(nodes[i], previous, defaults)}")
+        previous = nodes[i].name
+        i += 1
+    if imported.outputs != [nodes[-1].name]:
         lines.append(f"outputs: {flow(imported.outputs)}")
     return "\n".join(lines) + "\n"

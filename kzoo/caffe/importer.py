@@ -89,16 +89,16 @@ def filler(proto: Any) -> Any:
     kind = proto.type
     norm = {0: "fan_in", 1: "fan_out", 2: "average"}[proto.variance_norm]
     if kind == "constant":
-        return "zeros" if proto.value == 0 else {"constant": {"value": float(proto.value)}}
+        return "zeros" if proto.value == 0 else {"constant": {"value": _num(proto.value)}}
     if kind in ("xavier", "msra"):
         return kind if norm == "fan_in" else {kind: {"variance_norm": norm}}
     if kind == "gaussian":
-        args = {"std": float(proto.std)}
+        args = {"std": _num(proto.std)}
         if proto.mean:
-            args["mean"] = float(proto.mean)
+            args["mean"] = _num(proto.mean)
         return {"gaussian": args}
     if kind == "uniform":
-        return {"random_uniform": {"minval": float(proto.min), "maxval": float(proto.max)}}
+        return {"random_uniform": {"minval": _num(proto.min), "maxval": _num(proto.max)}}
     return None
 
 

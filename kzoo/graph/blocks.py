@@ -4,8 +4,11 @@
 ``bool``, ``str``, ``list``, ``dict``, ``any``) or to a default value (whose type
 the argument then takes). A call binds the arguments over the caller's scope and
 expands the block's ``layers:`` or ``parallel:`` in a scope named after the call;
-``from: input`` inside a block is the block's own input. A block that calls itself,
-directly or through others, is an error.
+``from: input`` inside a block is the block's own input. ``scoped: false`` leaves the
+layer names as the block writes them (no call-name prefix; a call then takes no
+name): what a block needs whose layers follow another framework's naming
+(``name: res${id}_branch1``). A block that calls itself, directly or through
+others, is an error.
 """
 
 from __future__ import annotations
@@ -47,19 +50,43 @@ class Blocks:
         args = self.arg_map(args, None, container, key, path, f"block {block!r}")
         name_text, from_ = args.pop("name", None), args.pop("from", None)
         bound = self.bind_args(block, bdef, args, scope, path)
-        seg = self.segment(scope, name_text, block, args, "name", path + ".name")
+        scoped = bdef.get("scoped", True)
+        if not isinstance(scoped, bool):
+            raise self.fail("scoped: is true or false", bdef, "scoped", f"blocks.{block}.scoped")
+        if not scoped and name_text is not None:
+            raise self.fail(
+                f"block {block!r} is unscoped (scoped: false): a call has no name",
+                args,
+                "name",
+                path + ".name",
+                "its layers name themselves, e.g. from an argument: name: res${id}_branch1",
+                of_key=True,
+            )
         (x,) = self.inputs(from_, scope, prev, args, "from", path + ".from")
+        # Scoped: the call's name prefixes every layer name inside it. Unscoped: the layers keep the names they
+        # give themselves (as Caffe's do), and `from: input` still means the call's input.
+        prefix = (
+            scope.prefix + (self.segment(scope, name_text, block, args, "name", path + ".name"),)
+            if scoped
+            else scope.prefix
+        )
         inner = Scope(
-            scope.prefix + (seg,), {**self.globals, **bound}, scope.defaults, scope.calls + (block,), f"blocks.{block}"
+            prefix,
+            {**self.globals, **bound},
+            scope.defaults,
+            scope.calls + (block,),
+            f"blocks.{block}",
+            None if scoped else x,
         )
         inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
-        # `from: input` inside a block means the block's own input.
-        self.add_symbol("_".join(inner.prefix + (INPUT,)), x, mark_of(container, key), path)
+        if scoped:  # `from: input` inside a block means the block's own input.
+            self.add_symbol("_".join(inner.prefix + (INPUT,)), x, mark_of(container, key), path)
         if "parallel" in bdef:
             out = self.parallel(bdef, inner, f"blocks.{block}", x, "block")
         else:
             out = self.body(bdef.get("layers"), bdef, "layers", inner, x)
-        self.add_symbol("_".join(inner.prefix), out, mark_of(container, key), path)
+        if scoped:
+            self.add_symbol("_".join(inner.prefix), out, mark_of(container, key), path)
         return out
 
     def bind_args(self, block: str, bdef: YMap, args: YMap, scope: Scope, path: str) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class Naming:
             )
             if not isinstance(text, str):
                 raise self.fail(f"from: expects layer names, got {text!r}", container, key, path)
+            if text == INPUT and scope.entry is not None:  # inside an unscoped block call: the call's input
+                out.append(scope.entry)
+                continue
             out.append(Ref(text, scope.prefix, mark_of(container, key), path))
         return out
 

@@ -22,6 +22,7 @@ class Scope:
     defaults: tuple[YMap, ...]
     calls: tuple[str, ...]
     path: str
+    entry: Any = None  # inside an unscoped block call: what `from: input` means (its input)
 
 
 def sub_path(path: str, key: Any) -> str:

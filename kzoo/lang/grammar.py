@@ -7,7 +7,7 @@ or ``{defaults, layers, name}``), ``defaults`` (op name -> arguments), ``when`` 
 boolean or an expression), ``count`` (a whole number or an expression), ``name`` (a
 string, possibly with expressions), ``from`` (a layer name or a list of them),
 ``merge`` (``add``, ``concat`` or ``{op: {args}}``), ``args`` (argument -> type or default),
-``branches`` (a list of bodies), ``text`` (documentation).
+``branches`` (a list of bodies), ``text`` (documentation), ``flag`` (true or false).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ GRAMMAR: dict[str, Construct] = {
             "merge": "merge",
             "then": "body",
             "doc": "text",
+            "scoped": "flag",
         },
         (),
         "a block",

@@ -116,6 +116,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "merge": {},
     "args": {"type": "object"},
     "text": {"type": "string"},
+    "flag": {"type": "boolean"},
 }
 
 

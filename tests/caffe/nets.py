@@ -56,3 +56,51 @@ BIAS = """
 input: "data" input_shape { dim: 1 dim: 3 dim: 5 dim: 5 }
 layer { name: "b" type: "Bias" bottom: "data" top: "b" }
 """
+
+
+def squeezenet_v11() -> str:
+    """SqueezeNet v1.1's deploy definition (Iandola et al. 2016; DeepScale/SqueezeNet, SqueezeNet_v1.1), written
+    out as its release lays it out: eight fire modules of squeeze1x1 -> expand1x1 | expand3x3 -> concat."""
+    out = ['name: "SqueezeNet_v1.1"', 'input: "data"', "input_shape { dim: 1 dim: 3 dim: 227 dim: 227 }"]
+
+    def conv(name, bottom, n, k, stride=1, pad=0):
+        out.append(
+            f'layer {{ name: "{name}" type: "Convolution" bottom: "{bottom}" top: "{name}" '
+            f"convolution_param {{ num_output: {n} kernel_size: {k} stride: {stride} pad: {pad} "
+            'weight_filler { type: "xavier" } } }'
+        )
+        relu = name.replace("/", "/relu_") if "/" in name else f"relu_{name}"
+        out.append(f'layer {{ name: "{relu}" type: "ReLU" bottom: "{name}" top: "{name}" }}')
+
+    def pool(name, bottom):
+        out.append(
+            f'layer {{ name: "{name}" type: "Pooling" bottom: "{bottom}" top: "{name}" '
+            "pooling_param { pool: MAX kernel_size: 3 stride: 2 } }"
+        )
+
+    def fire(k, bottom, squeeze, expand):
+        f = f"fire{k}"
+        conv(f"{f}/squeeze1x1", bottom, squeeze, 1)
+        conv(f"{f}/expand1x1", f"{f}/squeeze1x1", expand, 1)
+        conv(f"{f}/expand3x3", f"{f}/squeeze1x1", expand, 3, pad=1)
+        out.append(
+            f'layer {{ name: "{f}/concat" type: "Concat" bottom: "{f}/expand1x1" bottom: "{f}/expand3x3" '
+            f'top: "{f}/concat" }}'
+        )
+        return f"{f}/concat"
+
+    conv("conv1", "data", 64, 3, stride=2)
+    pool("pool1", "conv1")
+    x = fire(3, fire(2, "pool1", 16, 64), 16, 64)
+    pool("pool3", x)
+    x = fire(5, fire(4, "pool3", 32, 128), 32, 128)
+    pool("pool5", x)
+    x = fire(9, fire(8, fire(7, fire(6, "pool5", 48, 192), 48, 192), 64, 256), 64, 256)
+    out.append(
+        f'layer {{ name: "drop9" type: "Dropout" bottom: "{x}" top: "{x}" dropout_param {{ dropout_ratio: 0.5 }} }}'
+    )
+    conv("conv10", x, 1000, 1)
+    out.append('layer { name: "pool10" type: "Pooling" bottom: "conv10" top: "pool10"')
+    out.append("  pooling_param { pool: AVE global_pooling: true } }")
+    out.append('layer { name: "prob" type: "Softmax" bottom: "pool10" top: "prob" }')
+    return "\n".join(out) + "\n"

@@ -69,7 +69,17 @@ def test_import_line_counts_meet_the_targets(tmp_path):
     alexnet = import_caffe(caffe_definition("bvlc_alexnet.prototxt"), tmp_path / "a.yaml")
     assert alexnet["params"] == 60_965_224  # the published count, as the zoo's alexnet
     resnet = import_caffe(caffe_definition("he_resnet50.prototxt"), tmp_path / "r.yaml")
+    assert resnet["source_lines"] == 2320 and resnet["lines"] <= 150
     assert resnet["params"] == 25_610_216  # keras.applications' ResNet50 less its conv biases, plus conv1's
+
+
+def test_squeezenet_with_its_fire_block_computes_what_caffe_computes(tmp_path):
+    from nets import squeezenet_v11
+
+    path = tmp_path / "squeezenet.prototxt"
+    path.write_text(squeezenet_v11())
+    _, difference, exported = _roundtrip(path, tmp_path)
+    assert difference <= TOLERANCE and exported <= TOLERANCE
 
 
 def test_every_supported_layer_kind_computes_what_caffe_computes(tmp_path):
