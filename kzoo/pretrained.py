@@ -24,6 +24,8 @@ import keras
 import numpy as np
 
 from kzoo.builder import rebuild_with_front
+from kzoo.caffe.declaration import CaffeDeclaration, declaration
+from kzoo.caffe.weights import load_caffe_weights
 from kzoo.errors import KzooError, SpecError
 from kzoo.transfer import port_weights
 from kzoo.zoo import architectures_with_weights
@@ -62,9 +64,7 @@ def load_weights(model: Any, graph: Graph, weights: str) -> None:
     if not path.is_file():
         raise SpecError(f"weights: no such file {path}", hint="weights is None, 'imagenet' or a file path")
     if path.suffix == ".caffemodel":
-        from kzoo.caffe.weights import load_caffe_weights
-
-        load_caffe_weights(model, graph, path, caffe(graph).get("names"))
+        load_caffe_weights(model, graph, path, caffe(graph).names)
         return
     try:
         model.load_weights(path)
@@ -73,13 +73,29 @@ def load_weights(model: Any, graph: Graph, weights: str) -> None:
         raise KzooError(f"could not load weights from {path}: {first[0] if first else type(exc).__name__}") from None
 
 
-def caffe(graph: Graph) -> dict[str, Any]:
+def caffe(graph: Graph) -> CaffeDeclaration:
     """The file's ``weights.caffe`` declaration (empty when it has none: names then match Caffe's as they are)."""
-    found = (graph.meta.get("weights") or {}).get("caffe") or {}
-    names = found.get("names", {})
-    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
-        raise SpecError(f"{graph.name}'s weights.caffe.names must map kzoo layer names to Caffe layer names")
-    return found
+    return declaration(graph.meta.get("weights"), graph.name)
+
+
+def caffe_front(model: Any, graph: Graph) -> keras.Model:
+    """``model`` (with a Caffe release's weights) taking images in [0, 1], RGB, as kzoo's data gives them: the
+    declared input transform (x·scale minus the mean) as a ``Normalization`` layer in front, and the first
+    conv's input channels reversed for weights trained on BGR images."""
+    decl = caffe(graph)
+    channels = graph.input_shape[-1]
+    mean = list(decl.mean[::-1] if decl.order == "bgr" else decl.mean)  # to RGB order
+    if len(mean) != channels:
+        mean = [float(np.mean(mean))] * channels
+    front = keras.layers.Normalization(
+        axis=-1, mean=[m / decl.scale for m in mean], variance=[(1 / decl.scale) ** 2] * channels, name="normalization"
+    )
+    fronted = rebuild_with_front(model, graph, front)
+    first = fronted.get_layer(next(layer.name for layer in model.layers if layer.weights))
+    weights = first.get_weights()
+    if decl.order == "bgr" and channels == 3 and weights[0].ndim == 4:
+        first.set_weights([weights[0][:, :, ::-1, :], *weights[1:]])
+    return fronted
 
 
 def port_imagenet(model: Any, graph: Graph) -> None:

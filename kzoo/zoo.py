@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.builder import build_graph
+from kzoo.caffe.declaration import declaration
 from kzoo.errors import SpecError, did_you_mean
 from kzoo.graph import Graph, add_global_pooling, analyse, with_outputs
 from kzoo.lang.loader import load_file
@@ -105,7 +106,10 @@ def load(
     * ``weights``: None (initialised as the file says), a path to saved weights
       (``.weights.h5`` or ``.keras``), or ``"imagenet"`` for the architectures whose
       file declares ``weights: {imagenet: ...}`` (kzoo.pretrained): keras.applications'
-      weights are downloaded and ported. With other than 3 input channels, the first
+      weights are downloaded and ported; or a Caffe ``.caffemodel`` (the authors' release), read
+      with the file's ``weights.caffe`` declaration: its params (``lrn=caffe`` for AlexNet) and
+      layer names; the input transform it declares is not applied (as keras.applications leaves
+      ``preprocess_input`` to the user). With other than 3 input channels, the first
       conv's kernels are adapted (summed for one channel, tiled and rescaled for more).
 
     >>> model = kzoo.load("resnet", depth=101, classes=10)
@@ -121,6 +125,7 @@ def load(
         overrides["classifier_activation"] = "linear" if classifier_activation is None else classifier_activation
     if features_only and include_top is None and "include_top" in _declared_params(name):
         overrides["include_top"] = False
+    overrides = {**caffe_params(name, weights), **overrides}
     graph = analyse(resolve_source(name), overrides, "kzoo.load()")
     graph = shape_outputs(graph, pooling, features_only)
     model = build_graph(graph)
@@ -129,6 +134,15 @@ def load(
 
         load_weights(model, graph, weights)
     return model
+
+
+def caffe_params(name: str, weights: Any) -> dict[str, Any]:
+    """For Caffe weights (a ``.caffemodel``), the params the file declares to compute what the release computes
+    (``weights.caffe.params``); the caller's own params win over them."""
+    if not (isinstance(weights, (str, Path)) and str(weights).endswith(".caffemodel")):
+        return {}
+    data = load_with_extends(resolve_source(name))
+    return dict(declaration(data.get("weights"), str(name)).params)
 
 
 def _declared_params(name: str) -> dict[str, Any]:

@@ -80,13 +80,28 @@ def _name_of(net_name: str, path: Path) -> str:
     return text or "imported"
 
 
+def declared_names(model: Any) -> Any:
+    """The layer-name rules the architecture file of a kzoo-built model declares for its Caffe release (or None)."""
+    from kzoo.builder import meta
+    from kzoo.caffe.declaration import declaration
+    from kzoo.lang.resolve import load_with_extends
+
+    file = meta(model).get("file")
+    if not file or not Path(file).is_file():
+        return None
+    return declaration(load_with_extends(Path(file)).get("weights"), str(file)).names
+
+
 def export_caffe(
     model: Any,
     output: str | Path,
     prototxt: str | Path | None = None,
     like: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write ``model`` (a Keras model) as a ``.caffemodel`` (and ``prototxt``); what was written."""
+    """Write ``model`` (a Keras model) as a ``.caffemodel`` (and ``prototxt``); what was written.
+
+    With ``like`` (a Caffe definition), layers take the names it gives them - through the
+    ``weights.caffe.names`` rules of the model's architecture file where it has them."""
     from kzoo.caffe.exporter import export_model, rename_like
     from kzoo.caffe.writer import write
 
@@ -96,7 +111,7 @@ def export_caffe(
     reference = read_net(like) if like is not None else None
     ex = export_model(model)
     if reference is not None:
-        rename_like(ex, reference)
+        rename_like(ex, reference, declared_names(model))
     write(ex, out, prototxt)
     return {
         "wrote": str(out),

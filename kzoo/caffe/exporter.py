@@ -355,7 +355,7 @@ def iter_blobs(ex: Export) -> Iterator[tuple[Any, list[np.ndarray]]]:
         yield proto, ex.blobs.get(proto.name, [])
 
 
-def rename_like(ex: Export, reference: Any) -> None:
+def rename_like(ex: Export, reference: Any, names: Any = None) -> None:
     """Name the exported layers as a reference network (a :class:`~kzoo.caffe.reader.Net`) names them, so that
     the weights file runs with the reference's own prototxt: each kzoo layer takes the Caffe name it came from
     (``conv1_7x7_s2`` -> ``conv1/7x7_s2``) and a batch norm's Scale the name of the Scale that follows it there."""
@@ -373,10 +373,11 @@ def rename_like(ex: Export, reference: Any) -> None:
             if src is not None and src.type == "BatchNorm":
                 scale_of[src.name] = layer.name
     renamed = {}
+    names = names or (lambda name: name)
     for proto in ex.net.layer:
-        new = index.get(proto.name)
+        new = index.get(kzoo_name(names(proto.name)))
         if new is None and proto.type == "Scale" and proto.name.endswith("_scale"):
-            bn = index.get(proto.name[: -len("_scale")])
+            bn = index.get(kzoo_name(names(proto.name[: -len("_scale")])))
             new = scale_of.get(bn) if bn else None
         if new is not None and new != proto.name:
             renamed[proto.name] = new

@@ -8,12 +8,14 @@
 - Scale: gamma (and beta); Bias: beta.
 
 Which Caffe layer fills which kzoo layer: by name (kzoo's name of a Caffe name,
-:func:`kzoo.caffe.importer.kzoo_name`), or through ``names`` (kzoo name -> Caffe name),
-which a zoo file declares where its names differ from the release's.
+:func:`kzoo.caffe.importer.kzoo_name`), or through ``names`` (kzoo name -> Caffe name:
+:class:`kzoo.caffe.names.NameRules`), which a zoo file declares where its names differ
+from the release's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,16 +70,16 @@ def _scale_after(layers: dict[str, Any], bn: Any) -> Any | None:
     return None
 
 
-def caffe_arrays(model: Any, graph: Graph, layers: dict[str, Any], names: dict[str, str] | None = None) -> dict:
+def caffe_arrays(model: Any, graph: Graph, layers: dict[str, Any], names: Callable[[str], str] | None = None) -> dict:
     """Keras layer name -> its weights converted from the Caffe layers (raises KzooError for any mismatch)."""
     index = {kzoo_name(n): p for n, p in layers.items()}
-    names = names or {}
+    names = names or (lambda name: name)
     out: dict[str, list[np.ndarray]] = {}
     missing = []
     for layer in model.layers:
         if not layer.weights or layer.name not in graph.nodes:
             continue
-        wanted = names.get(layer.name, layer.name)
+        wanted = names(layer.name)
         proto = layers.get(wanted) or index.get(kzoo_name(wanted))
         if proto is None:
             missing.append(layer.name)
@@ -143,7 +145,7 @@ def convert_layer(layer: Any, graph: Graph, proto: Any, arrays: list[np.ndarray]
     raise ValueError(f"kzoo has no Caffe conversion for a {op} layer")
 
 
-def load_caffe_weights(model: Any, graph: Graph, path: str | Path, names: dict[str, str] | None = None) -> None:
+def load_caffe_weights(model: Any, graph: Graph, path: str | Path, names: Callable[[str], str] | None = None) -> None:
     """Set ``model``'s weights from a ``.caffemodel`` file: every weighted layer, or none (a KzooError)."""
     layers = weight_layers(read_weights(path))
     try:

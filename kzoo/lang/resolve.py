@@ -162,6 +162,8 @@ def parse_override(text: str, flag: str = "--param") -> tuple[str, Any]:
 
 
 def _type_ok(default: Any, value: Any) -> bool:
+    if isinstance(default, str) and default.startswith("$"):
+        return True  # a default taken from another param (conv1_bias: $conv_bias) takes that param's values
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
     if isinstance(default, float):

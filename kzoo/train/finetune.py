@@ -31,7 +31,7 @@ from kzoo.builder import build_graph, load_saved, rebuild_with_front, save_atomi
 from kzoo.errors import SpecError
 from kzoo.files import atomic_path, write_text_atomic
 from kzoo.graph import analyse
-from kzoo.pretrained import imagenet_front, load_weights
+from kzoo.pretrained import caffe_front, imagenet_front, load_weights
 from kzoo.train.data import check_source, load_data
 from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
 from kzoo.train.pipeline import normalization
@@ -39,7 +39,7 @@ from kzoo.train.recipe import AugmentSpec, dump, resolve_recipe
 from kzoo.train.rundir import RunDir
 from kzoo.train.strategy import scope, start
 from kzoo.transfer import HEAD, attach_head, cut, freeze, head_model, select, unfreeze
-from kzoo.zoo import find
+from kzoo.zoo import caffe_params, find
 
 
 def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any, Any, str | None]:
@@ -54,7 +54,8 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
             raise SpecError("--param applies to a zoo architecture, not to a saved model", hint="drop --param")
         return load_saved(path), None, None
     name, _, weights = source.partition(":")
-    graph = analyse(find(name), dict(params or {}), "--param")  # read and analysed once, then built
+    params = {**caffe_params(name, weights), **(params or {})}
+    graph = analyse(find(name), params, "--param")  # read and analysed once, then built
     model = build_graph(graph)
     if weights:
         load_weights(model, graph, weights)
@@ -145,6 +146,8 @@ def _network(model: Any, graph: Any, weights: str | None, recipe: Any, splits: A
     ft = recipe.finetune
     if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer
         model = imagenet_front(model, graph)
+    elif graph is not None and weights and weights.endswith(".caffemodel"):  # the release's input transform
+        model = caffe_front(model, graph)
     elif graph is not None and recipe.preprocess.normalize:  # a zoo network: the recipe's normalisation
         model = rebuild_with_front(model, graph, normalization(recipe, splits, input_shape[-1]))
     backbone = freeze(cut(model, ft.cut))
