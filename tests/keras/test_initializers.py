@@ -27,6 +27,9 @@ RULES = {
     "ones": ({}, 1.0, 0.0),
     "constant": ({"value": 0.25}, 0.25, 0.0),
     "variance_scaling": ({"scale": 3.0, "mode": "fan_out", "distribution": "uniform"}, 0.0, 3 / FAN_OUT),
+    "xavier": ({}, 0.0, 1 / FAN_IN),  # Caffe's default variance_norm: fan_in, so lecun_uniform
+    "msra": ({"variance_norm": "fan_out"}, 0.0, 2 / FAN_OUT),
+    "gaussian": ({"std": 0.02, "mean": 0.1}, 0.1, 0.0004),
     "random_normal": ({"stddev": 0.01}, 0.0, 1e-4),
     "random_uniform": ({"minval": -0.3, "maxval": 0.3}, 0.0, 0.6**2 / 12),
     "digit_bitmaps": ({}, None, None),
@@ -81,3 +84,15 @@ def test_config_round_trip(name):
     init = make(name, **RULES[name][0])
     again = keras.initializers.deserialize(keras.initializers.serialize(init))
     assert type(again) is type(init) and again.get_config() == init.get_config()
+
+
+def test_caffe_fillers_are_the_keras_initializers_they_name():
+    import keras
+
+    same = {
+        "xavier": keras.initializers.LecunUniform(seed=3),
+        "msra": keras.initializers.VarianceScaling(2.0, "fan_in", "untruncated_normal", seed=3),
+        "gaussian": keras.initializers.RandomNormal(0.0, 0.01, seed=3),
+    }
+    for name, reference in same.items():
+        assert np.array_equal(np.asarray(make(name, seed=3)(SHAPE)), np.asarray(reference(SHAPE))), name
