@@ -8,6 +8,7 @@
   kzoo predict MODEL IMAGE|FOLDER ... [--top K] [--tta flip,crop]   classify new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]     test accuracy, TTA, ensembles
   kzoo tune FILE|NAME --space S [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
+  kzoo study FILE.yaml [--output DIR] [--variant NAME ...] [--report]   variants x seeds, compared and reported
   kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
   kzoo list [--json]                                the architectures of the zoo
   kzoo plot FILE|NAME -o FILE.svg [--depth N]       draw the architecture (Graphviz)
@@ -47,6 +48,7 @@ from kzoo.cli.commands import (
     cmd_plot,
     cmd_predict,
     cmd_schema,
+    cmd_study,
     cmd_summary,
     cmd_train,
     cmd_tune,
@@ -99,6 +101,11 @@ def parser() -> argparse.ArgumentParser:
 
     add_arguments(sp, add_common, add_params)
     _add_tune(add("tune", cmd_tune, "hyperparameter search (KerasTuner) over recipe fields and architecture params"))
+    sp = add("study", cmd_study, "run a study: every variant x seed as a kzoo train run, then a compared report")
+    sp.add_argument("file", metavar="FILE.yaml", help="the study: variants, seeds, data (see kzoo.study)")
+    sp.add_argument("--output", metavar="DIR", help="where the runs and the report go (default studies/NAME)")
+    sp.add_argument("--variant", action="append", default=[], metavar="NAME", help="run only this variant (repeat)")
+    sp.add_argument("--report", action="store_true", help="train nothing: report the runs already finished")
     sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
     sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")
     sp.add_argument("--data", metavar="SOURCE", help="another data source (default: each run's recipe)")

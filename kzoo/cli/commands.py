@@ -257,3 +257,14 @@ def cmd_export(args: argparse.Namespace) -> JSON:
     doc = export_caffe(model, args.output, args.prototxt, args.like)
     say(f"wrote {doc['wrote']} ({doc['layers']} Caffe layers)" + (f" and {doc['prototxt']}" if doc["prototxt"] else ""))
     return doc
+
+
+def cmd_study(args: argparse.Namespace) -> JSON:
+    from pathlib import Path
+
+    from kzoo.study import load_study, report, study
+
+    if args.report:
+        plan = load_study(args.file)
+        return report(plan, Path(args.output) if args.output else Path("studies") / plan.name)
+    return study(args.file, args.output, args.variant or None)

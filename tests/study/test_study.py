@@ -1,0 +1,116 @@
+"""kzoo study: variants x seeds as train runs, resumable, with a failed variant reported and a paired report."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from kzoo.cli import main
+from kzoo.errors import SpecError
+from kzoo.study import load_study
+
+TINY = """
+name: tiny
+input: [8, 8, 1]
+params: {classes: 10, act: relu, width: 4}
+layers:
+  - conv: {filters: $width, kernel: 3, padding: same, activation: $act}
+  - maxpool: 2
+  - flatten
+  - dense: {units: $classes, activation: softmax}
+"""
+
+
+def _files(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    x = np.random.default_rng(0).uniform(0, 1, (40, 8, 8, 1)).astype("float32")
+    x[3, 2, 2, 0] = np.nan  # found when the run loads its data, after the static checks passed
+    y = np.arange(40) % 10
+    np.savez(tmp_path / "bad.npz", x_train=x, y_train=y, x_test=x[:20], y_test=y[:20])
+    study = tmp_path / "tiny_study.yaml"
+    study.write_text(
+        textwrap.dedent(
+            """
+            name: tiny_study
+            description: two activations and a broken data file
+            architecture: tiny.yaml
+            data: digits
+            seeds: [0, 1]
+            set: {epochs: 2, batch_size: 64, verbose: 0}
+            baseline: act-relu
+            variants:
+              act: {param: {act: [relu, tanh]}}
+              broken: {set: {data.source: npz:bad.npz}}
+            """
+        )
+    )
+    return study
+
+
+@pytest.mark.slow
+def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys):
+    study = _files(tmp_path)
+    out = tmp_path / "out"
+    assert main(["study", str(study), "--output", str(out), "--variant", "act-relu"]) == 0
+    first = {s: (out / "runs" / "act-relu" / f"seed{s}" / "results.json").stat().st_mtime_ns for s in (0, 1)}
+    capsys.readouterr()
+    assert main(["study", str(study), "--output", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # stdout holds exactly the document
+    assert "broken seed 0 failed" in captured.err and "nan pixels" in captured.err
+    rows = {r["variant"]: r for r in doc["variants"]}
+    assert list(rows) == ["act-relu", "act-tanh", "broken"]
+    assert rows["act-relu"]["finished"] == rows["act-tanh"]["finished"] == 2 and rows["broken"]["finished"] == 0
+    assert len(doc["failed"]) == 2 and not doc["complete"]
+    for s in (0, 1):  # the finished runs were read, not trained again
+        assert (out / "runs" / "act-relu" / f"seed{s}" / "results.json").stat().st_mtime_ns == first[s]
+    relu, tanh = rows["act-relu"], rows["act-tanh"]
+    accs = [r["test_accuracy"] for r in tanh["runs"]]
+    assert tanh["mean"] == pytest.approx(np.mean(accs)) and tanh["std"] == pytest.approx(np.std(accs, ddof=1))
+    paired = [t["test_accuracy"] - r["test_accuracy"] for t, r in zip(tanh["runs"], relu["runs"], strict=True)]
+    assert tanh["paired_difference"] == pytest.approx(np.mean(paired)) and relu["paired_difference"] == 0
+    for name in ("study.json", "report.md", "curves.png", "accuracy.png"):
+        assert (out / name).stat().st_size > 0
+    assert "| act-tanh | 2/2 |" in (out / "report.md").read_text()
+    capsys.readouterr()
+    assert main(["study", str(study), "--output", str(out), "--report", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [r["mean"] for r in again["variants"]] == [r["mean"] for r in doc["variants"]]
+
+
+@pytest.mark.parametrize(
+    "text, match, line",
+    [
+        ("variants: {a: {}}\n", "seeds", None),
+        ("seeds: [0]\nvariants: {a: {}}\n", "names no architecture", 2),
+        ("seeds: [0, 0]\narchitecture: lenet5\nvariants: {a: {}}\n", "each seed once", 1),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {actt: relu}}}\n", "actt", 3),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {set: {epochz: 1}}}\n", "epochz", 3),
+        ("seeds: [0]\narchitecture: lenet5\nbaseline: b\nvariants: {a: {}}\n", "baseline", 3),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {params: {}}}\n", "did you mean 'param'", 3),
+        ("seeds: [0]\narchitecture: lenet5\ndata: csv:x\nvariants: {a: {}}\n", "unknown data source", 4),
+        ("seeds: [0]\narchitecture: nosuchnet\nvariants: {a: {}}\n", "nosuchnet", 3),
+        ("seedz: [0]\n", "did you mean 'seeds'", 1),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3),
+    ],
+)
+def test_study_mistakes_are_located_before_anything_trains(tmp_path, text, match, line):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=match) as err:
+        load_study(path)
+    if line is not None:
+        assert err.value.line == line
+
+
+def test_a_grid_expands_into_named_variants(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "seeds: [0]\narchitecture: lenet5_modern\n"
+        "variants:\n  g: {param: {classes: [3, 4]}, set: {optimizer.lr: [0.1, 0.01]}}\n"
+    )
+    names = [v.name for v in load_study(path).variants]
+    assert names == ["g-0.1-3", "g-0.1-4", "g-0.01-3", "g-0.01-4"]
