@@ -1,7 +1,7 @@
 """Are features generic? A miniature of the lectures' feature-transfer table, on scikit-learn's digits.
 
 Pretrain LeNet-5 (modern) on the digits 0-4, then learn the digits 5-9 from
-k = 1, 2, 5, 10, 20 or all training images per class, four ways:
+k = 1, 2, 5, 10, 20, 50 or all training images per class, four ways:
 
   scratch   a fresh LeNet-5, every layer trained;
   finetune  the pretrained network cut below its classifier, a new softmax head
@@ -257,7 +257,7 @@ def main() -> None:
     if args.quick:
         ks, seeds, steps = [1, 10], 1, 60
     else:
-        ks, seeds, steps = [1, 2, 5, 10, 20, None], args.seeds, args.steps
+        ks, seeds, steps = [1, 2, 5, 10, 20, 50, None], args.seeds, args.steps
     settings = SETTINGS if args.setting == "both" else (args.setting,)
     from kzoo.errors import KzooError
 

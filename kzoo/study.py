@@ -21,7 +21,9 @@ list value, write it inside a list: ``input: [[32, 32, 1]]``). Every variant x s
 into ``OUTPUT/runs/VARIANT/seedN`` through :func:`kzoo.train.train`, so a rerun continues
 where it stopped (finished runs are read, an interrupted one resumes), several processes
 can share ``OUTPUT`` (a run another process holds is left to it) and a failing variant is
-reported while the others go on. The report - ``study.json``, ``report.md``, ``curves.png``
+reported while the others go on. ``ensembles: [VARIANT]`` also scores the variant's seeds'
+models together (mean of their probabilities, and majority vote; :func:`kzoo.train.evaluate.evaluate`).
+The report - ``study.json``, ``report.md``, ``curves.png``
 and ``accuracy.png`` - gives each variant's test accuracy (mean and standard deviation over
 the seeds that finished) and its paired difference to the baseline (over the seeds both
 finished).
@@ -42,7 +44,10 @@ from kzoo.errors import KzooError, Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import write_text_atomic
 from kzoo.lang.loader import YMap, load_file, mark_of
 
-KEYS = {"name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants"}
+KEYS = {
+    "name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants",
+    "ensembles",
+}  # fmt: skip
 VARIANT_KEYS = {"architecture", "recipe", "set", "param", "description"}
 MAX_RUNS = 1000
 
@@ -65,6 +70,7 @@ class Study:
     seeds: list[int]
     baseline: str | None
     variants: list[Variant] = field(default_factory=list)
+    ensembles: list[str] = field(default_factory=list)
 
 
 def _fail(message: str, data: Any, key: Any, hint: str | None = None, of_key: bool = False) -> SpecError:
@@ -127,6 +133,15 @@ def load_study(path: str | Path) -> Study:
         raise _fail(
             f"baseline {short(study.baseline)} is no variant", data, "baseline", did_you_mean(study.baseline, names)
         )
+    ensembles = data.get("ensembles") or []
+    if not isinstance(ensembles, list) or not all(isinstance(e, str) for e in ensembles):
+        raise _fail("ensembles: a list of variant names", data, "ensembles", hint="e.g. ensembles: [big_dropout]")
+    for name_ in ensembles:
+        if name_ not in names:
+            raise _fail(f"ensembles: {short(name_)} is no variant", data, "ensembles", did_you_mean(name_, names))
+    if ensembles and len(seeds) < 2:
+        raise _fail("ensembles: an ensemble needs at least two seeds", data, "ensembles")
+    study.ensembles = list(ensembles)
     if len(names) * len(seeds) > MAX_RUNS:
         raise _fail(f"{len(names)} variants x {len(seeds)} seeds is more than {MAX_RUNS} runs", data, "variants")
     for variant in study.variants:
@@ -317,6 +332,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
             row["paired_seeds"] = len(paired)
     failed = [f"{row['variant']} seed {r['seed']}: {r.get('error', '')}" for row in rows for r in row["runs"]
               if r["status"] == "failed"]  # fmt: skip
+    ensembles = [_ensemble(plan, out, name, scores[name]) for name in plan.ensembles]
     doc = {
         "study": plan.name,
         "file": plan.file,
@@ -324,6 +340,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
         "seeds": plan.seeds,
         "baseline": plan.baseline,
         "variants": rows,
+        "ensembles": ensembles,
         "failed": failed,
         "complete": all(r["status"] == "finished" for row in rows for r in row["runs"]),
         "output": str(out),
@@ -337,6 +354,22 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
     if failed:
         print(f"kzoo: {len(failed)} run(s) failed (see {out / 'study.json'}); the others are reported", file=sys.stderr)
     return doc
+
+
+def _ensemble(plan: Study, out: Path, name: str, finished: dict[int, float]) -> dict[str, Any]:
+    """The finished seeds' models of a variant, scored together on their test split."""
+    from kzoo.train.evaluate import evaluate
+
+    seeds = sorted(finished)
+    entry: dict[str, Any] = {"variant": name, "seeds": seeds}
+    if len(seeds) < 2:
+        return {**entry, "error": f"{len(seeds)} finished run(s): an ensemble needs two"}
+    try:
+        result = evaluate([str(run_dir(out, name, s)) for s in seeds])
+    except (KzooError, OSError, ValueError) as exc:
+        return {**entry, "error": clip(str(exc))}
+    return {**entry, "mean_probability": result["mean_probability"], "majority_vote": result["majority_vote"],
+            "members": result.get("members")}  # fmt: skip
 
 
 def _pct(value: float | None, signed: bool = False) -> str:
@@ -353,6 +386,10 @@ def table(doc: dict[str, Any]) -> str:
         diff = row.get("paired_difference")
         vs = f"{_pct(diff, True)} ± {_pct(row.get('paired_std'))}" if diff is not None else "-"
         lines.append(f"{row['variant']:<32} {row['finished']:>2}/{len(row['runs']):<2} {acc:>17} {vs:>22}")
+    for ens in doc.get("ensembles", []):
+        label = f"{ens['variant']} (ensemble)"
+        value = _pct(ens.get("mean_probability")) if "error" not in ens else ens["error"]
+        lines.append(f"{label:<32} {len(ens['seeds']):>2}    {value:>17}")
     return "\n".join(lines)
 
 
@@ -375,6 +412,15 @@ def markdown(doc: dict[str, Any]) -> str:
             diff = row.get("paired_difference")
             line += f" {_pct(diff, True)} ± {_pct(row.get('paired_std'))} |" if diff is not None else " - |"
         lines.append(line)
+    for ens in doc.get("ensembles", []):
+        if "error" in ens:
+            lines.append(f"| {ens['variant']}, ensemble | - | {ens['error']} |" + (" |" if base else ""))
+        else:
+            lines.append(
+                f"| {ens['variant']}, ensemble of seeds {', '.join(map(str, ens['seeds']))} (mean probability; "
+                f"majority vote {_pct(ens['majority_vote'])}) | {len(ens['seeds'])} models | "
+                f"{_pct(ens['mean_probability'])} |" + (" |" if base else "")
+            )
     if doc["failed"]:
         lines += ["", "Failed runs:", ""] + [f"- {f}" for f in doc["failed"]]
     lines += ["", "![curves](curves.png)", "", "![accuracy](accuracy.png)", ""]

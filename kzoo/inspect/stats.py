@@ -45,11 +45,14 @@ def random_inputs(shape: tuple[int, ...], batch: int = 64, seed: int = 0) -> np.
 
 
 def stats_table(stats: list[LayerStat]) -> str:
-    lines = [f"{'layer':<28} {'type':<18} {'output':<16} {'act std':>9} {'act mean':>9} {'zeros':>6} {'grad std':>10}"]
+    lines = [
+        f"{'layer':<28} {'type':<18} {'output':<16} {'act std':>9} {'act mean':>9} {'act rms':>9} {'zeros':>6} "
+        f"{'grad std':>10}"
+    ]
     for s in stats:
         shape = "x".join(map(str, s.shape))
         lines.append(
-            f"{s.layer:<28} {s.kind:<18} {shape:<16} {s.act_std:>9.4f} {s.act_mean:>9.4f} "
+            f"{s.layer:<28} {s.kind:<18} {shape:<16} {s.act_std:>9.4f} {s.act_mean:>9.4f} {s.act_rms:>9.4f} "
             f"{s.zeros:>6.2f} {'-' if s.grad_std is None else format(s.grad_std, '.3e'):>10}"
         )
     return "\n".join(lines)

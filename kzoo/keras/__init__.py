@@ -1,9 +1,9 @@
 """Custom Keras objects of kzoo (keras.ops only; registered under package "kzoo").
 
 Importing this package registers every kzoo object a saved model can hold:
-layers, initializers, activations and the variable-momentum SGD optimizer.
+layers, initializers, activations, losses and the variable-momentum SGD optimizer.
 """
 
-from kzoo.keras import activations, caffe, initializers, layers, lenet, optimizers  # noqa: F401
+from kzoo.keras import activations, caffe, initializers, layers, lenet, losses, optimizers  # noqa: F401
 
-__all__ = ["activations", "caffe", "initializers", "layers", "lenet", "optimizers"]
+__all__ = ["activations", "caffe", "initializers", "layers", "lenet", "losses", "optimizers"]

@@ -69,3 +69,34 @@ class ELU(_Activation):
 
     def get_config(self) -> dict:
         return {"alpha": self.alpha}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class MapSoftmax(_Activation):
+    """The posterior of LeCun et al.'s MAP criterion (1998, Section II-C, Eq. 9): a softmax with a rubbish class.
+
+    For scores x_i (LeNet-5's RBF units give x_i = −y_i, minus the penalties),
+    p_i = exp(x_i) / (exp(−j) + Σ_k exp(x_k)): the classes' share of a softmax
+    over the K classes and one more whose penalty is the constant j. The K values
+    sum to less than 1 (the rest is the rubbish class), and −log p_correct is
+    exactly Eq. 9: y_correct + log(exp(−j) + Σ_k exp(−y_k)).
+    """
+
+    __name__ = "map_softmax"
+    LOG_FLOOR = -80.0  # probabilities below e^-80 (1.8e-35) read as e^-80, so float32 never rounds them to 0
+
+    def __init__(self, j: float = 1.0):
+        self.j = float(j)
+
+    def __call__(self, x):
+        rubbish = ops.full_like(x[..., :1], -self.j)
+        top = ops.maximum(ops.max(x, axis=-1, keepdims=True), rubbish)  # stable: subtract the largest score
+        log_z = top + ops.log(ops.exp(rubbish - top) + ops.sum(ops.exp(x - top), axis=-1, keepdims=True))
+        log_p = x - log_z
+        # The floor lifts the value only: the gradient stays that of log_p, so -log p keeps Eq. 9's gradient
+        # where the penalties are large (an untrained LeNet-5's are about 100: e^-100 is 0 in float32).
+        log_p = log_p + ops.stop_gradient(ops.maximum(self.LOG_FLOOR - log_p, 0.0))
+        return ops.exp(log_p)
+
+    def get_config(self) -> dict:
+        return {"j": self.j}

@@ -218,6 +218,10 @@ class EluArgs(FnArgs):
     alpha: float = Field(1.0, gt=0)
 
 
+class MapSoftmaxArgs(FnArgs):
+    j: float = Field(1.0, ge=0, le=1000)  # the rubbish class's penalty (LeCun et al. 1998, Eq. 9)
+
+
 def _name(keras_name: str) -> Callable[[dict], Any]:
     return lambda args: keras_name
 
@@ -235,4 +239,10 @@ for _name_, _doc in _BUILTIN_ACTS.items():
 
 register_activation("leaky_relu", LeakyArgs, _kzoo_obj("activation", "LeakyReLU"), "x if x > 0 else beta * x")
 register_activation("elu", EluArgs, _kzoo_obj("activation", "ELU"), "x if x > 0 else alpha (exp(x) - 1)")
+register_activation(
+    "map_softmax",
+    MapSoftmaxArgs,
+    _kzoo_obj("activation", "MapSoftmax"),
+    "exp(x_i) / (exp(-j) + sum_k exp(x_k)): a softmax with a rubbish class of penalty j (LeCun et al. 1998, Eq. 9)",
+)
 register_activation("lecun_tanh", FnArgs, _kzoo_obj("activation", "LecunTanh"), "1.7159 tanh(2x/3) (LeCun et al. 1998)")

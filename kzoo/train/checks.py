@@ -58,6 +58,17 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
             path="augment.crop_padding",
             hint="a few pixels (4 for 32x32 images) is the usual padding",
         )
+    if recipe.loss == "map":
+        for name in graph.outputs:
+            args = graph.nodes[name].args
+            fn = getattr(args, "fn", None) or getattr(args, "activation", None)
+            if getattr(fn, "name", None) != "map_softmax":
+                raise SpecError(
+                    f"loss: map needs an output with a rubbish class (map_softmax); {graph.name}'s output {name!r} "
+                    f"ends in {getattr(fn, 'name', graph.nodes[name].op)}",
+                    path="loss",
+                    hint="LeNet-5's RBF output has one (--param output=rbf); for other outputs --set loss=crossentropy",
+                )
     check_training(graph, recipe.batch_size)
 
 

@@ -148,7 +148,7 @@ def _network(model: Any, graph: Any, weights: str | None, recipe: Any, splits: A
         model = imagenet_front(model, graph)
     elif graph is not None and weights and weights.endswith(".caffemodel"):  # the release's input transform
         model = caffe_front(model, graph)
-    elif graph is not None and recipe.preprocess.normalize:  # a zoo network: the recipe's normalisation
+    elif graph is not None and (recipe.preprocess.normalize or recipe.preprocess.scale):  # the recipe's front
         model = rebuild_with_front(model, graph, normalization(recipe, splits, input_shape[-1]))
     backbone = freeze(cut(model, ft.cut))
     if ft.unfreeze:
@@ -268,7 +268,7 @@ def _features(
         update={
             "augment": AugmentSpec(),
             "callbacks": recipe.callbacks.model_copy(update={"checkpoint": False}),
-            "preprocess": recipe.preprocess.model_copy(update={"normalize": False}),
+            "preprocess": recipe.preprocess.model_copy(update={"normalize": False, "scale": None}),
         }
     )
     head = head_model(recipe.finetune.head, shape, splits.classes)

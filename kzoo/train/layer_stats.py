@@ -3,7 +3,7 @@
 Glorot & Bengio (2010) and He et al. (2015) chose their initialisations so that
 the variance of the activations (forward) and of the back-propagated gradients
 (backward) stays about constant from layer to layer. :func:`layer_stats` measures
-both on a batch of inputs: for every layer with weights, the standard deviation
+both on a batch of inputs: for every layer with weights and every pooling layer, the standard deviation
 (and mean, and fraction of zeros) of its output, and the standard deviation of
 the gradient of the loss (cross-entropy against random labels) with respect to
 that output. :func:`layer_stats_callback` logs the same to TensorBoard during
@@ -31,6 +31,7 @@ class LayerStat:
     shape: tuple[int, ...]
     act_std: float
     act_mean: float
+    act_rms: float  # sqrt(E[a^2]): the second moment He et al.'s derivation carries from layer to layer
     zeros: float  # fraction of exactly-zero outputs (dead ReLUs)
     grad_std: float | None  # None where no gradient reaches the output (e.g. a softmax the loss bypasses)
 
@@ -39,13 +40,18 @@ class LayerStat:
 
 
 def probed_layers(model: Any) -> list[Any]:
-    """The layers whose outputs are measured: those with a kernel (conv, dense and kzoo's own)."""
+    """The layers whose outputs are measured: those with a kernel (conv, dense and kzoo's own) and the pooling
+    layers, which change the scale too (a max pool raises it; the initialisations' derivations leave pools out)."""
     return [
         layer
         for layer in model.layers
-        if any(w.path.endswith(("kernel", "weights", "centers")) for w in layer.weights)
+        if (any(w.path.endswith(("kernel", "weights", "centers")) for w in layer.weights) or _is_pooling(layer))
         and not isinstance(layer.output, (list, tuple))
     ]
+
+
+def _is_pooling(layer: Any) -> bool:
+    return "Pooling" in type(layer).__name__
 
 
 def probe_model(model: Any) -> tuple[list[Any], Any]:
@@ -86,6 +92,7 @@ def layer_stats(
                 tuple(int(d) for d in a.shape[1:]),
                 float(a.std()),
                 float(a.mean()),
+                float(np.sqrt(np.mean(a**2))),
                 float(np.mean(a == 0)),
                 None if g is None else float(g.std() * len(x)),  # per example: the loss averages over the batch
             )

@@ -45,8 +45,14 @@ def sample(dataset: Any, n: int = 2000) -> np.ndarray:
 
 
 def normalization(recipe: Recipe, splits: Splits, channels: int) -> Any:
-    """The recipe's per-channel normalisation layer, from the training split (None when it is off)."""
+    """The recipe's input layer: a fixed scaling (``preprocess.scale``), else per-channel normalisation from the
+    training split, else None."""
 
+    if recipe.preprocess.scale is not None:  # x' = low + (high - low) x, as a Normalization of mean and variance
+        low, high = recipe.preprocess.scale
+        mean, var = -low / (high - low), 1.0 / (high - low) ** 2
+        mean, var = [mean] * channels, [var] * channels
+        return keras.layers.Normalization(axis=-1, mean=mean, variance=var, name="normalization")
     if not recipe.preprocess.normalize:
         return None
     mean, var = channel_stats(splits.train, channels)

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kzoo.errors import Mark, SpecError, short
 from kzoo.lang.loader import YMap, load_file, loads, mark_of
@@ -60,6 +60,17 @@ class DataSpec(Part):
 
 class PreprocessSpec(Part):
     normalize: bool = Field(True, description="per-channel zero mean, unit variance from the training split")
+    scale: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
+        None,
+        description="[background, foreground]: map pixel 0 to the first and 1 to the second instead of normalize "
+        "(LeCun et al. 1998, Section II-A: [-0.1, 1.175], mean about 0 and variance about 1 on MNIST)",
+    )
+
+    @model_validator(mode="after")
+    def _scale_is_a_range(self) -> PreprocessSpec:
+        if self.scale is not None and not self.scale[0] < self.scale[1]:
+            raise ValueError(f"scale: [background, foreground] with background < foreground, not {self.scale}")
+        return self
 
 
 class ElasticSpec(Part):
@@ -160,6 +171,11 @@ class Recipe(Part):
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     momentum_ramp: MomentumRampSpec | None = None
     weight_decay: float = Field(0.0, ge=0, description="L2 coefficient lambda of every conv and dense kernel")
+    loss: Literal["crossentropy", "map"] = Field(
+        "crossentropy",
+        description="crossentropy, or map: LeCun et al.'s MAP criterion (1998, Eq. 9) for an output with a "
+        "rubbish class (map_softmax, LeNet-5's RBF output)",
+    )
     callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     jit_compile: bool | Literal["auto"] = "auto"
@@ -173,6 +189,10 @@ class Recipe(Part):
 
 
 def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
+    if isinstance(value, dict) and value:  # a mapping merges key by key, as the recipe's layers do
+        for sub, item in value.items():
+            _set_dotted(data, f"{key}.{sub}", item, mark)
+        return
     parts = key.split(".")
     if not all(p.isidentifier() for p in parts):
         raise SpecError(f"--set {short(key)}: not a recipe field", mark, hint="e.g. --set optimizer.lr=0.1")

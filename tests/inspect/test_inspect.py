@@ -232,3 +232,20 @@ def test_gradient_tools_say_they_need_tensorflow_under_jax(write):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("need the TensorFlow backend") == 2
+
+
+@pytest.mark.slow
+def test_he_relu_keeps_the_second_moment_from_conv_to_conv_and_max_pools_raise_it():
+    """Why `kzoo inspect init vgg11 --init he_normal --activation relu` shows the std rising (0.81 -> 3.28 at
+    224x224): He et al. keep E[a^2] from a conv layer's output to the next conv layer's output, and VGG's five
+    2x2 max pools - which their derivation leaves out - raise it (the max of four ReLU outputs)."""
+    _, stats = init_report("vgg11", "he_normal", "relu", params={"input": [64, 64, 3], "classes": 10}, batch=16)
+    rms = {s.layer: s.act_rms for s in stats}
+    after_pools = [("block1_pool", "block2_conv1"), ("block3_pool", "block4_conv1"), ("block4_pool", "block5_conv1")]
+    for pool, nxt in after_pools:
+        assert 0.85 < rms[nxt] / rms[pool] < 1.2, (pool, nxt)  # a conv + ReLU passes the second moment on
+    for a, b in [("block3_conv1", "block3_conv2"), ("block4_conv1", "block4_conv2"), ("fc1", "fc2")]:
+        assert 0.85 < rms[b] / rms[a] < 1.15, (a, b)
+    pools = [("block1_conv1", "block1_pool"), ("block2_conv1", "block2_pool"), ("block3_conv2", "block3_pool")]
+    for conv, pool in pools:
+        assert rms[pool] / rms[conv] > 1.1, pool  # measured at 224x224: x1.75, x1.42, x1.26

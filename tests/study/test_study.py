@@ -41,6 +41,7 @@ def _files(tmp_path):
             seeds: [0, 1]
             set: {epochs: 2, batch_size: 64, verbose: 0}
             baseline: act-relu
+            ensembles: [act-tanh, broken]
             variants:
               act: {param: {act: [relu, tanh]}}
               broken: {set: {data.source: npz:bad.npz}}
@@ -75,6 +76,9 @@ def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys
     for name in ("study.json", "report.md", "curves.png", "accuracy.png"):
         assert (out / name).stat().st_size > 0
     assert "| act-tanh | 2/2 |" in (out / "report.md").read_text()
+    tanh_ens, broken_ens = doc["ensembles"]  # the two seeds' models together, on the same test images
+    assert tanh_ens["seeds"] == [0, 1] and tanh_ens["members"] == pytest.approx(accs, abs=1e-6)
+    assert 0 < tanh_ens["mean_probability"] <= 1 and "needs two" in broken_ens["error"]
     capsys.readouterr()
     assert main(["study", str(study), "--output", str(out), "--report", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
@@ -94,6 +98,8 @@ def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys
         ("seeds: [0]\narchitecture: lenet5\ndata: csv:x\nvariants: {a: {}}\n", "unknown data source", 4),
         ("seeds: [0]\narchitecture: nosuchnet\nvariants: {a: {}}\n", "nosuchnet", 3),
         ("seedz: [0]\n", "did you mean 'seeds'", 1),
+        ("seeds: [0, 1]\narchitecture: lenet5\nensembles: [b]\nvariants: {a: {}}\n", "ensembles: 'b'", 3),
+        ("seeds: [0]\narchitecture: lenet5\nensembles: [a]\nvariants: {a: {}}\n", "at least two seeds", 3),
         ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3),
     ],
 )

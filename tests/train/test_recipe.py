@@ -64,3 +64,17 @@ def test_dump_round_trips(write):
     recipe, _ = resolve_recipe(None, ROOT / "recipes" / "digits_sgd_ramp.yaml")
     again, _ = resolve_recipe(None, write(dump(recipe), "dumped.yaml"))
     assert again == recipe
+
+
+def test_a_mapping_value_merges_key_by_key_with_later_dotted_keys():
+    """set: {optimizer: {name: sgd, momentum: 0}, optimizer.lr: 0.01} - the mapping is not replaced by the
+    dotted key that follows it (momentum stays 0), and the recipe's other optimizer fields stay too."""
+    from kzoo.lang.loader import loads
+    from kzoo.train.recipe import resolve_recipe
+
+    base = loads("optimizer: {name: adam, lr: 0.5, beta_1: 0.8}\n", "train.yaml")
+    recipe, _ = resolve_recipe(base, None, {"optimizer": {"name": "sgd", "momentum": 0.0}, "optimizer.lr": 0.01})
+    assert (recipe.optimizer.name, recipe.optimizer.momentum, recipe.optimizer.lr) == ("sgd", 0.0, 0.01)
+    assert recipe.optimizer.beta_1 == 0.8
+    recipe, _ = resolve_recipe(None, None, {"callbacks": {"early_stopping": None}})
+    assert recipe.callbacks.early_stopping is None and recipe.callbacks.checkpoint

