@@ -147,8 +147,12 @@ def test_gradient_ascent_raises_the_target_logit(blobnet):
 def test_layer_stats_measure_a_trained_model(blobnet):
     model, _, image = blobnet
     stats = layer_stats(model, np.stack([image] * 4))
-    assert [s.layer for s in stats] == ["c1", "c2", "predictions"]
+    # every layer with weights and every pooling layer (a max pool changes the scale the inits keep)
+    assert [s.layer for s in stats] == ["c1", "p1", "c2", "gp", "predictions"]
     assert stats[0].shape == (24, 24, 8) and 0 <= stats[0].zeros <= 1
+    assert stats[1].shape == (12, 12, 8) and stats[3].shape == (16,)
+    for s in stats:
+        assert s.act_rms**2 == pytest.approx(s.act_std**2 + s.act_mean**2, rel=1e-6)  # E[a^2] = Var + mean^2
 
 
 def _cli(*args, cwd):
