@@ -182,10 +182,12 @@ def write_text_atomic(out: str | Path, text: str) -> Path:
 MARGIN_BYTES = 1 << 20
 
 
-def check_space(folder: str | Path, needed: int, what: str) -> None:
+def check_space(folder: str | Path, needed: int, what: str, then: str = "rerun the same command") -> None:
     """Refuse to start writing ``needed`` bytes into ``folder`` when its disk has less free (plus a margin).
 
     HDF5 and zip writers crash or leave garbage on a full disk; asking first turns that into one clear line.
+    ``then`` is what to do once there is space. A virtual file system (``/proc``, ``/sys``: no blocks at all)
+    is refused as such, not called full.
     """
     folder = Path(folder)
     while not folder.exists() and folder != folder.parent:
@@ -196,11 +198,13 @@ def check_space(folder: str | Path, needed: int, what: str) -> None:
         return
     if info.f_flag & os.ST_RDONLY:
         raise KzooError(f"{folder} is on a read-only file system", "give an output path on a writable disk")
+    if info.f_blocks == 0:
+        raise KzooError(f"{folder} is on a virtual file system, not a disk", "give an output path on a disk")
     free = info.f_bavail * info.f_frsize
     if free < needed + MARGIN_BYTES:
         raise KzooError(
             f"the disk holding {folder} is full: {what} needs about {human_bytes(needed)}, {human_bytes(free)} free",
-            "free some space and rerun the same command (a run resumes from its last backup)",
+            f"free some space and {then}",
         )
 
 

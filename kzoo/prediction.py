@@ -21,6 +21,7 @@ import numpy as np
 
 from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
+from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.train import images as imgs
 from kzoo.train.evaluate import main_output, variants
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
@@ -81,11 +82,11 @@ def predict(
     size, channels, pad = model_input(model, info)
     names = class_names(model, info)
     top = max(1, min(int(top), len(names)))
-    rows = []
+    rows, logits = [], is_logits(model)
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
         batch = np.stack([imgs.load(f, size, channels, pad) for f in chunk])
-        views = [main_output(model(v, training=False)) for v in variants(batch, tta or [])]
+        views = [to_probabilities(main_output(model(v, training=False)), logits) for v in variants(batch, tta or [])]
         probs = np.mean(views, axis=0)
         for f, p in zip(chunk, probs, strict=True):
             order = np.argsort(-p)[:top]

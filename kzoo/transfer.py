@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from kzoo.builder import build_graph
+from kzoo import scores
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
 from kzoo.graph import analyse
 from kzoo.keras.history import producer
@@ -218,6 +219,8 @@ def check_head(graph: Any, classes: int, file: str) -> None:
             last.path,
             "end the head with dense: {units: $classes, activation: softmax}",
         )
+    activation, node = graph.final_activation(graph.outputs[0])
+    scores.kind(activation, node.name, node.source or Mark(file, 1, 1), node.path)
 
 
 def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:

@@ -161,6 +161,8 @@ def _architecture_files(world: Path) -> None:
         "name_twice": "  - conv: {name: a, filters: 2, kernel: 1}\n  - conv: {name: a, filters: 2, kernel: 1}\n",
         "name_chars": "  - conv: {name: 'a b/c', filters: 2, kernel: 1}\n",
         "units_huge": "  - flatten\n  - dense: 1000000000000\n",
+        "output_relu": "  - flatten\n  - dense: {units: 10, activation: relu}\n",
+        "output_sigmoid_dropout": "  - flatten\n  - dense: {units: 10, activation: sigmoid}\n  - dropout: 0.5\n",
         "filters_huge": "  - conv: {filters: 1000000000, kernel: 3}\n",
         "parallel_no_merge": "  - parallel: [[{conv: {filters: 2, kernel: 1}}], []]\n",
         "merge_unknown": "  - parallel: [[{conv: {filters: 2, kernel: 1}}], []]\n    merge: multiply\n",

@@ -1,6 +1,6 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
-base (errors, files, registry, paths, hooks, quiet, version, windows) -> keras -> ops -> lang -> graph -> builder
+base (errors, files, registry, paths, hooks, quiet, version, windows, scores) -> keras -> ops -> lang -> graph -> builder
 -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study -> cli -> kzoo (façade)
 """
 
@@ -24,6 +24,7 @@ LAYERS = [
         "kzoo.hooks",
         "kzoo.quiet",
         "kzoo.windows",
+        "kzoo.scores",
     ],
     ["kzoo.keras"],
     ["kzoo.ops"],

@@ -57,6 +57,15 @@ class Graph:
     symbols: dict[str, str] = field(default_factory=dict)  # every layer and scope name -> its output layer
     features: list[str] = field(default_factory=list)  # the layers `features_only` returns
 
+    def final_activation(self, name: str) -> tuple[str, Node]:
+        """The activation output ``name`` ends in (``linear`` where none) and the node that applies it, looking
+        through dropout and flatten (which leave class scores as they are)."""
+        node = self.nodes[name]
+        while node.op in ("dropout", "flatten") and len(node.inputs) == 1:
+            node = self.nodes[node.inputs[0]]
+        fn = getattr(node.args, "fn", None) or getattr(node.args, "activation", None)
+        return getattr(fn, "name", "linear"), node
+
     def totals(self) -> dict[str, int]:
         stats = [n.stats for n in self.nodes.values() if n.stats is not None]
         trainable = sum(s.trainable for s in stats)

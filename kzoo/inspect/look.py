@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
+from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.inspect.stats import require_tensorflow
 from kzoo.train.evaluate import main_output
 from kzoo.train.images import load
@@ -66,7 +67,7 @@ def activations(model: Any, image: np.ndarray, layer: str) -> np.ndarray:
 
 def probabilities(model: Any, images: np.ndarray, batch: int = 256) -> np.ndarray:
 
-    return main_output(model.predict(images, batch_size=batch, verbose=0))
+    return to_probabilities(main_output(model.predict(images, batch_size=batch, verbose=0)), is_logits(model))
 
 
 def occlusion(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from kzoo.errors import SpecError
+from kzoo.files import read_bytes
 from kzoo.inspect.pictures import grid, normalise, pyplot, save, show_grid
 
 
@@ -77,17 +79,27 @@ def plot_dream(result: dict[str, Any], out: str) -> str:
     return save(fig, out)
 
 
+LOG_BYTES = 64 << 20  # a log.csv row is ~200 bytes an epoch
+
+
 def read_log(run: str | Path) -> dict[str, list[float]]:
-    """The per-epoch columns of a run directory's log.csv."""
+    """The per-epoch columns of a run directory's log.csv (or of such a file), refusing anything else."""
     path = Path(run)
     path = path / "log.csv" if path.is_dir() else path
-    if not path.is_file():
-        raise SpecError(f"no training log at {path}", hint="give a run directory of kzoo train (it holds log.csv)")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    hint = "give a run directory of kzoo train (it holds log.csv)"
+    if not path.exists():
+        raise SpecError(f"no training log at {path}", hint=hint)
+    text = read_bytes(path, "training log", LOG_BYTES, hint).decode("utf-8", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        rows, header = list(reader), set(reader.fieldnames or ())
+    except csv.Error:
+        raise SpecError(f"{path} is not a training log (not CSV text)", hint=hint) from None
+    if "epoch" not in header or not header & {"loss", "accuracy"}:
+        raise SpecError(f"{path} is not a training log: it has no epoch and loss columns", hint=hint)
     if not rows:
         raise SpecError(f"{path} holds no epochs yet")
-    return {k: [_number(r.get(k)) for r in rows] for k in rows[0] if k != "epoch"}
+    return {k: [_number(r.get(k)) for r in rows] for k in reader.fieldnames if k != "epoch"}
 
 
 def _number(text: str | None) -> float:

@@ -24,3 +24,12 @@ def producer(tensor: Any) -> tuple[Any, list[Any]]:
     history = tensor._keras_history
     layer = history.operation
     return layer, list(layer._inbound_nodes[history.node_index].input_tensors)
+
+
+def inner_output(tensor: Any) -> Any | None:
+    """For a tensor a nested model computed, that model's own output tensor it stands for; else None."""
+    history = tensor._keras_history
+    outputs = getattr(history.operation, "outputs", None)
+    if not isinstance(outputs, (list, tuple)) or not hasattr(history.operation, "layers"):
+        return None
+    return outputs[history.tensor_index]

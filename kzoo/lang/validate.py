@@ -90,6 +90,8 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
             where,
             f"quote it: '{raw}'",
         )
+    if kind == "value_error":  # a validator of ours across fields: its own words say what is wrong
+        return SpecError(f"{field or what}: {err['ctx']['error']}", mark, where)
     message = err["msg"][:1].lower() + err["msg"][1:]
     return SpecError(f"invalid {field!r} in {what}: {message}, got {short(value)}", mark, where, _describe(model, loc))
 

@@ -14,6 +14,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kzoo import scores
 from kzoo.errors import SpecError
 from kzoo.graph.budget import check_training
 from kzoo.report import digest
@@ -58,27 +59,32 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
             path="augment.crop_padding",
             hint="a few pixels (4 for 32x32 images) is the usual padding",
         )
-    if recipe.loss == "map":
-        for name in graph.outputs:
-            args = graph.nodes[name].args
-            fn = getattr(args, "fn", None) or getattr(args, "activation", None)
-            if getattr(fn, "name", None) != "map_softmax":
-                raise SpecError(
-                    f"loss: map needs an output with a rubbish class (map_softmax); {graph.name}'s output {name!r} "
-                    f"ends in {getattr(fn, 'name', graph.nodes[name].op)}",
-                    path="loss",
-                    hint="LeNet-5's RBF output has one (--param output=rbf); for other outputs --set loss=crossentropy",
-                )
+    check_outputs(recipe, graph)
     check_training(graph, recipe.batch_size)
+
+
+def check_outputs(recipe: Recipe, graph: Graph) -> None:
+    """Every output gives class probabilities or logits (:mod:`kzoo.scores`); ``loss: map`` needs map_softmax."""
+    for name in graph.outputs:
+        activation, node = graph.final_activation(name)
+        if recipe.loss == "map" and activation != "map_softmax":
+            raise SpecError(
+                f"loss: map needs an output with a rubbish class (map_softmax); {graph.name}'s output {name!r} "
+                f"ends in {activation}",
+                path="loss",
+                hint="LeNet-5's RBF output has one (--param output=rbf); for other outputs --set loss=crossentropy",
+            )
+        scores.kind(activation, node.name, node.source, node.path)
 
 
 def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
     """The data against the recipe: the batch fits, validation and test images exist where they are needed."""
     if splits.train_size < recipe.batch_size:
+        held = f"validation_split {recipe.data.validation_split:g} and test_split {recipe.data.test_split:g}"
         raise SpecError(
             f"batch_size {recipe.batch_size} is larger than the {splits.train_size} training images",
             path="batch_size",
-            hint="use a smaller batch_size",
+            hint=f"use a smaller batch_size, or hold out fewer images ({held}, where the source has no such split)",
         )
     if recipe.batch_size % replicas:
         raise SpecError(

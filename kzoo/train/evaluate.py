@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
+from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.train.data import load_data
 from kzoo.train.recipe import resolve_recipe
 
@@ -48,9 +49,9 @@ def main_output(outputs: Any) -> np.ndarray:
 
 def predict(model: Any, dataset: Any, tta: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (averaged over the TTA variants) and labels of a batched dataset."""
-    probs, labels = [], []
+    probs, labels, logits = [], [], is_logits(model)
     for images, y in dataset:
-        views = [main_output(model(v, training=False)) for v in variants(images, tta)]
+        views = [to_probabilities(main_output(model(v, training=False)), logits) for v in variants(images, tta)]
         probs.append(np.mean(views, axis=0))
         labels.append(np.asarray(y))
     return np.concatenate(probs), np.concatenate(labels)

@@ -33,6 +33,7 @@ from kzoo.files import write_text_atomic
 from kzoo.graph import Graph, analyse
 from kzoo.graph.budget import check_training
 from kzoo.keras.losses import NegativeLogLikelihood
+from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
 from kzoo.train.checks import check_data, check_static, input_meta, settings, warn_if_tiny
 from kzoo.train.data import Splits, load_data
@@ -98,7 +99,7 @@ def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weigh
         if recipe.schedule.scale_batch:
             lr *= recipe.batch_size / recipe.schedule.scale_batch
     names = list(model.output_names)
-    loss = {n: make_loss(recipe.loss) for n in names}
+    loss = {n: make_loss(recipe.loss, is_logits(model, i)) for i, n in enumerate(names)}
     model.compile(
         optimizer=make_optimizer(recipe.optimizer, lr),
         loss=loss if len(names) > 1 else loss[names[0]],
@@ -109,10 +110,13 @@ def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weigh
     return lr
 
 
-def make_loss(name: str) -> Any:
-    """The recipe's loss: Keras's cross-entropy, or ``map``, the negative log-likelihood of the output as it is
-    (Eq. 9 of LeCun et al. 1998 on a map_softmax output - kzoo train checks the model has one - and equal to the
-    cross-entropy on a softmax, e.g. a new head of kzoo finetune)."""
+def make_loss(name: str, logits: bool = False) -> Any:
+    """The recipe's loss: Keras's cross-entropy (``from_logits`` for an output without a softmax, see
+    :mod:`kzoo.scores`), or ``map``, the negative log-likelihood of the output as it is (Eq. 9 of LeCun et al. 1998
+    on a map_softmax output - kzoo train checks the model has one - and equal to the cross-entropy on a softmax,
+    e.g. a new head of kzoo finetune)."""
+    if logits:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     return "sparse_categorical_crossentropy" if name == "crossentropy" else NegativeLogLikelihood()
 
 

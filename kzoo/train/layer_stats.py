@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.errors import KzooError
-from kzoo.keras.history import producer
+from kzoo.keras.scores import is_logits
 
 
 @dataclass
@@ -107,11 +107,11 @@ def require_tensorflow(what: str) -> None:
 
 
 def _is_logits(model: Any) -> bool:
-    """True when the output layer has no softmax (a 'linear' classifier activation)."""
-    last, _ = producer(model.outputs[0])
-    activation = getattr(last, "activation", None)
-    name = getattr(activation, "__name__", str(activation))
-    return "softmax" not in name and type(last).__name__ != "Softmax"
+    """True when the output holds logits (kzoo.scores); a diagnostic reads scores of any other kind as logits."""
+    try:
+        return is_logits(model)
+    except KzooError:
+        return True
 
 
 def layer_stats_callback(x: Any, log_dir: str, every: int = 100) -> Any:

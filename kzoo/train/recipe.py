@@ -57,6 +57,15 @@ class DataSpec(Part):
         None, description="train on an epoch's last partial batch (default: on one replica yes, on several no)"
     )
 
+    @model_validator(mode="after")
+    def _splits_leave_training_images(self) -> DataSpec:
+        if self.validation_split + self.test_split >= 1:
+            raise ValueError(
+                f"validation_split {self.validation_split:g} and test_split {self.test_split:g} hold out every image,"
+                " leaving none to train on; together they must stay below 1"
+            )
+        return self
+
 
 class PreprocessSpec(Part):
     normalize: bool = Field(True, description="per-channel zero mean, unit variance from the training split")

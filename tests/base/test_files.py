@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,15 @@ def test_check_space_refuses_more_than_the_disk_has(tmp_path):
     with pytest.raises(KzooError, match="is full: a huge file needs about"):
         check_space(tmp_path, 1 << 60, "a huge file")
     check_space(tmp_path / "not" / "yet" / "made", 1024, "a file in a new folder")  # measured at its parent
+    with pytest.raises(KzooError, match="is full") as full:
+        check_space(tmp_path, 1 << 60, "a huge file", then="rerun kzoo build")
+    assert full.value.hint == "free some space and rerun kzoo build"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_check_space_calls_a_virtual_file_system_what_it_is():
+    with pytest.raises(KzooError, match="/proc is on a virtual file system, not a disk"):
+        check_space("/proc/x.keras", 1024, "saving x.keras")
 
 
 def test_messages_stay_on_one_line_and_are_bounded():

@@ -178,6 +178,9 @@ RECIPES = cases(
     ("recipe_list", "train {w}/tiny.yaml --recipe {w}/a/a_list.yaml --output {w}/out/r", "recipe file must be"),
     ("recipe_keys", "train {w}/tiny.yaml --recipe {w}/a/no_name.yaml --output {w}/out/r", "unknown key"),
     ("source_kind", "train {w}/tiny.yaml --data csv:x.csv --output {w}/out/r", "unknown data source"),
+    ("output_relu", "train {w}/a/output_relu.yaml --output {w}/out/r", "output_relu.yaml:6:5: error: the output"),
+    ("output_sigmoid", "train {w}/a/output_sigmoid_dropout.yaml --output {w}/out/r", "ends in sigmoid"),
+    ("splits_all_held_out", "train {w}/tiny.yaml --set data.validation_split=0.9 --output {w}/out/r", "test_split 0.15"),
     ("source_npz_missing", "train {w}/tiny.yaml --data npz:{w}/none.npz --output {w}/out/r", "none.npz"),
     ("source_folder_missing", "train {w}/tiny.yaml --data folder:{w}/none --output {w}/out/r", "no such folder"),
 )
@@ -249,6 +252,12 @@ FINETUNE = cases(
         "finetune --from {w}/model.keras --data digits --cut conv1 --head '[{dense: 10}]' --output {w}/out/f",
         "global_avgpool",
     ),
+    (
+        "head_relu",
+        "finetune --from {w}/model.keras --data digits --head '[{dense: {units: 10, activation: relu}}]' "
+        "--output {w}/out/f",
+        "ends in relu",
+    ),
     ("head_yaml", "finetune --from {w}/model.keras --data digits --head [{dense: --output {w}/out/f", "<head>:1:"),
     (
         "head_file_missing",
@@ -319,6 +328,9 @@ LOOKING = cases(
     ("inspect_init_unknown", "inspect init lenet5 --init he_normall -o {w}/i.png", "he_normall"),
     ("init_no_param", "inspect init {w}/tiny.yaml --init he_normal -o {w}/i.png", "no 'init' param"),
     ("curves_missing", "inspect curves {w}/norun -o {w}/c.png", "norun"),
+    ("curves_yaml", "inspect curves {w}/tiny.yaml -o {w}/c.png", "tiny.yaml is not a training log"),
+    ("curves_binary", "inspect curves {w}/npz/garbage.npz -o {w}/c.png", "garbage.npz is not a training log"),
+    ("curves_fifo", "inspect curves {w}/fifo.yaml -o {w}/c.png", "not a regular file"),
     ("predict_model", "predict {w}/nomodel.keras {w}/images/one.png", "nomodel.keras"),
     ("predict_image", "predict {w}/model.keras {w}/images/none.png", "none.png"),
     ("predict_broken", "predict {w}/model.keras {w}/images/broken.png", "broken.png"),

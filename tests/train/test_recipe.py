@@ -78,3 +78,13 @@ def test_a_mapping_value_merges_key_by_key_with_later_dotted_keys():
     assert recipe.optimizer.beta_1 == 0.8
     recipe, _ = resolve_recipe(None, None, {"callbacks": {"early_stopping": None}})
     assert recipe.callbacks.early_stopping is None and recipe.callbacks.checkpoint
+
+
+@pytest.mark.parametrize("val, test", [(0.6, 0.6), (0.99, 0.15), (0.5, 0.5)])
+def test_splits_that_hold_out_every_image_are_refused_at_the_data_section(write, val, test):
+    path = write(f"data:\n  validation_split: {val}\n  test_split: {test}\n", "r.yaml")
+    with pytest.raises(SpecError) as e:
+        resolve_recipe(None, path)
+    assert e.value.message.startswith(f"data: validation_split {val:g} and test_split {test:g} hold out every image")
+    assert (e.value.line, e.value.path) == (2, "train.data") and "value error" not in str(e.value)
+    resolve_recipe(None, None, parse_sets(["data.validation_split=0.5", "data.test_split=0.4"]))  # 10% trains
