@@ -135,9 +135,7 @@ def _dimension(name: str, value: Any, mark: Mark | None) -> Dimension:
             )
         if not kinds <= {int, float, str, bool}:
             raise SpecError(f"{name}: values must be numbers, strings or booleans", mark)
-        if kinds == {int, float}:
-            value = [float(v) for v in value]
-        return Dimension(name, values=list(value))
+        return Dimension(name, values=list(value))  # checked as written; KerasTuner gets one type (hyperparameters)
     if isinstance(value, dict):
         unknown = set(value) - {"min", "max", "step", "log"}
         if unknown or not {"min", "max"} <= set(value):
@@ -165,7 +163,9 @@ def hyperparameters(dims: list[Dimension], algorithm: str) -> Any:
     hp = kt.HyperParameters()
     for d in dims:
         if d.values is not None:
-            hp.Choice(d.name, d.values, ordered=all(isinstance(v, (int, float)) for v in d.values))
+            mixed = {type(v) for v in d.values} == {int, float}  # KerasTuner's Choice takes one type
+            values = [float(v) for v in d.values] if mixed else d.values
+            hp.Choice(d.name, values, ordered=all(isinstance(v, (int, float)) for v in values))
             continue
         if algorithm == "grid" and d.step is None and not d.is_int:
             raise SpecError(f"{d.name}: grid search needs a list of values or a step", d.mark)

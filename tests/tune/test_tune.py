@@ -25,10 +25,12 @@ def test_a_space_of_recipe_fields_and_params(write):
     )
     dims = {d.name: d for d in load_space(space, "lenet5_modern")}
     assert dims["--set optimizer.lr"].log and not dims["--set optimizer.lr"].is_int
-    assert dims["--set weight_decay"].values == [0.0, 1e-4]  # mixed int/float: floats
+    assert dims["--set weight_decay"].values == [0, 1e-4]  # as written: each value is checked as given
     assert dims["--param classes"].is_int
     hp = hyperparameters(list(dims.values()), "random")
     assert {p.name for p in hp.space} == set(dims)
+    decay = next(p for p in hp.space if p.name == "--set weight_decay")
+    assert [type(v) for v in decay.values] == [float, float]  # mixed int/float: KerasTuner gets floats
     with pytest.raises(SpecError, match="grid search needs a list of values or a step") as err:
         hyperparameters(list(dims.values()), "grid")
     assert err.value.line == 3
@@ -43,6 +45,7 @@ def test_a_space_of_recipe_fields_and_params(write):
         ("set:\n  epochs: {min: 5, max: 2}\n", "min < max", 2),
         ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown: stride", 2),
         ("set:\n  seed: []\n", "empty list", 2),
+        ("set:\n  epochs: [1, 2.5]\n", "epochs = 2.5: invalid 'epochs'", 2),  # the bad value, as written
         ("set:\n  seed: [1, a]\n", "one type only", 2),
         ("params.init: [he_normal]\n", "write it under param:", 1),
     ],
