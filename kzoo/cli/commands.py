@@ -254,6 +254,11 @@ def cmd_export(args: argparse.Namespace) -> JSON:
         from kzoo.zoo import load
 
         model = load(args.model, weights=args.weights, **_params(args))
+        if not args.weights:
+            print(
+                f"kzoo: warning: {args.model} is exported with freshly initialised weights (no --weights given)",
+                file=sys.stderr,
+            )
     doc = export_caffe(model, args.output, args.prototxt, args.like)
     say(f"wrote {doc['wrote']} ({doc['layers']} Caffe layers)" + (f" and {doc['prototxt']}" if doc["prototxt"] else ""))
     return doc

@@ -74,7 +74,7 @@ def test_import_refuses_a_wrong_output_suffix(tmp_path, capsys):
 def test_weights_that_do_not_fit_are_named(tmp_path, capsys):
     lenet = caffe_definition("bvlc_lenet.prototxt")
     assert main(["export", "caffe", "lenet5_modern", "-o", str(tmp_path / "other.caffemodel")]) == 0
-    capsys.readouterr()
+    assert "lenet5_modern is exported with freshly initialised weights" in capsys.readouterr().err  # said, not silent
     code = main(
         ["import", "caffe", str(lenet), "-o", str(tmp_path / "l.yaml"), "--weights", str(tmp_path / "other.caffemodel")]
     )
