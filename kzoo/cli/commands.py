@@ -267,7 +267,9 @@ def cmd_export(args: argparse.Namespace) -> JSON:
 def cmd_study(args: argparse.Namespace) -> JSON:
     from pathlib import Path
 
-    from kzoo.study import load_study, report, study
+    from kzoo.study.plan import load_study
+    from kzoo.study.report import report
+    from kzoo.study.run import study
 
     if args.report:
         plan = load_study(args.file)

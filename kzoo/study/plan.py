@@ -1,0 +1,198 @@
+"""A study file read and checked: its variants (grids expanded), seeds, baseline and ensembles, before anything
+trains (:func:`load_study`); where each variant x seed trains (:func:`run_dir`)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kzoo.errors import Mark, SpecError, did_you_mean, short
+from kzoo.lang.loader import YMap, load_file, mark_of
+
+KEYS = {
+    "name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants",
+    "ensembles",
+}  # fmt: skip
+VARIANT_KEYS = {"architecture", "recipe", "set", "param", "description"}
+MAX_RUNS = 1000
+
+
+@dataclass
+class Variant:
+    name: str
+    architecture: str
+    recipe: str | None
+    sets: dict[str, Any]
+    params: dict[str, Any]
+    mark: Mark | None = None
+
+
+@dataclass
+class Study:
+    name: str
+    file: str
+    description: str | None
+    seeds: list[int]
+    baseline: str | None
+    variants: list[Variant] = field(default_factory=list)
+    ensembles: list[str] = field(default_factory=list)
+
+
+def _fail(message: str, data: Any, key: Any, hint: str | None = None, of_key: bool = False) -> SpecError:
+    return SpecError(message, mark_of(data, key, of_key=of_key) if data is not None else None, hint=hint)
+
+
+def _mapping(data: YMap, key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, YMap):
+        raise _fail(f"{key}: maps names to values", data, key)
+    return {str(k): _plain(v) for k, v in value.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, YMap):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check a study file: every variant's architecture, params and recipe, before anything trains."""
+    path = Path(path)
+    data = load_file(path, "study file")
+    if not isinstance(data, YMap) or not data:
+        raise SpecError("a study file is a mapping with variants: and seeds:", Mark(str(path), 1, 1))
+    for key in data:
+        if key not in KEYS:
+            raise _fail(f"unknown key {short(key)} in a study", data, key, did_you_mean(key, KEYS), of_key=True)
+    for key in ("variants", "seeds"):
+        if key not in data:
+            raise SpecError(f"a study needs {key}:", Mark(str(path), 1, 1), hint="see kzoo.study's documentation")
+    seeds = data["seeds"]
+    if not (isinstance(seeds, list) and seeds and all(type(s) is int and 0 <= s < 2**32 for s in seeds)):
+        raise _fail("seeds: a list of whole numbers 0 .. 2^32-1", data, "seeds", hint="e.g. seeds: [0, 1, 2]")
+    if len(set(seeds)) != len(seeds):
+        raise _fail("seeds: each seed once", data, "seeds")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-." for c in name):
+        raise _fail("name: letters, digits, '_', '-' and '.'", data, "name")
+    common_sets, common_params = _mapping(data, "set"), _mapping(data, "param")
+    if data.get("data") is not None:
+        if not isinstance(data["data"], str):
+            raise _fail("data: a data source (digits, mnist5000, npz:PATH, folder:PATH, tfds:NAME)", data, "data")
+        common_sets = {"data.source": _source_relative(data["data"], path), **common_sets}
+    variants_data = data["variants"]
+    if not isinstance(variants_data, YMap) or not variants_data:
+        raise _fail("variants: maps each variant's name to {architecture, param, set}", data, "variants")
+    study = Study(name, str(path), data.get("description"), list(seeds), data.get("baseline"))
+    for vname, vdata in variants_data.items():
+        study.variants.extend(_variants(str(vname), vdata, variants_data, data, common_sets, common_params, path))
+    names = [v.name for v in study.variants]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise _fail(f"two variants are named {duplicates[0]!r} (after expanding grids)", data, "variants")
+    if study.baseline is not None and study.baseline not in names:
+        raise _fail(
+            f"baseline {short(study.baseline)} is no variant", data, "baseline", did_you_mean(study.baseline, names)
+        )
+    ensembles = data.get("ensembles") or []
+    if not isinstance(ensembles, list) or not all(isinstance(e, str) for e in ensembles):
+        raise _fail("ensembles: a list of variant names", data, "ensembles", hint="e.g. ensembles: [big_dropout]")
+    for name_ in ensembles:
+        if name_ not in names:
+            raise _fail(f"ensembles: {short(name_)} is no variant", data, "ensembles", did_you_mean(name_, names))
+    if ensembles and len(seeds) < 2:
+        raise _fail("ensembles: an ensemble needs at least two seeds", data, "ensembles")
+    study.ensembles = list(ensembles)
+    if len(names) * len(seeds) > MAX_RUNS:
+        raise _fail(f"{len(names)} variants x {len(seeds)} seeds is more than {MAX_RUNS} runs", data, "variants")
+    for variant in study.variants:
+        _check_variant(variant)
+    return study
+
+
+def _variants(name, vdata, container, data, common_sets, common_params, path) -> list[Variant]:
+    if vdata is None:
+        vdata = YMap()
+    if not isinstance(vdata, YMap):
+        raise _fail(f"variant {name!r}: a mapping of architecture, param, set", container, name)
+    for key in vdata:
+        if key not in VARIANT_KEYS:
+            hint = did_you_mean(key, VARIANT_KEYS)
+            raise _fail(f"unknown key {short(key)} in variant {name!r}", vdata, key, hint, of_key=True)
+    architecture = vdata.get("architecture", data.get("architecture"))
+    if not isinstance(architecture, str) or not architecture:
+        raise _fail(f"variant {name!r} names no architecture", container, name, "give architecture: NAME|FILE")
+    architecture = _relative(architecture, path)
+    recipe = vdata.get("recipe", data.get("recipe"))
+    if recipe is not None:
+        if not isinstance(recipe, str):
+            raise _fail("recipe: the path of a recipe file", vdata if "recipe" in vdata else data, "recipe")
+        recipe = _relative(recipe, path, always=True)
+    sets, params = _mapping(vdata, "set"), _mapping(vdata, "param")
+    axes = [("set", k, v) for k, v in sets.items() if isinstance(v, list)]
+    axes += [("param", k, v) for k, v in params.items() if isinstance(v, list)]
+    for _, key, values in axes:
+        if not values:
+            raise _fail(
+                f"variant {name!r}: {key} has an empty list of values", vdata, "param" if key in params else "set"
+            )
+    if isinstance(sets.get("data.source"), str):
+        sets["data.source"] = _source_relative(sets["data.source"], path)
+    out = []
+    for combo in itertools.product(*[values for _, _, values in axes]) if axes else [()]:
+        vsets, vparams = dict(sets), dict(params)
+        for (section, key, _), value in zip(axes, combo, strict=True):
+            (vsets if section == "set" else vparams)[key] = value
+        suffix = "".join(f"-{_label(v)}" for v in combo)
+        mark = mark_of(container, name, of_key=True)
+        out.append(
+            Variant(name + suffix, architecture, recipe, {**common_sets, **vsets}, {**common_params, **vparams}, mark)
+        )
+    return out
+
+
+def _label(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return "".join(c if c.isalnum() or c in "_.-" else "_" for c in text)
+
+
+def _relative(target: str, study_file: Path, always: bool = False) -> str:
+    """A path written in the study file is relative to it; a zoo name stays a name."""
+    looks_like_file = always or target.endswith((".yaml", ".yml")) or "/" in target
+    if looks_like_file and not Path(target).is_absolute():
+        candidate = study_file.parent / target
+        if candidate.exists() or not Path(target).exists():
+            return str(candidate)
+    return target
+
+
+def _source_relative(source: str, study_file: Path) -> str:
+    """``npz:PATH`` and ``folder:PATH`` written in a study file are relative to it."""
+    kind, sep, rest = source.partition(":")
+    if kind in ("npz", "folder") and sep and rest and not Path(rest).expanduser().is_absolute():
+        return f"{kind}:{study_file.parent / rest}"
+    return source
+
+
+def _check_variant(variant: Variant) -> None:
+    """What kzoo train would refuse, refused now (located at the variant) - nothing trains yet."""
+    # Imported here: they import TensorFlow, and the study file's own mistakes are reported without it.
+    from kzoo.train.data import check_source
+    from kzoo.train.fit import resolve
+
+    try:
+        _, recipe, _ = resolve(variant.architecture, variant.recipe, variant.sets, variant.params)
+        check_source(recipe.data.source)
+    except SpecError as exc:
+        raise SpecError(f"variant {variant.name!r}: {exc.message}", variant.mark, hint=exc.hint) from None
+
+
+def run_dir(out: Path, variant: str, seed: int) -> Path:
+    return out / "runs" / variant / f"seed{seed}"

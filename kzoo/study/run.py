@@ -1,0 +1,53 @@
+"""Running a study: every variant x seed as an ordinary ``kzoo train`` run, then the report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from kzoo.errors import KzooError, SpecError, clip, did_you_mean
+from kzoo.study.plan import load_study, run_dir
+from kzoo.study.report import report
+from kzoo.train import train
+
+
+def study(path: str | Path, output: str | None = None, only: list[str] | None = None) -> dict[str, Any]:
+    """Run (or continue) a study and write its report; returns study.json's content."""
+    plan = load_study(path)
+    out = Path(output) if output else Path("studies") / plan.name
+    variants = plan.variants
+    if only:
+        names = [v.name for v in plan.variants]
+        unknown = [o for o in only if o not in names]
+        if unknown:
+            raise SpecError(
+                f"--variant {unknown[0]!r} is no variant of {plan.name}", hint=did_you_mean(unknown[0], names)
+            )
+        variants = [v for v in plan.variants if v.name in only]
+    total = len(variants) * len(plan.seeds)
+    print(f"kzoo study {plan.name}: {len(variants)} variants x {len(plan.seeds)} seeds = {total} runs into {out}")
+    status: dict[tuple[str, int], dict[str, Any]] = {}
+    k = 0
+    for variant in variants:
+        for seed in plan.seeds:
+            k += 1
+            folder = run_dir(out, variant.name, seed)
+            print(f"[{k}/{total}] {variant.name} seed {seed}: {folder}", flush=True)
+            keras.backend.clear_session()
+            try:
+                results = train(
+                    variant.architecture, variant.recipe, {**variant.sets, "seed": seed}, variant.params, str(folder)
+                )
+                status[(variant.name, seed)] = {"status": "finished", "test_accuracy": results.get("test_accuracy")}
+            except KzooError as exc:
+                state = "elsewhere" if "in use by another kzoo process" in exc.message else "failed"
+                status[(variant.name, seed)] = {"status": state, "error": clip(exc.message)}
+                print(f"kzoo: {variant.name} seed {seed} {state}: {clip(exc.message)}", file=sys.stderr, flush=True)
+            except (OSError, ValueError, RuntimeError, ArithmeticError) as exc:
+                message = clip(f"{type(exc).__name__}: {exc}")
+                status[(variant.name, seed)] = {"status": "failed", "error": message}
+                print(f"kzoo: {variant.name} seed {seed} failed: {message}", file=sys.stderr, flush=True)
+    return report(plan, out, status)
