@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kzoo.caffe.fold import fold
 from kzoo.caffe.reader import Layer, Net
 from kzoo.caffe.schema import enum_name
 from kzoo.errors import SpecError
@@ -349,61 +350,13 @@ class _Converter:
         for top in layer.proto.top:
             self.blobs[top] = src
 
-    # folding ------------------------------------------------------------------------------------------
     def finish(self) -> Imported:
         if not self.nodes:
             raise SpecError("the network computes nothing kzoo can build", self.net.input_mark)
-        self._fold()
+        self.nodes = fold(self.nodes)
         used = {i for n in self.nodes for i in n.inputs}
         outputs = [n.name for n in self.nodes if n.name not in used]
         return Imported(self.net, self.nodes, outputs)
-
-    def _fold(self) -> None:
-        by_name = {n.name: n for n in self.nodes}
-        readers: dict[str, list[KNode]] = {}
-        for n in self.nodes:
-            for i in n.inputs:
-                readers.setdefault(i, []).append(n)
-        removed: set[str] = set()
-        rename: dict[str, str] = {}
-        for n in self.nodes:
-            n.inputs = [rename.get(i, i) for i in n.inputs]
-            if len(n.inputs) != 1:
-                continue
-            prev = by_name.get(n.inputs[0])
-            if prev is None or prev.name in removed or len(readers.get(prev.name, [])) != 1:
-                continue
-            if n.op == "activation" and prev.op in ("conv", "dense") and "activation" not in prev.args:
-                if n.args["fn"] == "softmax" and prev.op != "dense":
-                    continue
-                prev.args["activation"] = n.args["fn"]
-            elif n.op == "scale" and prev.op == "batchnorm" and not prev.args["scale"]:
-                prev.args["scale"] = True
-                prev.args["center"] = n.args["bias"]
-            else:
-                continue
-            prev.caffe.extend(n.caffe)
-            removed.add(n.name)
-            rename[n.name] = prev.name
-            readers[prev.name] = readers.get(n.name, [])
-        self.nodes = [n for n in self.nodes if n.name not in removed]
-        for n in self.nodes:
-            n.inputs = [rename.get(i, i) for i in n.inputs]
-        # global pooling read only as a vector (by a dense or flatten) needs no 1x1 map
-        readers = {}
-        for n in self.nodes:
-            for i in n.inputs:
-                readers.setdefault(i, []).append(n)
-        for n in self.nodes:
-            if n.op.startswith("global_") and readers.get(n.name):
-                if all(r.op == "flatten" or (r.op == "dense") for r in readers[n.name]):
-                    n.args["keepdims"] = False
-                    n.image = False
-        self.nodes = [n for n in self.nodes if not self._drop_flatten(n, readers)]
-
-    def _drop_flatten(self, n: KNode, readers: dict[str, list[KNode]]) -> bool:
-        """A flatten kzoo inserted after a global pooling that now gives a vector is not needed."""
-        return False
 
 
 def _num(value: float) -> float | int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from google.protobuf import text_format
 
-from kzoo.caffe.exporter import Export
+from kzoo.caffe.export_net import Export
 from kzoo.caffe.schema import message
 from kzoo.files import atomic_path, write_text_atomic
 
