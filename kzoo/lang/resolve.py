@@ -21,7 +21,7 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import article
-from kzoo.lang.loader import YMap, YSeq, load_file, loads, mark_of
+from kzoo.lang.loader import YMap, from_plain, load_file, loads, mark_of
 from kzoo.lang.schema import ArchitectureFile
 from kzoo.lang.validate import validate
 
@@ -168,9 +168,20 @@ def _type_ok(default: Any, value: Any) -> bool:
         return isinstance(default, bool) and isinstance(value, bool)
     if isinstance(default, float):
         return isinstance(value, (int, float))
-    if default is None or isinstance(default, str) and default.startswith("$"):
+    if default is None:
         return True
+    if isinstance(default, (list, tuple)):  # a list from YAML (YSeq), Python or a study file alike
+        return isinstance(value, (list, tuple))
+    if isinstance(default, dict):
+        return isinstance(value, dict)
     return isinstance(value, type(default))
+
+
+def _type_name(value: Any) -> str:
+    """A value's type as a user writes it (a list, not a YSeq)."""
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file: str = "the file") -> None:
@@ -181,7 +192,7 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file:
     for key, value in overrides.items():
         mark = Mark(origin)
         if key == "input":
-            data.put("input", YSeq(value) if isinstance(value, (list, tuple)) else value, mark)
+            data.put("input", from_plain(value, mark), mark)
             continue
         if not isinstance(params, dict) or key not in params:
             known = list(params) if isinstance(params, dict) else []
@@ -192,12 +203,12 @@ def apply_overrides(data: YMap, overrides: Mapping[str, Any], origin: str, file:
             raise SpecError(f"param {key!r} must be a finite number, got {value}", mark, f"params.{key}")
         if not _type_ok(params[key], value):
             raise SpecError(
-                f"param {key!r} expects {article(type(params[key]).__name__)} like {short(params[key])}, "
+                f"param {key!r} expects {article(_type_name(params[key]))} like {short(params[key])}, "
                 f"got {short(value)}",
                 mark,
                 f"params.{key}",
             )
-        params.put(key, value, mark)
+        params.put(key, from_plain(value, mark), mark)  # Python's lists and dicts as the loader's, marked
 
 
 def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Spec:

@@ -42,6 +42,20 @@ def test_override_errors_name_the_param(analyse_text):
         analyse_text(text, width="wide")
 
 
+def test_a_list_param_takes_a_python_list_or_tuple_and_says_list_when_refused(analyse_text, capsys):
+    from kzoo.cli import main
+
+    text = HEAD + "params: {widths: [4, 8]}\nlayers:\n  - conv: {filters: '${widths[0]}', kernel: 3}\n"
+    text += "  - conv: {filters: '${widths[1]}', kernel: 3}\n"
+    for value in ([6, 10], (6, 10)):  # kzoo.load("vgg11", widths=[...]) and a study file's param: hand plain lists
+        g = analyse_text(text, widths=value)
+        assert [n.args.filters for n in g.nodes.values()] == [6, 10]
+    with pytest.raises(SpecError, match=r"param 'widths' expects a list like \[4, 8\], got 16"):
+        analyse_text(text, widths=16)
+    assert main(["summary", "vgg11", "--param", "widths=[8,8,8,8,8]", "--param", "input=[32,32,1]", "--json"]) == 0
+    assert '"block5_conv2"' in capsys.readouterr().out
+
+
 def test_extends_merges_maps_and_replaces_lists(write):
     from kzoo.graph import analyse
 

@@ -120,3 +120,14 @@ def test_a_grid_expands_into_named_variants(tmp_path):
     )
     names = [v.name for v in load_study(path).variants]
     assert names == ["g-0.1-3", "g-0.1-4", "g-0.01-3", "g-0.01-4"]
+
+
+def test_list_params_of_the_study_reach_every_variant_and_a_nested_list_is_one_value(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "seeds: [0]\narchitecture: vgg11\nparam: {input: [32, 32, 1], classes: 10, widths: [8, 8, 16, 16, 16]}\n"
+        "variants:\n  a: {}\n  b: {param: {widths: [[4, 4, 8, 8, 8]]}}\n"
+    )
+    a, b = load_study(path).variants  # each variant is checked (its graph analysed) while loading
+    assert a.params["widths"] == [8, 8, 16, 16, 16] and b.params["widths"] == [4, 4, 8, 8, 8]
+    assert b.name == "b-_4__4__8__8__8_"
