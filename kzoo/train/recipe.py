@@ -229,7 +229,7 @@ def resolve_recipe(
     for key in overrides or {}:
         if key.split(".")[0] in arch_params and key.split(".")[0] not in Recipe.model_fields:
             raise SpecError(
-                f"--set {key}: {key.split('.')[0]!r} is an architecture param, not a recipe field",
+                f"{key.split('.')[0]!r} is an architecture param, not a recipe field",
                 Mark(f"--set {key}"),
                 hint=f"use --param {key}={overrides[key]!r}"
                 if not isinstance(overrides[key], str)
