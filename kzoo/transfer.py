@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from kzoo.builder import build_graph
 from kzoo import scores
+from kzoo.builder import build_graph
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
 from kzoo.graph import analyse
 from kzoo.keras.history import producer

@@ -1,7 +1,8 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
-base (errors, files, registry, paths, hooks, quiet, version, windows, scores) -> keras -> ops -> lang -> graph -> builder
--> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study -> cli -> kzoo (façade)
+base (errors, files, registry, paths, hooks, quiet, version, windows, scores) -> keras -> ops -> lang
+-> graph -> builder -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study
+-> cli -> kzoo (façade)
 """
 
 from __future__ import annotations

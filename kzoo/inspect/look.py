@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
-from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.inspect.stats import require_tensorflow
+from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.train.evaluate import main_output
 from kzoo.train.images import load
 from kzoo.transfer import classifier_and_input, get_layer

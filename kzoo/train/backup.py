@@ -147,7 +147,9 @@ class Backup(keras.callbacks.Callback):
 
     def save(self, epoch: int) -> None:
         need = self.size or 12 * int(self.model.count_params()) + (1 << 16)
-        check_space(self.folder, need, "the epoch's backup", "rerun the same command (the run resumes from its last backup)")
+        check_space(
+            self.folder, need, "the epoch's backup", "rerun the same command (the run resumes from its last backup)"
+        )
         name = f"e{epoch:04d}"
         tmp = self.folder / f".{name}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)

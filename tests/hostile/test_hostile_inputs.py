@@ -180,7 +180,11 @@ RECIPES = cases(
     ("source_kind", "train {w}/tiny.yaml --data csv:x.csv --output {w}/out/r", "unknown data source"),
     ("output_relu", "train {w}/a/output_relu.yaml --output {w}/out/r", "output_relu.yaml:6:5: error: the output"),
     ("output_sigmoid", "train {w}/a/output_sigmoid_dropout.yaml --output {w}/out/r", "ends in sigmoid"),
-    ("splits_all_held_out", "train {w}/tiny.yaml --set data.validation_split=0.9 --output {w}/out/r", "test_split 0.15"),
+    (
+        "splits_all_held_out",
+        "train {w}/tiny.yaml --set data.validation_split=0.9 --output {w}/out/r",
+        "test_split 0.15",
+    ),
     ("source_npz_missing", "train {w}/tiny.yaml --data npz:{w}/none.npz --output {w}/out/r", "none.npz"),
     ("source_folder_missing", "train {w}/tiny.yaml --data folder:{w}/none --output {w}/out/r", "no such folder"),
 )
