@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,19 @@ def test_list_params_of_the_study_reach_every_variant_and_a_nested_list_is_one_v
     a, b = load_study(path).variants  # each variant is checked (its graph analysed) while loading
     assert a.params["widths"] == [8, 8, 16, 16, 16] and b.params["widths"] == [4, 4, 8, 8, 8]
     assert b.name == "b-_4__4__8__8__8_"
+
+
+STUDIES = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
+def test_every_shipped_study_loads_and_each_variant_resolves(path):
+    """The studies in studies/ are what docs/studies.md reports: each variant's architecture, params and
+    recipe resolve as kzoo train would take them, and the grids expand into the variants the report names."""
+    study = load_study(path)
+    names = [v.name for v in study.variants]
+    assert study.baseline in names and len(names) == len(set(names)) >= 2
+    assert len(study.seeds) >= 2
+    if path.stem.startswith("init_"):
+        grid = {f"init-{i}-{a}" for i in ("torch_legacy", "glorot_uniform", "he_normal") for a in ("tanh", "relu")}
+        assert grid <= set(names)
