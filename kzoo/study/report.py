@@ -170,7 +170,8 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def _plots(plan: Study, out: Path, rows: list[dict[str, Any]]) -> list[str]:
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    lowest_loss = float("inf")
     for row in rows:
         for ax, column in zip(axes, ("val_accuracy", "loss"), strict=True):
             curves = [_curve(run_dir(out, row["variant"], s), column) for s in plan.seeds]
@@ -180,10 +181,14 @@ def _plots(plan: Study, out: Path, rows: list[dict[str, Any]]) -> list[str]:
             n = min(len(c) for c in curves)
             mean = [sum(c[i] for c in curves) / len(curves) for i in range(n)]
             ax.plot(range(1, n + 1), mean, label=row["variant"])
+            if column == "loss" and mean:
+                lowest_loss = min(lowest_loss, *mean)
     for ax, column in zip(axes, ("validation accuracy", "training loss"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_ylabel(column + " (mean over seeds)")
         ax.grid(alpha=0.3)
+    if 0 < lowest_loss < float("inf"):
+        axes[1].set_yscale("log")  # a diverging variant's loss (tens) would flatten the others' (tenths)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"study {plan.name}")
     written = [save(fig, out / "curves.png")]
