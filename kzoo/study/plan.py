@@ -159,6 +159,11 @@ def _variants(name, vdata, container, data, common_sets, common_params, path) ->
 
 
 def _label(value: Any) -> str:
+    """A grid value as part of a variant's name (a folder name too): [4, 8] -> 4x8, {a: 1} -> a.1."""
+    if isinstance(value, list):
+        return "x".join(_label(v) for v in value)
+    if isinstance(value, dict):
+        return "_".join(f"{_label(k)}.{_label(v)}" for k, v in value.items())
     text = json.dumps(value) if not isinstance(value, str) else value
     return "".join(c if c.isalnum() or c in "_.-" else "_" for c in text)
 

@@ -131,7 +131,7 @@ def test_list_params_of_the_study_reach_every_variant_and_a_nested_list_is_one_v
     )
     a, b = load_study(path).variants  # each variant is checked (its graph analysed) while loading
     assert a.params["widths"] == [8, 8, 16, 16, 16] and b.params["widths"] == [4, 4, 8, 8, 8]
-    assert b.name == "b-_4__4__8__8__8_"
+    assert b.name == "b-4x4x8x8x8"  # a list value names its variant by its items
 
 
 STUDIES = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.yaml"))
