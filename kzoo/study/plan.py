@@ -80,8 +80,11 @@ def load_study(path: str | Path) -> Study:
     if len(set(seeds)) != len(seeds):
         raise _fail("seeds: each seed once", data, "seeds")
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-." for c in name):
-        raise _fail("name: letters, digits, '_', '-' and '.'", data, "name")
+    if not _folder_name(name):
+        hint = "it names the output folder"
+        if "name" not in data:
+            hint += f"; the file's stem {name!r} is the default: give name:"
+        raise _fail("name: letters, digits, '_', '-' and '.', not first", data, "name", hint=hint)
     common_sets, common_params = _mapping(data, "set"), _mapping(data, "param")
     if data.get("data") is not None:
         if not isinstance(data["data"], str):
@@ -117,7 +120,20 @@ def load_study(path: str | Path) -> Study:
     return study
 
 
+def _folder_name(name: Any) -> bool:
+    """A study's or variant's name becomes a folder: one plain path component, never '..' or hidden."""
+    return isinstance(name, str) and bool(name) and name[0] != "." and all(c.isalnum() or c in "_-." for c in name)
+
+
 def _variants(name, vdata, container, data, common_sets, common_params, path) -> list[Variant]:
+    if not _folder_name(name):
+        raise _fail(
+            f"variant {short(name)}: a name of letters, digits, '_', '-' and '.', not first",
+            container,
+            name,
+            hint="it names the variant's folder under runs/",
+            of_key=True,
+        )
     if vdata is None:
         vdata = YMap()
     if not isinstance(vdata, YMap):

@@ -95,7 +95,8 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
     write_text_atomic(out / "study.json", json.dumps(doc, indent=2, default=str) + "\n")
     print(table(doc))
     if failed:
-        print(f"kzoo: {len(failed)} run(s) failed (see {out / 'study.json'}); the others are reported", file=sys.stderr)
+        others = "; the others are reported" if any(row["finished"] for row in rows) else ""
+        print(f"kzoo: {len(failed)} run(s) failed (see {out / 'study.json'}){others}", file=sys.stderr)
     return doc
 
 

@@ -50,4 +50,10 @@ def study(path: str | Path, output: str | None = None, only: list[str] | None = 
                 message = clip(f"{type(exc).__name__}: {exc}")
                 status[(variant.name, seed)] = {"status": "failed", "error": message}
                 print(f"kzoo: {variant.name} seed {seed} failed: {message}", file=sys.stderr, flush=True)
-    return report(plan, out, status)
+    doc = report(plan, out, status)
+    if doc["failed"] and not any(row["finished"] for row in doc["variants"]):
+        raise KzooError(
+            f"no run of study {plan.name} finished: {len(doc['failed'])} failed, the first: {doc['failed'][0]}",
+            hint=f"the failures are listed in {out / 'study.json'}; mend the study and rerun it",
+        )
+    return doc

@@ -239,6 +239,16 @@ def _to_float(x: Any) -> Any:
 LOADERS = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds, "mnist5000": load_mnist5000}
 
 
+def known_classes(source: str) -> int | None:
+    """The class count of a built-in source (digits, mnist5000[:DIGITS]), known without reading it; else None."""
+    kind, _, rest = source.partition(":")
+    if source == "digits":
+        return 10
+    if kind == "mnist5000":
+        return len(digit_range(rest))
+    return None
+
+
 def check_source(source: str) -> None:
     """What can be known of a source before TensorFlow starts: its form, and that its file or folder exists."""
     kind, _, rest = source.partition(":")

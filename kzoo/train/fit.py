@@ -36,7 +36,7 @@ from kzoo.keras.losses import NegativeLogLikelihood
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
 from kzoo.train.checks import check_data, check_static, input_meta, settings, warn_if_tiny
-from kzoo.train.data import Splits, load_data
+from kzoo.train.data import Splits, known_classes, load_data
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
 from kzoo.train.pipeline import metric, normalization
@@ -55,6 +55,9 @@ def resolve(
     declared = list(spec.data.get("params") or {})
     recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
     graph = analyse(spec)
+    classes = known_classes(recipe.data.source)
+    if classes is not None:  # a built-in source: classes fixed from the data before TensorFlow starts
+        graph = match_classes(spec, graph, classes, params)
     check_static(recipe, graph)
     return spec, recipe, graph
 
@@ -79,7 +82,10 @@ def match_classes(spec: Spec, graph: Graph, classes: int, params: dict[str, Any]
     if declared is None or declared == classes:
         return graph
     if (params and "classes" in params) or "classes" in spec.overrides:
-        raise SpecError(f"the data has {classes} classes but --param classes={declared} was given")
+        raise SpecError(
+            f"the data has {classes} classes but --param classes={declared} was given",
+            hint="leave classes out: a model gets as many outputs as its data has classes",
+        )
     return analyse(with_overrides(spec, {"classes": classes}, "the data's classes"))
 
 

@@ -126,6 +126,12 @@ SIZES = cases(
 RECIPES = cases(
     ("set_unknown", "train {w}/tiny.yaml --set optimiser.lr=0.1 --output {w}/out/r", "--set optimiser.lr: error"),
     ("set_param", "train resnet18 --set depth=34 --output {w}/out/r", "--param depth=34"),
+    ("classes_vs_digits", "train lenet5 --param classes=3 --output {w}/out/r", "the data has 10 classes"),
+    (
+        "classes_vs_mnist_subset",
+        "train lenet5_modern --data mnist5000:5-9 --param classes=10 --output {w}/out/r",
+        "the data has 5 classes",
+    ),
     ("set_optimizer", "train {w}/tiny.yaml --set optimizer.name=adamw --output {w}/out/r", "adamw"),
     ("lr_inf", "train {w}/tiny.yaml --set optimizer.lr=.inf --output {w}/out/r", "optimizer.lr"),
     ("lr_negative", "train {w}/tiny.yaml --set optimizer.lr=-0.1 --output {w}/out/r", "optimizer.lr"),

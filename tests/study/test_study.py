@@ -102,6 +102,16 @@ def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys
         ("seeds: [0, 1]\narchitecture: lenet5\nensembles: [b]\nvariants: {a: {}}\n", "ensembles: 'b'", 3),
         ("seeds: [0]\narchitecture: lenet5\nensembles: [a]\nvariants: {a: {}}\n", "at least two seeds", 3),
         ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3),
+        # a name becomes a folder: one plain path component
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {'../up': {}}\n", "variant '../up': a name of letters", 3),
+        ("name: ..\nseeds: [0]\narchitecture: lenet5\nvariants: {a: {}}\n", "name: letters", 1),
+        # the built-in digits have 10 classes: a variant that sets another count would fail every run
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {classes: [10, 3]}}}\n", "has 10 classes", 3),
+        (
+            "seeds: [0]\ndata: mnist5000:0-4\narchitecture: lenet5_modern\nparam: {classes: 10}\nvariants: {a: {}}\n",
+            "has 5 classes",
+            5,
+        ),
     ],
 )
 def test_study_mistakes_are_located_before_anything_trains(tmp_path, text, match, line):
@@ -117,10 +127,10 @@ def test_a_grid_expands_into_named_variants(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(
         "seeds: [0]\narchitecture: lenet5_modern\n"
-        "variants:\n  g: {param: {classes: [3, 4]}, set: {optimizer.lr: [0.1, 0.01]}}\n"
+        "variants:\n  g: {param: {activation: [relu, tanh]}, set: {optimizer.lr: [0.1, 0.01]}}\n"
     )
     names = [v.name for v in load_study(path).variants]
-    assert names == ["g-0.1-3", "g-0.1-4", "g-0.01-3", "g-0.01-4"]
+    assert names == ["g-0.1-relu", "g-0.1-tanh", "g-0.01-relu", "g-0.01-tanh"]
 
 
 def test_list_params_of_the_study_reach_every_variant_and_a_nested_list_is_one_value(tmp_path):
@@ -148,3 +158,16 @@ def test_every_shipped_study_loads_and_each_variant_resolves(path):
     if path.stem.startswith("init_"):
         grid = {f"init-{i}-{a}" for i in ("torch_legacy", "glorot_uniform", "he_normal") for a in ("tanh", "relu")}
         assert grid <= set(names)
+
+
+def test_a_study_whose_every_run_fails_exits_2_and_still_writes_its_report(tmp_path, capsys):
+    study = _files(tmp_path)
+    text = study.read_text().replace("ensembles: [act-tanh, broken]\n", "")
+    study.write_text(text)
+    out = tmp_path / "out"
+    assert main(["study", str(study), "--output", str(out), "--variant", "broken"]) == 2
+    err = capsys.readouterr().err
+    assert "no run of study tiny_study finished: 2 failed" in err and "nan pixels" in err
+    assert "the others are reported" not in err
+    doc = json.loads((out / "study.json").read_text())
+    assert len(doc["failed"]) == 2 and not doc["complete"]
