@@ -114,6 +114,12 @@ def _check(dim: Dimension, spec: Spec, declared: dict, arch_train: Any, recipe_f
             dim.mark,
             hint=did_you_mean(dim.key, declared) or f"its params: {', '.join(sorted(declared))}",
         )
+    if dim.flag == "--param" and dim.key == "classes":
+        raise SpecError(
+            "classes cannot be searched: a model gets as many outputs as its data has classes",
+            dim.mark,
+            hint="leave classes out of param:",
+        )
     for sample in _samples(dim):
         try:
             if dim.flag == "--param":

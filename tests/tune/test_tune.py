@@ -19,14 +19,26 @@ def test_a_space_of_recipe_fields_and_params(write):
           weight_decay: [0, 1.0e-4]
         param:
           init: [he_normal, glorot_uniform]
-          classes: {min: 10, max: 12, step: 2}
+          width: {min: 4, max: 8, step: 4}
         """,
         "space.yaml",
     )
-    dims = {d.name: d for d in load_space(space, "lenet5_modern")}
+    arch = write(
+        """
+        name: narrow
+        input: [8, 8, 1]
+        params: {classes: 10, init: he_normal, width: 4}
+        layers:
+          - conv: {filters: $width, kernel: 3, init: $init, activation: relu}
+          - flatten
+          - dense: {units: $classes, activation: softmax}
+        """,
+        "narrow.yaml",
+    )
+    dims = {d.name: d for d in load_space(space, str(arch))}
     assert dims["--set optimizer.lr"].log and not dims["--set optimizer.lr"].is_int
     assert dims["--set weight_decay"].values == [0, 1e-4]  # as written: each value is checked as given
-    assert dims["--param classes"].is_int
+    assert dims["--param width"].is_int
     hp = hyperparameters(list(dims.values()), "random")
     assert {p.name for p in hp.space} == set(dims)
     decay = next(p for p in hp.space if p.name == "--set weight_decay")
@@ -48,6 +60,7 @@ def test_a_space_of_recipe_fields_and_params(write):
         ("set:\n  epochs: [1, 2.5]\n", "epochs = 2.5: invalid 'epochs'", 2),  # the bad value, as written
         ("set:\n  seed: [1, a]\n", "one type only", 2),
         ("params.init: [he_normal]\n", "write it under param:", 1),
+        ("param:\n  init: [he_normal]\n  classes: [10, 12]\n", "classes cannot be searched", 3),
     ],
 )
 def test_space_errors_point_into_the_space_file(write, text, message, line):
