@@ -337,6 +337,7 @@ def _spaces(world):
         "choice": "param: {pool: [max, median]}\n",
         "section": "sett: {epochs: [1]}\n",
         "old_form": "params.pool: [max]\n",
+        "classes": "param: {classes: [10, 12]}\n",
     }
     for name, text in spaces.items():
         write(world / "s" / f"{name}.yaml", text)

@@ -307,6 +307,7 @@ SPACES = cases(
     ("space_choice", "tune {w}/tiny.yaml --space {w}/s/choice.yaml --output {w}/out/t", "must be one of"),
     ("space_section", "tune {w}/tiny.yaml --space {w}/s/section.yaml --output {w}/out/t", "unknown section 'sett'"),
     ("space_old_form", "tune {w}/tiny.yaml --space {w}/s/old_form.yaml --output {w}/out/t", "under param:"),
+    ("space_classes", "tune {w}/tiny.yaml --space {w}/s/classes.yaml --output {w}/out/t", "cannot be searched"),
     ("trials_zero", "tune {w}/tiny.yaml --space {w}/space_ok.yaml --trials 0", "--trials"),
     ("algorithm", "tune {w}/tiny.yaml --space {w}/space_ok.yaml --algorithm hyperband", "--algorithm"),
 )
