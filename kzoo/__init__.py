@@ -28,6 +28,7 @@ LAZY_NAMES = {
     "build": "kzoo.zoo",
     "find": "kzoo.zoo",
     "list_architectures": "kzoo.zoo",
+    "list_weights": "kzoo.zoo",
     "load": "kzoo.zoo",
     "port_weights": "kzoo.transfer",
     "finetune": "kzoo.train.finetune",
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from kzoo.prediction import predict
     from kzoo.train.finetune import finetune
     from kzoo.transfer import port_weights
-    from kzoo.zoo import build, find, list_architectures, load
+    from kzoo.zoo import build, find, list_architectures, list_weights, load
 
 
 def __getattr__(name: str) -> Any:
@@ -75,6 +76,7 @@ __all__ = [
     "find",
     "finetune",
     "list_architectures",
+    "list_weights",
     "load",
     "port_weights",
     "predict",

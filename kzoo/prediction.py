@@ -53,6 +53,34 @@ def model_input(model: Any, meta: dict[str, Any]) -> tuple[tuple[int, int], int,
     return (shape[0], shape[1]), shape[2], pad
 
 
+def open_model(model: str | Path) -> Any:
+    """A saved model (``.keras`` file or run directory), or ``NAME[:RELEASE]`` of the zoo: the architecture with
+    a release's weights (default ``imagenet``) and its input transform in front, knowing its class names and its
+    resize and crop (kzoo weights NAME lists the releases)."""
+    path = Path(model)
+    if path.exists() or path.suffix == ".keras" or ":" not in str(model) and not _zoo_name(str(model)):
+        return load_saved(path)
+    from kzoo.builder import set_meta
+    from kzoo.pretrained import categories, front, input_meta
+    from kzoo.zoo import with_weights
+
+    name, _, weights = str(model).partition(":")
+    net, graph, release = with_weights(name, weights or "imagenet")
+    if release is None:
+        return net
+    net = front(net, graph, release)
+    shape = tuple(int(d) for d in net.input_shape[1:])
+    names = categories(release)
+    set_meta(net, {"input": input_meta(release, shape[:2], shape[2]), **({"class_names": names} if names else {})})
+    return net
+
+
+def _zoo_name(text: str) -> bool:
+    from kzoo.zoo import aliases, list_architectures
+
+    return text in list_architectures() or text in aliases()
+
+
 def class_names(model: Any, meta: dict[str, Any]) -> list[str]:
     """The model's class names (saved with it), else "0".."K-1"."""
     k = main_output_shape(model)
@@ -77,15 +105,16 @@ def predict(
     files = image_files(images)
     source = str(model) if isinstance(model, (str, Path)) else getattr(model, "name", "model")
     if isinstance(model, (str, Path)):
-        model = load_saved(model)
+        model = open_model(model)
     info = meta(model)
     size, channels, pad = model_input(model, info)
+    resize = (info.get("input") or {}).get("resize")
     names = class_names(model, info)
     top = max(1, min(int(top), len(names)))
     rows, logits = [], is_logits(model)
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
-        batch = np.stack([imgs.load(f, size, channels, pad) for f in chunk])
+        batch = np.stack([imgs.load(f, size, channels, pad, resize) for f in chunk])
         views = [to_probabilities(main_output(model(v, training=False)), logits) for v in variants(batch, tta or [])]
         probs = np.mean(views, axis=0)
         for f, p in zip(chunk, probs, strict=True):

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.builder import build_graph
-from kzoo.caffe.declaration import declaration
-from kzoo.errors import SpecError, did_you_mean
+from kzoo.errors import KzooError, SpecError, did_you_mean
 from kzoo.graph import Graph, add_global_pooling, analyse, with_outputs
 from kzoo.lang.loader import load_file
 from kzoo.lang.resolve import Spec, load_with_extends
+from kzoo.lang.weights import Release, choose, is_release_name, releases
 from kzoo.paths import architecture_dirs
 
 
@@ -103,14 +103,17 @@ def load(
     * ``pooling``: with ``include_top=False``, ``"avg"`` or ``"max"`` adds global pooling.
     * ``features_only``: a model returning the feature map of each stage (the
       file's ``features:``), for detection and segmentation backbones.
-    * ``weights``: None (initialised as the file says), a path to saved weights
-      (``.weights.h5`` or ``.keras``), or ``"imagenet"`` for the architectures whose
-      file declares ``weights: {imagenet: ...}`` (kzoo.pretrained): keras.applications'
-      weights are downloaded and ported; or a Caffe ``.caffemodel`` (the authors' release), read
-      with the file's ``weights.caffe`` declaration: its params (``lrn=caffe`` for AlexNet) and
-      layer names; the input transform it declares is not applied (as keras.applications leaves
-      ``preprocess_input`` to the user). With other than 3 input channels, the first
-      conv's kernels are adapted (summed for one channel, tiled and rescaled for more).
+    * ``weights``: None (initialised as the file says); ``"imagenet"`` (the file's first release:
+      ``kzoo weights NAME`` lists them); a release's name or source kind (``"torchvision"``,
+      ``"timm"``, ``"keras"``, ``"caffe"``), downloaded once into the cache (kzoo.pretrained); or a
+      file: a ``.weights.h5`` or ``.keras`` saved by Keras, a PyTorch state dict (``.pth``, ``.pt``;
+      needs ``kzoo[torch]``), a ``.safetensors`` file, or a Caffe ``.caffemodel``. A release or a
+      release's file sets the params that make the file compute what the release computes (the
+      caller's own params win). The model is left raw, as keras.applications leaves
+      ``preprocess_input`` to the user: ``kzoo.pretrained.front`` puts the release's input
+      transform in front (``kzoo predict NAME:RELEASE`` and ``kzoo finetune --from NAME:RELEASE``
+      do). With other than 3 input channels, the first conv's kernels are adapted (summed for one
+      channel, tiled and rescaled for more).
 
     >>> model = kzoo.load("resnet", depth=101, classes=10)
     >>> backbone = kzoo.load("resnet50", include_top=False, pooling="avg")
@@ -125,24 +128,82 @@ def load(
         overrides["classifier_activation"] = "linear" if classifier_activation is None else classifier_activation
     if features_only and include_top is None and "include_top" in _declared_params(name):
         overrides["include_top"] = False
-    overrides = {**caffe_params(name, weights), **overrides}
-    graph = analyse(resolve_source(name), overrides, "kzoo.load()")
-    graph = shape_outputs(graph, pooling, features_only)
-    model = build_graph(graph)
-    if weights is not None:
+    shape = lambda graph: shape_outputs(graph, pooling, features_only)  # noqa: E731
+    return built(resolve_source(name), weights, overrides, "kzoo.load()", shape)[0]
+
+
+def built(
+    path: Path, weights: Any, params: Mapping[str, Any], origin: str, shape: Any = None
+) -> tuple[Any, Graph, Any]:
+    """(model, graph, release): the architecture at ``path`` analysed with the release's params (``params`` win),
+    shaped by ``shape(graph)``, built, and loaded with ``weights``. A weights file is tried with each release of
+    the kinds that read it, in the file's order, until one fits (a ``.pth`` may be torchvision's vgg16 or its
+    vgg16_bn); the first failure is raised when none does."""
+    candidates = releases_for(path, weights, params)
+    failure = None
+    for release in candidates:
+        graph = analyse(path, {**(release.params if release else {}), **params}, origin)
+        graph = shape(graph) if shape is not None else graph
+        model = build_graph(graph)
+        if weights is None:
+            return model, graph, release
         from kzoo.pretrained import load_weights  # Keras, which the static stages never import
 
-        load_weights(model, graph, weights)
-    return model
+        try:
+            load_weights(model, graph, weights, release)
+            return model, graph, release
+        except KzooError as exc:
+            if len(candidates) == 1:
+                raise
+            failure = failure or exc
+    raise failure  # type: ignore[misc]
 
 
-def caffe_params(name: str, weights: Any) -> dict[str, Any]:
-    """For Caffe weights (a ``.caffemodel``), the params the file declares to compute what the release computes
-    (``weights.caffe.params``); the caller's own params win over them."""
-    if not (isinstance(weights, (str, Path)) and str(weights).endswith(".caffemodel")):
-        return {}
+def with_weights(name: str, weights: str | None, params: Mapping[str, Any] | None = None) -> tuple[Any, Graph, Any]:
+    """(model, graph, release) of a zoo architecture with ``weights`` (a release or a file): the release's params
+    set (``params`` win), the graph analysed once, the model built and loaded. Used by finetune and predict."""
+    path = find(name) if not str(name).endswith((".yaml", ".yml")) else Path(name)
+    return built(path, weights, dict(params or {}), "--param")
+
+
+def file_releases(name: str | Path, params: Mapping[str, Any] | None = None) -> list[Release]:
+    """The releases an architecture (a name or file) declares, for its own params updated by ``params``."""
     data = load_with_extends(resolve_source(name))
-    return dict(declaration(data.get("weights"), str(name)).params)
+    own = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
+    return releases(data, {**own, **(params or {})}, str(name))
+
+
+#: which source kinds read a weights file, by its suffix (the first whose names fit is used)
+FILE_KINDS = {
+    ".caffemodel": ("caffe",),
+    ".pth": ("torchvision", "timm"),
+    ".pt": ("torchvision", "timm"),
+    ".bin": ("torchvision", "timm"),
+    ".safetensors": ("timm", "torchvision"),
+}
+
+
+def releases_for(name: str | Path, weights: Any, params: Mapping[str, Any] | None = None) -> list[Release | None]:
+    """The release ``weights=`` names (a release, a source kind or ``imagenet``); for a weights file, the file's
+    releases of the kinds that read it, in order ([None] when it declares none, or for no weights)."""
+    if weights is None or not isinstance(weights, (str, Path)):
+        return [None]
+    found = file_releases(name, params)
+    if is_release_name(str(weights)):
+        return [choose(found, str(weights), Path(str(name)).stem)]
+    kinds = FILE_KINDS.get(Path(str(weights)).suffix.lower(), ())
+    return [r for kind in kinds for r in found if r.kind == kind] or [None]
+
+
+def release_for(name: str | Path, weights: Any, params: Mapping[str, Any] | None = None) -> Release | None:
+    """The first of :func:`releases_for`."""
+    return releases_for(name, weights, params)[0]
+
+
+def release_params(name: str | Path, weights: Any, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The params ``weights=`` sets (its release's), for a caller's own ``params`` to override."""
+    release = release_for(name, weights, params)
+    return dict(release.params) if release else {}
 
 
 def _declared_params(name: str) -> dict[str, Any]:
@@ -166,11 +227,32 @@ def shape_outputs(graph: Graph, pooling: str | None, features_only: bool) -> Gra
     return graph
 
 
-def architectures_with_weights(source: str) -> list[str]:
-    """The zoo architectures whose file declares weights from ``source`` (``imagenet``, ``caffe``)."""
-    out = []
-    for name, path in _files().items():
-        data = load_with_extends(path)
-        if isinstance(data.get("weights"), dict) and source in data["weights"]:
-            out.append(name)
-    return sorted(out)
+def architectures_with_weights(kind: str = "imagenet") -> list[str]:
+    """The zoo architectures with a release of source ``kind`` (any release for ``imagenet``)."""
+    return sorted(
+        name
+        for name, path in _files().items()
+        if any(kind in ("imagenet", r.kind, r.name) for r in file_releases(path))
+    )
+
+
+def list_weights(name: str | None = None) -> list[dict[str, Any]]:
+    """Every release of the zoo (or of one architecture): one row each, as ``kzoo weights [--json]`` prints it.
+
+    >>> [r["release"] for r in kzoo.list_weights("resnet50")]
+    ['keras', 'torchvision', 'timm', 'caffe']
+    """
+    from kzoo.pretrained.download import cached_path  # no Keras: a path and a file name
+
+    rows = []
+    for arch in [name] if name is not None else list(_files()):
+        label = Path(str(resolve_source(arch))).stem
+        for i, r in enumerate(file_releases(arch)):
+            rows.append({
+                "architecture": label, "release": r.name, "kind": r.kind, "default": i == 0,
+                "params": dict(r.params), "input": r.input.model_dump(), "resize": r.resize, "crop": r.crop,
+                "top1": r.accuracy.top1, "top5": r.accuracy.top5, "evaluation": r.accuracy.evaluation,
+                "categories": r.categories, "url": r.url, "model": r.model, "source": r.source,
+                "cached": cached_path(r).is_file() if (r.url or r.release or r.file) else None,
+            })  # fmt: skip
+    return rows

@@ -1,4 +1,4 @@
-"""A zoo file's Caffe counterpart, as its YAML declares it (``weights: {caffe: ...}``)::
+"""A zoo file's Caffe counterpart: its release of kind ``caffe`` (kzoo.lang.weights), as the bridge uses it::
 
     weights:
       caffe:
@@ -17,12 +17,12 @@ every Caffe release here), the ``mean`` subtracted per channel in that order, an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzoo.caffe.names import NameRules
-from kzoo.errors import SpecError
 
-KEYS = {"release", "source", "prototxt", "params", "names", "input"}
+if TYPE_CHECKING:
+    from kzoo.lang.weights import Release
 
 
 @dataclass
@@ -37,33 +37,18 @@ class CaffeDeclaration:
     scale: float = 255.0
 
 
-def declaration(weights: Any, owner: str = "the file") -> CaffeDeclaration:
-    """The ``caffe`` entry of a file's ``weights:`` (an empty declaration when there is none)."""
-    found = (weights or {}).get("caffe") if isinstance(weights, dict) else None
-    if found is None:
+def declaration(release: Release | None) -> CaffeDeclaration:
+    """The Caffe declaration of a release (an empty one for None: names then match Caffe's as they are)."""
+    if release is None:
         return CaffeDeclaration()
-    where = f"{owner}'s weights.caffe"
-    if not isinstance(found, dict) or set(found) - KEYS:
-        raise SpecError(
-            f"{where} takes {', '.join(sorted(KEYS))}",
-            hint=f"got {sorted(found) if isinstance(found, dict) else found!r}",
-        )
-    params = found.get("params") or {}
-    if not isinstance(params, dict):
-        raise SpecError(f"{where}.params maps params to values, got {params!r}")
-    image = found.get("input") or {}
-    order, mean, scale = image.get("order", "bgr"), image.get("mean", [0.0, 0.0, 0.0]), image.get("scale", 255)
-    if order not in ("bgr", "rgb") or not (
-        isinstance(mean, list) and all(isinstance(m, (int, float)) for m in mean) and isinstance(scale, (int, float))
-    ):
-        raise SpecError(f"{where}.input is {{order: bgr|rgb, mean: [numbers], scale: number}}, got {image!r}")
+    rules = release.names if isinstance(release.names, list) else []
     return CaffeDeclaration(
-        found.get("release"),
-        found.get("source"),
-        found.get("prototxt"),
-        dict(params),
-        NameRules(found.get("names"), f"{where}.names"),
-        order,
-        [float(m) for m in mean],
-        float(scale),
+        release.release,
+        release.source,
+        release.prototxt,
+        dict(release.params),
+        NameRules(rules, f"weights.{release.name}.names"),
+        release.input.order,
+        list(release.input.mean),
+        release.input.scale,
     )

@@ -3,7 +3,8 @@
 A rule is ``[PATTERN, REPLACEMENT]``: the first whose pattern matches a kzoo layer name
 whole gives its Caffe name; ``{n}`` is the n-th group, ``{n:letter}`` it as a letter
 (1 -> a), ``{n:ab}`` Caffe's numbering of long stages (1 -> a, then 2 -> b1, 3 -> b2 ...,
-as He et al.'s ResNet-101/152 name res4b22). A name no rule matches is its own.
+as He et al.'s ResNet-101/152 name res4b22), ``{n-1}`` / ``{n+1}`` the number less or plus one
+(kzoo's conv2_block1 is torchvision's layer1.0). A name no rule matches is its own.
 Names are compared as kzoo writes Caffe's (``/`` becomes ``_``)::
 
     names:
@@ -23,7 +24,7 @@ CONVERTERS: dict[str, Callable[[str], str]] = {
     "letter": lambda g: chr(ord("a") + int(g) - 1),
     "ab": lambda g: "a" if int(g) == 1 else f"b{int(g) - 1}",
 }
-_FIELD = re.compile(r"\{(\d+)(?::(\w+))?\}")
+_FIELD = re.compile(r"\{(\d+)([+-]\d+)?(?::(\w+))?\}")
 
 
 class NameRules:
@@ -43,7 +44,7 @@ class NameRules:
             except re.error as exc:
                 raise SpecError(f"{where}[{i}]: {rule[0]!r} is not a regular expression ({exc})") from None
             for m in _FIELD.finditer(rule[1]):
-                if int(m.group(1)) > pattern.groups or (m.group(2) and m.group(2) not in CONVERTERS):
+                if int(m.group(1)) > pattern.groups or (m.group(3) and m.group(3) not in CONVERTERS):
                     raise SpecError(
                         f"{where}[{i}]: {m.group()} names no group of {rule[0]!r} or no converter",
                         hint="converters: " + ", ".join(CONVERTERS),
@@ -60,4 +61,8 @@ class NameRules:
 
 def _field(m: re.Match, f: re.Match) -> str:
     text = m.group(int(f.group(1))) or ""
-    return CONVERTERS[f.group(2)](text) if f.group(2) else text
+    if f.group(2):
+        if not text.isdigit():
+            raise SpecError(f"name rule {f.group()}: {text!r} is not a number")
+        text = str(int(text) + int(f.group(2)))
+    return CONVERTERS[f.group(3)](text) if f.group(3) else text

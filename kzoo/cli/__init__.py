@@ -5,12 +5,13 @@
   kzoo build FILE|NAME [--param k=v] [-o m.keras]   build with Keras, summarise, save
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v] [--param k=v]   train, write a run directory
   kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
-  kzoo predict MODEL IMAGE|FOLDER ... [--top K] [--tta flip,crop]   classify new images
+  kzoo predict MODEL|NAME:RELEASE IMAGE|FOLDER ... [--top K] [--tta flip,crop]   classify new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]     test accuracy, TTA, ensembles
   kzoo tune FILE|NAME --space S [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
   kzoo study FILE.yaml [--output DIR] [--variant NAME ...] [--report]   variants x seeds, compared and reported
   kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
   kzoo list [--json]                                the architectures of the zoo
+  kzoo weights [NAME] [--json]                      released checkpoints: sources, params, transforms, accuracy
   kzoo plot FILE|NAME -o FILE.svg [--depth N]       draw the architecture (Graphviz)
   kzoo gallery FOLDER                               FOLDER/zoo.md with every architecture
   kzoo schema                                       JSON Schema of architecture files
@@ -53,6 +54,7 @@ from kzoo.cli.commands import (
     cmd_train,
     cmd_tune,
     cmd_validate,
+    cmd_weights,
 )
 from kzoo.cli.flags import (
     POSITIVE,
@@ -93,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     add_params(sp)
     sp.add_argument("-o", "--output", metavar="FILE.keras", help="save the (untrained) model here")
     add("list", cmd_list, "list the architectures of the zoo with params and multiply-adds")
+    sp = add("weights", cmd_weights, "list the released checkpoints: source, params, input transform, accuracy")
+    sp.add_argument("target", nargs="?", metavar="NAME", help="one architecture (default: the whole zoo)")
     _add_train(add("train", cmd_train, "train an architecture with a recipe (default data: the built-in digits)"))
     _add_finetune(add("finetune", cmd_finetune, "adapt a trained network to new images: new head, frozen backbone"))
     _add_predict(add("predict", cmd_predict, "classify image files with a trained model: top-k class names"))
@@ -159,7 +163,8 @@ def _add_finetune(sp: argparse.ArgumentParser) -> None:
         dest="source",
         required=True,
         metavar="MODEL",
-        help="a .keras file, a run directory, or NAME[:WEIGHTS] of the zoo (WEIGHTS: imagenet or a weights file)",
+        help="a .keras file, a run directory, or NAME[:WEIGHTS] of the zoo (WEIGHTS: a release - imagenet, "
+        "torchvision, timm, keras, caffe: kzoo weights NAME - or a weights file)",
     )
     add_recipe(sp, "epochs of the head", "learning rate of the head (x finetune.lr_factor after unfreezing)")
     add_params(sp, refuse_set=False)
@@ -175,7 +180,9 @@ def _add_finetune(sp: argparse.ArgumentParser) -> None:
 
 
 def _add_predict(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("model", metavar="MODEL", help="a .keras file or a run directory")
+    sp.add_argument(
+        "model", metavar="MODEL", help="a .keras file, a run directory, or NAME[:RELEASE] (releases: kzoo weights NAME)"
+    )
     sp.add_argument("images", nargs="+", metavar="IMAGE|FOLDER", help="image files, or folders of them")
     sp.add_argument("--top", type=POSITIVE, default=3, metavar="K", help="the K most probable classes (default 3)")
     sp.add_argument("--tta", metavar="LIST", help="test-time augmentation: flip, crop or flip,crop")

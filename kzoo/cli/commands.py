@@ -127,6 +127,28 @@ def cmd_list(args: argparse.Namespace) -> JSON:
     return rows
 
 
+def cmd_weights(args: argparse.Namespace) -> JSON:
+    from kzoo.zoo import list_weights
+
+    rows = list_weights(args.target)
+    if not rows:
+        print(f"{args.target} has no released weights (kzoo weights lists those that have)", file=sys.stderr)
+    elif not args.json:
+        say(f"{'architecture':<13} {'release':<12} {'kind':<19} {'input':>9} {'top-1':>7} {'top-5':>7}  params")
+        for r in rows:
+            size = f"{r['crop']}/{r['resize']}" if r["crop"] else "-"
+            top1 = f"{r['top1']:.2f}" if r["top1"] is not None else "-"
+            top5 = f"{r['top5']:.2f}" if r["top5"] is not None else "-"
+            params = " ".join(f"{k}={v}" for k, v in r["params"].items()) or "-"
+            release = r["release"] + ("*" if r["default"] else "")
+            say(f"{r['architecture']:<13} {release:<12} {r['kind']:<19} {size:>9} {top1:>7} {top5:>7}  {params}")
+        say(
+            "* weights='imagenet' (the default release); input: centre crop / resized shorter side; top-1/5: "
+            "published ImageNet-1k validation %"
+        )
+    return rows
+
+
 def cmd_plot(args: argparse.Namespace) -> JSON:
     from kzoo.inspect.diagram import render
 
@@ -235,6 +257,8 @@ def cmd_import(args: argparse.Namespace) -> JSON:
     )
     if doc["weights"]:
         say(f"wrote {doc['weights']}")
+    for note in doc["assumed"]:
+        print(f"note: {note}", file=sys.stderr)
     return doc
 
 

@@ -25,6 +25,7 @@ from kzoo.lang.grammar import check_keys
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.resolve import Spec
 from kzoo.lang.schema import NAME
+from kzoo.lang.weights import releases
 from kzoo.ops import ACTIVATIONS, OPS
 
 MAX_REPEAT = 1000
@@ -338,6 +339,7 @@ class Expander(Naming, Blocks, OpItems):
 
     def meta(self) -> dict[str, Any]:
         m = self.spec.model
+        releases(self.data, self.globals_public(), self.spec.file)  # a mistake in weights: is located now
         return {
             "paper": m.paper,
             "reference": m.reference,

@@ -30,7 +30,7 @@ def _strings(value: Any, top: bool = False) -> Iterator[str]:
         yield value
     elif isinstance(value, dict):
         for k, v in value.items():
-            if top and k in ("name", "params", "choices", "tables"):  # a name describes; it selects nothing
+            if top and k in ("name", "params", "choices", "tables", "weights"):  # these select no layer
                 continue
             yield from _strings(v)
     elif isinstance(value, list):

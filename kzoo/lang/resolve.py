@@ -3,7 +3,8 @@
 ``extends: other.yaml`` (relative to the file) loads the other file first;
 this file's mappings are merged into it key by key, recursively (so a
 variant can change one param or one default), while lists and scalars
-replace. ``aliases`` is never inherited.
+replace. ``aliases`` is never inherited; ``weights`` is inherited whole and
+replaced whole (a file that declares releases declares all of its own).
 
 Overrides (``--set depth=101``, ``kzoo.load("resnet", depth=101)``) may
 only name params the file declares, with a value of the declared type;
@@ -26,7 +27,8 @@ from kzoo.lang.schema import ArchitectureFile
 from kzoo.lang.validate import validate
 
 MAX_EXTENDS = 16
-NOT_INHERITED = ("aliases", "extends", "weights")
+NOT_INHERITED = ("aliases", "extends")
+REPLACED_WHOLE = ("weights",)
 
 
 @dataclass
@@ -146,6 +148,9 @@ def load_with_extends(path: Path, chain: tuple[str, ...] = (), root: Path | None
         raise
     for k in NOT_INHERITED:
         base.pop(k, None)
+    for k in REPLACED_WHOLE:
+        if k in data:
+            base.pop(k, None)
     merged = merge(base, data)
     merged.param_defaults = {**own, **getattr(base, "param_defaults", {})}  # the base-most declaration wins
     return merged

@@ -18,7 +18,7 @@ Top-level keys::
     heads: {aux1: {from: inception4a, when: $aux, layers: [...]}}
     outputs: [name, ...]            # optional; default: main path, then heads
     features: [conv2, conv3, ...]   # layers or scopes kzoo.load(features_only=True) returns
-    weights: {imagenet: {keras_applications: ResNet50, preprocess: caffe}}   # released weights (kzoo.pretrained)
+    weights: {torchvision: {url: ..., params: {...}, names: [...]}}   # released checkpoints (kzoo.lang.weights)
     train: {...}                    # the paper's training recipe (kzoo train)
 
 ``kzoo schema`` prints :func:`json_schema`.
@@ -65,7 +65,7 @@ class ArchitectureFile(BaseModel):
     outputs: list[str] | None = None
     features: list[str] | None = None
     weights: dict[str, dict[str, Any]] | None = Field(
-        None, description="released weights by source: imagenet (keras.applications), caffe (the authors' files)"
+        None, description="released checkpoints by name: kind, url, params, names, input transform (kzoo.lang.weights)"
     )
     train: dict[str, Any] | None = None
 

@@ -27,11 +27,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import build_graph, load_saved, rebuild_with_front, save_atomic
+from kzoo.builder import load_saved, rebuild_with_front, save_atomic
 from kzoo.errors import SpecError
 from kzoo.files import atomic_path, write_text_atomic
-from kzoo.graph import analyse
-from kzoo.pretrained import caffe_front, imagenet_front, load_weights
+from kzoo.pretrained import front
 from kzoo.train.data import check_source, load_data
 from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
 from kzoo.train.pipeline import normalization
@@ -39,14 +38,15 @@ from kzoo.train.recipe import AugmentSpec, dump, resolve_recipe
 from kzoo.train.rundir import RunDir
 from kzoo.train.strategy import scope, start
 from kzoo.transfer import HEAD, attach_head, cut, freeze, head_model, select, unfreeze
-from kzoo.zoo import caffe_params, find
+from kzoo.zoo import with_weights
 
 
 def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any, Any, str | None]:
     """The network to adapt: a ``.keras`` file, a run directory, or ``NAME[:WEIGHTS]`` of the zoo.
 
-    Returns (model, graph, weights); graph is None for a saved model. ``WEIGHTS``
-    is ``imagenet`` (keras.applications' weights, ported) or a weights file.
+    Returns (model, graph, release); graph is None for a saved model. ``WEIGHTS``
+    is a release (``imagenet``, ``torchvision``, ``timm``, ...: ``kzoo weights NAME``) or a weights
+    file; release is the release it names or whose layout the file has (None for a Keras file).
     """
     path = Path(source)
     if path.suffix == ".keras" or (path / "model.keras").is_file() or path.is_dir():
@@ -54,12 +54,7 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
             raise SpecError("--param applies to a zoo architecture, not to a saved model", hint="drop --param")
         return load_saved(path), None, None
     name, _, weights = source.partition(":")
-    params = {**caffe_params(name, weights), **(params or {})}
-    graph = analyse(find(name), params, "--param")  # read and analysed once, then built
-    model = build_graph(graph)
-    if weights:
-        load_weights(model, graph, weights)
-    return model, graph, weights or None
+    return with_weights(name, weights or None, params)
 
 
 def check_source_fits(model: Any, source: str) -> tuple[int, ...]:
@@ -93,7 +88,7 @@ def finetune(
     with RunDir.open(run_path(recipe, f"{Path(name).name}-finetune", output)) as run:
         strategy = start(recipe)
         with scope(strategy):
-            model, graph, weights = load_source(source, params)
+            model, graph, release = load_source(source, params)
         input_shape = check_source_fits(model, source)
 
         splits = load_data(recipe.data, input_shape)
@@ -104,7 +99,7 @@ def finetune(
         replicas = strategy.num_replicas_in_sync if strategy is not None else 1
         check_data(recipe, splits, replicas)
         with scope(strategy):
-            net, backbone = _network(model, graph, weights, recipe, splits, input_shape)
+            net, backbone = _network(model, graph, release, recipe, splits, input_shape)
         meta = {
             "class_names": list(splits.class_names),
             "input": {"size": list(input_shape[:2]), "channels": input_shape[2], "pad": recipe.data.pad},
@@ -140,14 +135,13 @@ def finetune(
     return results
 
 
-def _network(model: Any, graph: Any, weights: str | None, recipe: Any, splits: Any, input_shape: tuple) -> Any:
-    """The source with its front (ImageNet preprocessing or the recipe's normalisation), cut, frozen, headed."""
+def _network(model: Any, graph: Any, release: Any, recipe: Any, splits: Any, input_shape: tuple) -> Any:
+    """The source with its front (the release's input transform or the recipe's normalisation), cut, frozen,
+    headed."""
 
     ft = recipe.finetune
-    if graph is not None and weights == "imagenet":  # keras.applications' preprocessing, as a layer
-        model = imagenet_front(model, graph)
-    elif graph is not None and weights and weights.endswith(".caffemodel"):  # the release's input transform
-        model = caffe_front(model, graph)
+    if graph is not None and release is not None:  # the release's input transform, as a layer
+        model = front(model, graph, release)
     elif graph is not None and (recipe.preprocess.normalize or recipe.preprocess.scale):  # the recipe's front
         model = rebuild_with_front(model, graph, normalization(recipe, splits, input_shape[-1]))
     backbone = freeze(cut(model, ft.cut))

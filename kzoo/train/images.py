@@ -91,9 +91,30 @@ def prepare(images: Any, size: Sequence[int], channels: int, pad: int = 0) -> An
     return images
 
 
-def load(path: str | Path, size: Sequence[int], channels: int, pad: int = 0) -> np.ndarray:
-    """One image file as the model's input: float32 (rows, cols, channels) in [0, 1]."""
-    return np.asarray(prepare(decode(path, channels).astype("float32") / 255.0, size, channels, pad))
+def load(path: str | Path, size: Sequence[int], channels: int, pad: int = 0, resize: int | None = None) -> np.ndarray:
+    """One image file as the model's input: float32 (rows, cols, channels) in [0, 1]. With ``resize``, as
+    torchvision's evaluation transform prepares it: the shorter side resized to ``resize`` (Pillow's bilinear
+    filter), then the centred ``size``."""
+    array = decode(path, channels)
+    if resize:
+        array = resized_centre(array, resize, size)
+    return np.asarray(prepare(array.astype("float32") / 255.0, size, channels, pad))
+
+
+def resized_centre(array: np.ndarray, resize: int, size: Sequence[int]) -> np.ndarray:
+    """``Resize(resize)`` then ``CenterCrop(size)`` as torchvision computes them on a Pillow image."""
+    rows, cols = array.shape[:2]
+    short, long = (rows, cols) if rows <= cols else (cols, rows)
+    new_short, new_long = int(resize), int(resize * long / short)
+    new_rows, new_cols = (new_short, new_long) if rows <= cols else (new_long, new_short)
+    image = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    out = np.asarray(image.resize((new_cols, new_rows), Image.Resampling.BILINEAR))
+    out = out[..., None] if out.ndim == 2 else out
+    crop_rows, crop_cols = int(size[0]), int(size[1])
+    if crop_rows > new_rows or crop_cols > new_cols:
+        raise ImageError(f"a {new_rows}x{new_cols} image is smaller than the crop {crop_rows}x{crop_cols}")
+    top, left = int(round((new_rows - crop_rows) / 2.0)), int(round((new_cols - crop_cols) / 2.0))
+    return out[top : top + crop_rows, left : left + crop_cols]
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -10,18 +10,17 @@ from kzoo.caffe.declaration import declaration
 from kzoo.caffe.importer import kzoo_name
 from kzoo.caffe.reader import read_net
 from kzoo.graph import analyse
-from kzoo.lang.resolve import load_with_extends
-from kzoo.zoo import architectures_with_weights, caffe_params, resolve_source
+from kzoo.zoo import architectures_with_weights, file_releases, release_params, resolve_source
 
 WEIGHTED = {"conv", "dense", "batchnorm"}
 
 
 def _rules(name):
-    return declaration(load_with_extends(resolve_source(name)).get("weights"), name)
+    return declaration(next(r for r in file_releases(name) if r.kind == "caffe"))
 
 
 def _weighted(name, **params):
-    graph = analyse(resolve_source(name), {**caffe_params(name, "x.caffemodel"), **params})
+    graph = analyse(resolve_source(name), {**release_params(name, "x.caffemodel"), **params})
     return [n for n, node in graph.nodes.items() if node.op in WEIGHTED]
 
 
@@ -77,7 +76,7 @@ def test_the_zoo_file_computes_what_the_authors_prototxt_computes(name, prototxt
     from kzoo.zoo import load
 
     reference = caffe_definition(prototxt)
-    model = load(name, **caffe_params(name, "x.caffemodel"), **params)
+    model = load(name, **release_params(name, "x.caffemodel"), **params)
     randomize(model)
     export_caffe(model, tmp_path / "w.caffemodel", like=reference)
     x = np.random.default_rng(3).uniform(0, 1, (2, *model.input_shape[1:])).astype("float32")
@@ -105,8 +104,9 @@ def test_the_paper_alexnet_differs_from_the_release(tmp_path):
 
 @pytest.mark.slow
 def test_the_caffe_front_takes_rgb_images_in_zero_one(tmp_path):
-    """caffe_front(model) on RGB [0, 1] images equals the raw model on BGR 0-255 images less the mean."""
-    from kzoo.pretrained import caffe_front
+    """front(model) with the Caffe release on RGB [0, 1] images equals the raw model on BGR 0-255 images less
+    the mean."""
+    from kzoo.pretrained import front
     from kzoo.zoo import load
 
     graph = analyse(resolve_source("alexnet"), {"lrn": "caffe", "classes": 10, "input": [67, 67, 3]})
@@ -114,7 +114,7 @@ def test_the_caffe_front_takes_rgb_images_in_zero_one(tmp_path):
 
     model = build_graph(graph)
     randomize(model)
-    fronted = caffe_front(model, graph)
+    fronted = front(model, graph, next(r for r in file_releases("alexnet") if r.kind == "caffe"))
     rgb = np.random.default_rng(0).uniform(0, 1, (2, 67, 67, 3)).astype("float32")
     bgr = rgb[..., ::-1] * 255 - np.array([104.0, 116.7, 122.7], "float32")
     assert relative_difference(model.predict(bgr, verbose=0), fronted.predict(rgb, verbose=0)) < 1e-4
@@ -131,7 +131,7 @@ def test_finetune_source_name_with_a_caffemodel(tmp_path):
     release = load("alexnet", lrn="caffe", classes=10)
     randomize(release)
     export_caffe(release, tmp_path / "a.caffemodel")
-    model, graph, weights = load_source(f"alexnet:{tmp_path / 'a.caffemodel'}", {"classes": 10})
-    assert graph.meta["params"]["lrn"] == "caffe" and weights.endswith(".caffemodel")
+    model, graph, found = load_source(f"alexnet:{tmp_path / 'a.caffemodel'}", {"classes": 10})
+    assert graph.meta["params"]["lrn"] == "caffe" and found.kind == "caffe"  # the release whose layout it has
     for a, b in zip(model.get_weights(), release.get_weights(), strict=True):
         assert np.array_equal(a, b)

@@ -144,14 +144,15 @@ def test_imagenet_front_equals_keras_applications_preprocess_input(name, referen
     import keras
 
     from kzoo.graph import analyse
-    from kzoo.pretrained import imagenet_front
+    from kzoo.pretrained import front
     from kzoo.transfer import port_weights
-    from kzoo.zoo import resolve_source
+    from kzoo.zoo import file_releases, resolve_source
 
     ref = getattr(keras.applications, reference)(weights=None, include_top=False, input_shape=(64, 64, 3))
     randomize(ref)
     model = port_weights(ref, kzoo.load(name, include_top=False, input_shape=(64, 64, 3)))
-    fronted = imagenet_front(model, analyse(resolve_source(name), {"include_top": False, "input": [64, 64, 3]}))
+    release = next(r for r in file_releases(name) if r.kind == "keras_applications")
+    fronted = front(model, analyse(resolve_source(name), {"include_top": False, "input": [64, 64, 3]}), release)
     x = np.random.default_rng(1).uniform(0, 1, (2, 64, 64, 3)).astype("float32")
     expected = np.asarray(ref(getattr(keras.applications, module).preprocess_input(x * 255.0)))
     got = np.asarray(fronted(x))

@@ -13,14 +13,13 @@ from kzoo.zoo import architectures_with_weights
 
 
 def imagenet_architectures():
-    return architectures_with_weights("imagenet")
+    return architectures_with_weights("keras_applications")
 
 
 def reference_name(name):
-    from kzoo.graph import analyse
-    from kzoo.zoo import find
+    from kzoo.zoo import file_releases
 
-    return analyse(find(name)).meta["weights"]["imagenet"]["keras_applications"]
+    return next(r.model for r in file_releases(name) if r.kind == "keras_applications")
 
 
 def test_the_imagenet_architectures_are_those_keras_applications_has():

@@ -189,7 +189,7 @@ def test_weights_from_a_file_and_imagenet_errors(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(kzoo.SpecError, match="no such file"):
         kzoo.load("lenet5_modern", weights=str(tmp_path / "missing.h5"))
-    with pytest.raises(kzoo.SpecError, match="no ImageNet weights"):
+    with pytest.raises(kzoo.SpecError, match="lenet5 has no released weights"):
         kzoo.load("lenet5", weights="imagenet")
     with pytest.raises(kzoo.SpecError, match="need classes=1000"):
         kzoo.load("resnet50", classes=10, weights="imagenet")
