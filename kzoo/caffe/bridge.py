@@ -70,6 +70,7 @@ def import_caffe(
         "caffe_layers": len(net.layers),
         "layers": totals["layers"],
         "params": totals["params"],
+        "assumed": list(net.assumed),
     }
 
 
@@ -85,11 +86,16 @@ def declared_names(model: Any) -> Any:
     from kzoo.builder import meta
     from kzoo.caffe.declaration import declaration
     from kzoo.lang.resolve import load_with_extends
+    from kzoo.lang.weights import releases
 
-    file = meta(model).get("file")
+    info = meta(model)
+    file = info.get("file")
     if not file or not Path(file).is_file():
         return None
-    return declaration(load_with_extends(Path(file)).get("weights"), str(file)).names
+    data = load_with_extends(Path(file))
+    own = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
+    found = [r for r in releases(data, {**own, **(info.get("params") or {})}, str(file)) if r.kind == "caffe"]
+    return declaration(found[0]).names if found else None
 
 
 def export_caffe(
@@ -100,9 +106,9 @@ def export_caffe(
 ) -> dict[str, Any]:
     """Write ``model`` (a Keras model) as a ``.caffemodel`` (and ``prototxt``); what was written.
 
-    With ``like`` (a Caffe definition), layers take the names it gives them - through the
-    ``weights.caffe.names`` rules of the model's architecture file where it has them."""
-    from kzoo.caffe.exporter import export_model, rename_like
+    Layers take the Caffe names the model's architecture file declares (``weights.caffe.names``: an
+    imported network's own names); with ``like`` (a Caffe definition), the names it gives them."""
+    from kzoo.caffe.exporter import export_model, rename_declared, rename_like
     from kzoo.caffe.writer import write
 
     out = _suffix(Path(output), (".caffemodel",), "-o")
@@ -112,6 +118,8 @@ def export_caffe(
     ex = export_model(model)
     if reference is not None:
         rename_like(ex, reference, declared_names(model))
+    else:
+        rename_declared(ex, declared_names(model))
     write(ex, out, prototxt)
     return {
         "wrote": str(out),

@@ -144,4 +144,32 @@ def emit(imported: Imported, name: str, source: str, weights_file: str | None = 
         i += 1
     if imported.outputs != [nodes[-1].name]:
         lines.append(f"outputs: {flow(imported.outputs)}")
+    lines.extend(caffe_names(nodes))
     return "\n".join(lines) + "\n"
+
+
+def caffe_names(nodes: list[KNode]) -> list[str]:
+    """A ``weights: {caffe: {names: ...}}`` section giving back the Caffe name of every layer whose kzoo name
+    differs (``inception_3a/1x1``) and of the Scale folded into a batch norm, so that ``kzoo export caffe``
+    writes the authors' names and their own prototxt runs with the exported weights."""
+    import re
+
+    rules = []
+    for node in nodes:
+        if node.caffe and node.caffe[0] != node.name:
+            rules.append([re.escape(node.name), node.caffe[0]])
+        if node.op == "batchnorm" and len(node.caffe) > 1:
+            rules.append([re.escape(f"{node.name}_scale"), node.caffe[-1]])
+    if not rules:
+        return []
+    note = "# kzoo name -> Caffe name: kzoo export caffe writes the Caffe ones"
+    lines = ["weights:", f"  caffe:                    {note}", "    categories: null", "    names: ["]
+    row = ""
+    for rule in rules:  # a few pairs a line: a table, not the architecture
+        cell = flow(rule)
+        if row and len(row) + len(cell) > 100:
+            lines.append(f"      {row.rstrip()}")
+            row = ""
+        row += f"{cell}, "
+    lines.append(f"      {row.rstrip(', ')}]")
+    return lines

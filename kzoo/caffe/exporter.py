@@ -83,3 +83,15 @@ def rename_like(ex: Export, reference: Any, names: Any = None) -> None:
             if proto.name in ex.blobs:
                 ex.blobs[renamed[proto.name]] = ex.blobs.pop(proto.name)
             proto.name = renamed[proto.name]
+
+
+def rename_declared(ex: Export, names: Any) -> None:
+    """Name the exported layers by a file's ``weights.caffe.names`` rules (kzoo name -> Caffe name)."""
+    if names is None:
+        return
+    for proto in ex.net.layer:
+        new = names(proto.name)
+        if new != proto.name:
+            if proto.name in ex.blobs:
+                ex.blobs[new] = ex.blobs.pop(proto.name)
+            proto.name = new

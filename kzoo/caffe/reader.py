@@ -45,6 +45,7 @@ DROPPED_TYPES = {"Accuracy", "Silence", "HDF5Output"}
 _V1_PARAMS = (
     "concat_param", "convolution_param", "dropout_param", "eltwise_param", "inner_product_param", "lrn_param",
     "pooling_param", "power_param", "relu_param", "sigmoid_param", "softmax_param", "tanh_param",
+    "data_param", "transform_param",
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ class Net:
     input_shape: tuple[int, int, int] | None = None
     input_mark: Mark | None = None
     data_layers: list[Layer] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)  # what the input's shape was taken to be, and why
 
 
 def parse_net(text: str, file: str) -> Any:
@@ -216,6 +218,8 @@ def _find_input(net: Any, out: Net, given: tuple[int, int, int] | None, mark: Ma
         rows, cols, channels = given
         out.input_shape = (channels, rows, cols)
         return
+    if dims is None and out.data_layers:
+        dims = _data_layer_dims(out)
     if dims is None:
         raise SpecError(
             f"the input {out.input_blob!r} has no shape in the file (a data layer reads it from its source)",
@@ -229,6 +233,27 @@ def _find_input(net: Any, out: Net, given: tuple[int, int, int] | None, mark: Ma
             hint="kzoo builds image networks; give --input ROWS,COLS,CHANNELS",
         )
     out.input_shape = (int(dims[1]), int(dims[2]), int(dims[3]))
+
+
+def _data_layer_dims(out: Net) -> list[int] | None:
+    """A train_val file's input: its data layer's crop_size square, and 1 or 3 channels from its mean_value count
+    (or force_gray / force_color); what is assumed is noted in ``out.assumed``."""
+    proto = out.data_layers[0].proto
+    t = proto.transform_param
+    crop = t.crop_size or proto.data_param.crop_size
+    if not crop:
+        return None
+    if t.force_gray or len(t.mean_value) == 1:
+        channels = 1
+    elif t.force_color or len(t.mean_value) == 3:
+        channels = 3
+    else:
+        channels = 3
+        out.assumed.append(
+            f"the input is {crop}x{crop} (the data layer's crop_size) with 3 channels, assumed: its transform "
+            "gives no mean_value per channel (--input ROWS,COLS,CHANNELS says otherwise)"
+        )
+    return [1, channels, int(crop), int(crop)]
 
 
 def read_weights(path: str | Path) -> Any:

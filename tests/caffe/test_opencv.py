@@ -1,7 +1,8 @@
 """The Caffe bridge against an independent Caffe runtime: OpenCV's dnn module runs the original definitions.
 
 For each released definition: import it, build it, give it random weights (random batch-norm statistics
-too), export them as a .caffemodel, run OpenCV on the *authors'* prototxt with that file, and compare on
+too), export them as a .caffemodel (no --like: the imported file keeps the Caffe names), run OpenCV on the
+*authors'* prototxt with that file, and compare on
 random inputs; then import again with --weights and get the same Keras outputs. kzoo-native models are
 exported with their own prototxt and run by OpenCV the same way.
 """
@@ -29,7 +30,7 @@ def _roundtrip(prototxt, tmp_path, scale=1.0, logits=False):
     done = import_caffe(prototxt, tmp_path / "net.yaml")
     model = load(str(tmp_path / "net.yaml"))
     randomize(model)
-    export_caffe(model, tmp_path / "net.caffemodel", tmp_path / "export.prototxt", like=prototxt)
+    export_caffe(model, tmp_path / "net.caffemodel", tmp_path / "export.prototxt")  # the file's Caffe names
     x = _images(model.input_shape[1:], scale=scale)
     ours = model.predict(x, verbose=0)
     theirs = opencv_forward(prototxt, tmp_path / "net.caffemodel", x)

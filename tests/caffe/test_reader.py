@@ -143,3 +143,31 @@ def test_bias_layer_converts(tmp_path):
     path = tmp_path / "bias.prototxt"
     path.write_text(BIAS)
     assert [n.op for n in convert(read_net(path)).nodes] == ["bias"]
+
+
+@pytest.mark.parametrize(
+    ("transform", "shape", "assumed"),
+    [
+        ("transform_param { crop_size: 227 mean_value: 104 mean_value: 117 mean_value: 123 }", (3, 227, 227), False),
+        ("transform_param { crop_size: 28 mean_value: 33 }", (1, 28, 28), False),
+        ("transform_param { crop_size: 24 force_gray: true }", (1, 24, 24), False),
+        ("transform_param { crop_size: 32 scale: 0.00390625 }", (3, 32, 32), True),
+        ("data_param { crop_size: 40 }", (3, 40, 40), True),
+    ],
+)
+def test_a_train_val_input_comes_from_its_data_layer(tmp_path, transform, shape, assumed):
+    """crop_size gives the size; the mean values (one or three) or force_gray/force_color the channels; where
+    nothing says, three channels are assumed and the net says so."""
+    path = tmp_path / "train_val.prototxt"
+    v1 = LENET_V1_TRAIN_VAL.replace("include { phase: TEST }", f"include {{ phase: TEST }} {transform}", 1)
+    path.write_text(v1)
+    net = read_net(path)
+    assert net.input_shape == shape and bool(net.assumed) == assumed
+    assert read_net(path, (20, 20, 1)).input_shape == (1, 20, 20)  # --input wins
+    modern = tmp_path / "modern.prototxt"
+    modern.write_text(
+        f'layer {{ name: "d" type: "Data" top: "data" top: "label" {transform} }}\n'
+        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 '
+        "kernel_size: 3 } }\n"
+    )
+    assert read_net(modern).input_shape == shape
