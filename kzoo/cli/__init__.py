@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = args.fn(args)
         except KzooError as exc:
             return _fail(exc, as_json, stdout)
+        except BrokenPipeError:  # `kzoo ... | head` closed the pipe: not an error
+            return _closed_pipe()
         except OSError as exc:
             from kzoo.files import os_error
 
@@ -252,8 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("kzoo: interrupted", file=sys.stderr)
             return 130
-        except BrokenPipeError:
-            return 0
         except Exception as exc:  # a bug, not a user's mistake: one line, the traceback on request
             if verbose:
                 raise
@@ -264,7 +264,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fail(error, as_json, stdout)
             return 1
     if as_json:
-        print(json.dumps(doc, indent=2, default=_jsonable), file=stdout)
+        try:
+            print(json.dumps(doc, indent=2, default=_jsonable), file=stdout, flush=True)
+        except BrokenPipeError:
+            return _closed_pipe()
+    return 0
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): exit quietly, as Unix tools do; what is still buffered for
+    stdout goes nowhere, so Python's flush at exit does not complain either."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured in tests)
+        pass
     return 0
 
 

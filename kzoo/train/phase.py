@@ -120,7 +120,7 @@ def fit_phase(
             epochs=recipe.epochs,
             initial_epoch=first,
             callbacks=callbacks,
-            verbose=recipe.verbose,
+            verbose=progress(recipe.verbose),
             steps_per_epoch=steps,
             shuffle=False,  # the pipeline itself shuffles every epoch
         )
@@ -147,3 +147,11 @@ def evaluate_test(model: Any, test: Any) -> dict[str, float]:
     """Test accuracy and loss of the main output."""
     scores = model.evaluate(test, return_dict=True, verbose=0)
     return {"test_accuracy": float(scores[metric(model, "accuracy")]), "test_loss": float(scores["loss"])}
+
+
+def progress(verbose: int) -> int:
+    """Keras' ``verbose`` for ``fit``: a progress bar (1) only on a terminal; into a file or a pipe, where the
+    bar's carriage returns pile up, one line per epoch (2)."""
+    if verbose == 1 and not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty()):
+        return 2
+    return verbose

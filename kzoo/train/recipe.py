@@ -193,7 +193,10 @@ class Recipe(Part):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     deterministic: bool = Field(True, description="deterministic TensorFlow ops (bitwise repeatable on CPU)")
     output: str | None = Field(None, description="run directory; default runs/<arch>-<time>")
-    verbose: Literal[0, 1, 2] = 1
+    verbose: Literal[0, 1, 2] = Field(
+        1,
+        description="0 silent, 1 a progress bar (one line per epoch when stdout is not a terminal), 2 a line per epoch",
+    )
     finetune: FinetuneSpec = Field(default_factory=FinetuneSpec)
 
 

@@ -5,7 +5,7 @@ settings — recipe and architecture — and whether it finished). Opening one:
 
 * takes an exclusive lock (``.lock``, ``fcntl.flock``: released by the kernel
   when the process dies, even by kill -9); a second process refuses at once,
-  naming the first one;
+  naming the first one; the holder removes ``.lock`` when it is done;
 * refuses a folder that holds other things and no ``run.json`` (``--output ~``
   must not become a run directory);
 * compares the settings with the saved ones: equal — an unfinished run resumes,
@@ -137,6 +137,10 @@ class RunDir:
         if failed and self.created and not self.started:
             shutil.rmtree(self.path, ignore_errors=True)
         try:
+            (self.path / LOCK).unlink(missing_ok=True)  # while still held: nothing of kzoo's is left behind
+        except OSError:
+            pass
+        try:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
         except OSError:
@@ -152,6 +156,23 @@ class RunDir:
 
 
 def _lock(path: Path) -> int:
+    """The lock of ``path``, held. The holder removes ``.lock`` when it closes, so a lock taken on a file that
+    was removed meanwhile is let go and taken again on the new one."""
+    for _ in range(100):
+        fd = _try_lock(path)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path / LOCK).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"PID {os.getpid()}, since {time.strftime('%H:%M:%S')}".encode())
+            return fd
+        os.close(fd)
+    raise KzooError(f"{path}: could not lock {LOCK}", "another process keeps replacing it; try again")
+
+
+def _try_lock(path: Path) -> int:
     fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,6 +186,4 @@ def _lock(path: Path) -> int:
             f"{path} is in use by another kzoo process ({other})",
             "wait for it to finish, or give another --output",
         ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"PID {os.getpid()}, since {time.strftime('%H:%M:%S')}".encode())
     return fd

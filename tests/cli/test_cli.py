@@ -133,3 +133,21 @@ def test_plot_command(tmp_path):
     result = kzoo("plot", "resnet", "--param", "depth=18", "--depth", "1", "-o", tmp_path / "r.svg")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r.svg").read_text().count('<g id="node') == 6 + 8 + 2 + 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["summary", "resnet152"], ["summary", "resnet152", "--json"], ["weights"]])
+def test_a_closed_pipe_is_not_an_error(args):
+    """`kzoo summary ... | head -1`: the reader goes away after one line; kzoo exits 0 and says nothing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kzoo.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its lines
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and b"Broken pipe" not in err and b"Traceback" not in err, err.decode()[-2000:]

@@ -31,6 +31,7 @@ def test_a_run_directory_locks_resumes_reports_and_refuses(tmp_path):
         assert run.resuming and run.finished_results is None
         (path / "results.json").write_text('{"test_accuracy": 0.5}')
         run.finish()
+    assert not (path / ".lock").exists()  # a finished run directory holds nothing of the lock
     with RunDir.open(path) as run:
         run.check("train", settings)
         assert run.finished_results == {"test_accuracy": 0.5}

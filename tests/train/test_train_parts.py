@@ -362,3 +362,19 @@ def test_loss_map_needs_an_output_with_a_rubbish_class():
     with pytest.raises(SpecError, match="rubbish class") as err:
         check_static(Recipe(loss="map"), analyse(find("lenet5"), {"output": "softmax"}))
     assert "loss=crossentropy" in err.value.hint
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    """Redirected to a file, Keras' bar would write its carriage returns there: one line per epoch instead."""
+    import io
+
+    from kzoo.train.phase import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert (progress(0), progress(1), progress(2)) == (0, 2, 2)
+    monkeypatch.setattr("sys.stdout", Terminal())
+    assert (progress(0), progress(1), progress(2)) == (0, 1, 2)
