@@ -39,6 +39,7 @@ from kzoo.files import write_text_atomic
 from kzoo.graph import analyse
 from kzoo.lang.loader import YMap, load_file, mark_of
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
+from kzoo.train.data import check_source
 from kzoo.train.fit import train
 from kzoo.train.recipe import resolve_recipe
 from kzoo.train.rundir import RunDir
@@ -238,6 +239,8 @@ def tune(
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise SpecError(f"trials must be a whole number >= 1, got {trials!r}")
     spec = load_spec(resolve_source(target), params, "--param")  # read once; each trial adds its values
+    fixed, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, list(spec.data.get("params") or {}))
+    check_source(fixed.data.source)  # a missing data folder fails here, not in every trial
     dims = load_space(space, spec, recipe_file)
     out = Path(output or f"runs/tune-{Path(target).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     settings = search_settings(target, space, dims, recipe_file, sets, params, algorithm, objective, seed)

@@ -7,8 +7,8 @@
   kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
   kzoo predict MODEL|NAME:RELEASE IMAGE|FOLDER ... [--top K] [--tta flip,crop]   classify new images
   kzoo evaluate RUN [RUN ...] [--tta flip,crop]     test accuracy, TTA, ensembles
-  kzoo tune FILE|NAME --space S [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
-  kzoo study FILE.yaml [--output DIR] [--variant NAME ...] [--report]   variants x seeds, compared and reported
+  kzoo tune FILE|NAME --space S [--data SRC] [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
+  kzoo study FILE.yaml [--output DIR] [--variant NAME ...] [--seeds 0,1] [--set k=v] [--report]   variants x seeds
   kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
   kzoo list [--json]                                the architectures of the zoo
   kzoo weights [NAME] [--json]                      released checkpoints: sources, params, transforms, accuracy
@@ -66,6 +66,7 @@ from kzoo.cli.flags import (
     add_params,
     add_recipe,
     classes_arg,
+    seeds_arg,
     shape_arg,
     whole_number,
 )
@@ -110,6 +111,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", metavar="DIR", help="where the runs and the report go (default studies/NAME)")
     sp.add_argument("--variant", action="append", default=[], metavar="NAME", help="run only this variant (repeat)")
     sp.add_argument("--report", action="store_true", help="train nothing: report the runs already finished")
+    sp.add_argument("--seeds", type=seeds_arg, metavar="0,1,...", help="these seeds instead of the file's")
+    sp.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a recipe field of every run (--set epochs=2)"
+    )
     sp = add("evaluate", cmd_evaluate, "test accuracy of trained models, with test-time augmentation and ensembles")
     sp.add_argument("runs", nargs="+", metavar="RUN", help="run directories of kzoo train, or .keras files")
     sp.add_argument("--data", metavar="SOURCE", help="another data source (default: each run's recipe)")
@@ -198,6 +203,7 @@ def _add_tune(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--objective", choices=["val_accuracy", "val_loss"], default="val_accuracy")
     sp.add_argument("--seed", type=SEED, default=0, help="seed of the search (the recipe's seed trains)")
     sp.add_argument("--output", metavar="DIR", help="search directory (default runs/tune-NAME-TIME); rerun to continue")
+    sp.add_argument("--data", metavar="SOURCE", help="the data source (recipe field data.source)")
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed recipe fields")
     add_params(sp, refuse_set=False)
 

@@ -210,11 +210,12 @@ def cmd_tune(args: argparse.Namespace) -> JSON:
     from kzoo.lang import parse_override
     from kzoo.tune import table, tune
 
+    sets = {**({"data.source": args.data} if args.data else {}), **dict(parse_override(p, "--set") for p in args.set)}
     summary = tune(
         args.target,
         args.space,
         args.recipe,
-        dict(parse_override(p, "--set") for p in args.set),
+        sets,
         _params(args),
         args.algorithm,
         args.trials,
@@ -291,11 +292,13 @@ def cmd_export(args: argparse.Namespace) -> JSON:
 def cmd_study(args: argparse.Namespace) -> JSON:
     from pathlib import Path
 
+    from kzoo.lang import parse_override
     from kzoo.study.plan import load_study
     from kzoo.study.report import report
     from kzoo.study.run import study
 
+    sets = dict(parse_override(p, "--set") for p in args.set)
     if args.report:
-        plan = load_study(args.file)
+        plan = load_study(args.file, sets, args.seeds)
         return report(plan, Path(args.output) if args.output else Path("studies") / plan.name)
-    return study(args.file, args.output, args.variant or None)
+    return study(args.file, args.output, args.variant or None, sets, args.seeds)

@@ -50,6 +50,14 @@ POSITIVE = whole_number(1)
 SEED = whole_number(0, 2**32 - 1, "a seed")
 
 
+def seeds_arg(text: str) -> list[int]:
+    """``0,1,2``: distinct seeds, each a whole number 0 .. 2^32-1."""
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or not all(p.isdigit() and int(p) < 2**32 for p in parts) or len(set(map(int, parts))) != len(parts):
+        raise argparse.ArgumentTypeError(f"expected distinct seeds 0 .. 2^32-1 separated by commas, got {text!r}")
+    return [int(p) for p in parts]
+
+
 def shape_arg(text: str) -> tuple[int, int, int]:
     """``ROWS,COLS,CHANNELS`` (e.g. 227,227,3) as a tuple of three positive whole numbers."""
     parts = [p.strip() for p in text.replace("x", ",").split(",")]

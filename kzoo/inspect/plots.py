@@ -35,7 +35,9 @@ def plot_occlusion(image: np.ndarray, result: dict[str, Any], out: str, class_na
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     _show(axes[0], image)
-    axes[0].set_title(f"input: p(class {result['class']}) = {result['probability']:.3f}")
+    cls = result["class"]
+    label = class_names[cls] if class_names and 0 <= cls < len(class_names) else f"class {cls}"
+    axes[0].set_title(f"input: p({label}) = {result['probability']:.3f}")
     rows, cols = image.shape[:2]
     size = result["size"]
     extent = (
@@ -47,7 +49,7 @@ def plot_occlusion(image: np.ndarray, result: dict[str, Any], out: str, class_na
     heat = axes[1].imshow(result["map"], cmap="jet", vmin=0, vmax=1, extent=extent)
     axes[1].set_xlim(0, cols)
     axes[1].set_ylim(rows, 0)
-    axes[1].set_title(f"p(class {result['class']}) with a grey {size}x{size} square centred here")
+    axes[1].set_title(f"p({label}) with a grey {size}x{size} square centred here")
     fig.colorbar(heat, ax=axes[1], fraction=0.046)
     top = result["top_class"]
     labels = np.unique(top)

@@ -52,10 +52,18 @@ def stats_table(stats: list[LayerStat]) -> str:
     for s in stats:
         shape = "x".join(map(str, s.shape))
         lines.append(
-            f"{s.layer:<28} {s.kind:<18} {shape:<16} {s.act_std:>9.4f} {s.act_mean:>9.4f} {s.act_rms:>9.4f} "
+            f"{s.layer:<28} {s.kind:<18} {shape:<16} {number(s.act_std)} {number(s.act_mean)} {number(s.act_rms)} "
             f"{s.zeros:>6.2f} {'-' if s.grad_std is None else format(s.grad_std, '.3e'):>10}"
         )
     return "\n".join(lines)
+
+
+def number(x: float, width: int = 9) -> str:
+    """A statistic in ``width`` characters: fixed point, or scientific where fixed would show 0.0000 for a small
+    nonzero value (the vanishing activations the table exists to show) or overflow for a large one."""
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:>{width}.4f}"
+    return f"{x:>{width}.2e}"
 
 
 def plot_stats(stats: list[LayerStat], out: str, title: str = "") -> str:

@@ -62,8 +62,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_study(path: str | Path) -> Study:
-    """Read and check a study file: every variant's architecture, params and recipe, before anything trains."""
+def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_seeds: list[int] | None = None) -> Study:
+    """Read and check a study file: every variant's architecture, params and recipe, before anything trains.
+
+    ``sets`` (recipe fields: ``kzoo study --set epochs=2``) apply to every variant over the file's own;
+    ``override_seeds`` (``--seeds 0,1``) replace the file's."""
     path = Path(path)
     data = load_file(path, "study file")
     if not isinstance(data, YMap) or not data:
@@ -74,7 +77,7 @@ def load_study(path: str | Path) -> Study:
     for key in ("variants", "seeds"):
         if key not in data:
             raise SpecError(f"a study needs {key}:", Mark(str(path), 1, 1), hint="see kzoo.study's documentation")
-    seeds = data["seeds"]
+    seeds = data["seeds"] if override_seeds is None else override_seeds
     if not (isinstance(seeds, list) and seeds and all(type(s) is int and 0 <= s < 2**32 for s in seeds)):
         raise _fail("seeds: a list of whole numbers 0 .. 2^32-1", data, "seeds", hint="e.g. seeds: [0, 1, 2]")
     if len(set(seeds)) != len(seeds):
@@ -116,6 +119,7 @@ def load_study(path: str | Path) -> Study:
     if len(names) * len(seeds) > MAX_RUNS:
         raise _fail(f"{len(names)} variants x {len(seeds)} seeds is more than {MAX_RUNS} runs", data, "variants")
     for variant in study.variants:
+        variant.sets = {**variant.sets, **(sets or {})}
         _check_variant(variant)
     return study
 

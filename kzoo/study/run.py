@@ -14,9 +14,16 @@ from kzoo.study.report import report
 from kzoo.train import train
 
 
-def study(path: str | Path, output: str | None = None, only: list[str] | None = None) -> dict[str, Any]:
-    """Run (or continue) a study and write its report; returns study.json's content."""
-    plan = load_study(path)
+def study(
+    path: str | Path,
+    output: str | None = None,
+    only: list[str] | None = None,
+    sets: dict[str, Any] | None = None,
+    seeds: list[int] | None = None,
+) -> dict[str, Any]:
+    """Run (or continue) a study and write its report; returns study.json's content. ``sets`` (recipe fields)
+    apply to every run over the file's; ``seeds`` replace the file's."""
+    plan = load_study(path, sets, seeds)
     out = Path(output) if output else Path("studies") / plan.name
     variants = plan.variants
     if only:

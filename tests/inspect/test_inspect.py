@@ -253,3 +253,10 @@ def test_he_relu_keeps_the_second_moment_from_conv_to_conv_and_max_pools_raise_i
     pools = [("block1_conv1", "block1_pool"), ("block2_conv1", "block2_pool"), ("block3_conv2", "block3_pool")]
     for conv, pool in pools:
         assert rms[pool] / rms[conv] > 1.1, pool  # measured at 224x224: x1.75, x1.42, x1.26
+
+
+def test_the_init_table_shows_a_vanishing_activation_as_a_number():
+    from kzoo.inspect.stats import number
+
+    assert number(3e-6).strip() == "3.00e-06" and number(-4.2e-9).strip() == "-4.20e-09"
+    assert number(0.0).strip() == "0.0000" and number(0.5123).strip() == "0.5123" and len(number(2.5e7)) == 9

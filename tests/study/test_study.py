@@ -171,3 +171,17 @@ def test_a_study_whose_every_run_fails_exits_2_and_still_writes_its_report(tmp_p
     assert "the others are reported" not in err
     doc = json.loads((out / "study.json").read_text())
     assert len(doc["failed"]) == 2 and not doc["complete"]
+
+
+def test_the_command_line_shortens_a_study(tmp_path):
+    """--set reaches every variant over the file's own fields; --seeds replaces the file's seeds; a bad --seeds
+    is one line."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "seeds: [0, 1, 2]\narchitecture: lenet5_modern\nset: {epochs: 12}\n"
+        "variants:\n  a: {}\n  b: {set: {epochs: 20, batch_size: 16}}\n"
+    )
+    study = load_study(path, {"epochs": 1}, [5])
+    assert study.seeds == [5] and [v.sets["epochs"] for v in study.variants] == [1, 1]
+    assert study.variants[1].sets["batch_size"] == 16
+    assert main(["study", str(path), "--seeds", "1,1", "--report"]) == 2

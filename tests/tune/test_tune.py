@@ -107,3 +107,14 @@ def test_bayesian_search_runs_its_trials(tmp_path, write):
     trials = json.loads((tmp_path / "b" / "tune.json").read_text())["trials"]
     assert len(trials) == 3 and len({t["values"]["--set optimizer.lr"] for t in trials}) == 3
     assert all(1e-4 <= t["values"]["--set optimizer.lr"] <= 1e-2 for t in trials)
+
+
+def test_tune_takes_data_and_refuses_a_missing_source_before_any_trial(tmp_path, capsys):
+    from kzoo.cli import main
+
+    space = tmp_path / "space.yaml"
+    space.write_text("set: {optimizer.lr: [0.1, 0.01]}\n")
+    out = tmp_path / "search"
+    args = ["tune", "lenet5_modern", "--space", str(space), "--output", str(out), "--json"]
+    assert main([*args, "--data", f"folder:{tmp_path / 'missing'}"]) == 2
+    assert "no such folder" in capsys.readouterr().out and not out.exists()
