@@ -8,12 +8,14 @@ A lazy façade (PEP 562): ``import kzoo`` imports neither TensorFlow nor Keras
 (validation and static analysis stay fast); each name below is imported from
 its module the first time it is used. kzoo's custom Keras objects register the
 moment Keras is imported (kzoo.hooks), so ``keras.saving.load_model`` reloads
-kzoo models with no ``custom_objects``, whichever of the two is imported first.
+kzoo models with no ``custom_objects``, whichever of the two is imported first. TensorFlow's start-up banners
+(oneDNN, CUDA) are kept off the terminal when TensorFlow is imported after kzoo; ``KZOO_VERBOSE=1`` shows them.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import KzooError, SpecError
@@ -23,7 +25,7 @@ from kzoo.version import __version__
 #: public name -> the module that defines it (no name here may equal a submodule's: importing the
 #: submodule would replace the attribute; hence kzoo/builder.py and kzoo/prediction.py)
 LAZY_NAMES = {
-    "analyse": "kzoo.graph",
+    "analyse": "kzoo.zoo",
     "add_path": "kzoo.paths",
     "build": "kzoo.zoo",
     "find": "kzoo.zoo",
@@ -39,13 +41,12 @@ LAZY_NAMES = {
 }
 
 if TYPE_CHECKING:
-    from kzoo.graph import analyse
     from kzoo.ops import register_activation, register_initializer, register_op
     from kzoo.paths import add_path
     from kzoo.prediction import predict
     from kzoo.train.finetune import finetune
     from kzoo.transfer import port_weights
-    from kzoo.zoo import build, find, list_architectures, list_weights, load
+    from kzoo.zoo import analyse, build, find, list_architectures, list_weights, load
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +66,10 @@ def _register_keras_objects(keras: Any) -> None:
 
 
 on_import("keras", after=_register_keras_objects)
+if not os.environ.get("KZOO_VERBOSE"):  # TensorFlow's start-up banners (written to fd 2 at import) stay hidden
+    from kzoo import quiet
+
+    quiet.install(set_level=False)
 
 __all__ = [
     "KzooError",

@@ -82,9 +82,21 @@ def article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
+def _missing_hint(what: str) -> str:
+    """One hint per kind of file: what else the user may give."""
+    from kzoo.paths import shipped_names
+
+    if what.startswith("architecture"):
+        return "check the path, or give a zoo name (kzoo list)"
+    for kind, noun in (("recipes", "recipe"), ("studies", "study")):
+        if what.startswith(noun):
+            return f"check the path, or name a {noun} kzoo ships: {', '.join(shipped_names(kind))}"
+    return "check the path"
+
+
 def _read_error(path: Path, what: str, exc: OSError) -> SpecError:
     if exc.errno == errno.ENOENT:
-        return SpecError(f"no such file: {path}", hint="check the path (or use a zoo name)")
+        return SpecError(f"no such file: {path}", hint=_missing_hint(what))
     if exc.errno == errno.ELOOP:
         return SpecError(f"{path}: a symbolic link loop", hint="the link points (through others) back at itself")
     if exc.errno == errno.EISDIR:

@@ -44,8 +44,11 @@ def _probe_devices(tf) -> None:
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs here
 
 
-def install() -> None:
-    """Hide TensorFlow's start-up logs in this process (a no-op once TensorFlow is imported)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def install(set_level: bool = True) -> None:
+    """Hide TensorFlow's start-up logs in this process (a no-op once TensorFlow is imported); with ``set_level``
+    (the CLI) its later native logs too, unless the user set ``TF_CPP_MIN_LOG_LEVEL``. ``import kzoo`` calls it
+    without ``set_level`` unless ``KZOO_VERBOSE`` is set."""
+    if set_level:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" not in sys.modules:
         on_import("tensorflow", after=_probe_devices, around=native_stderr_captured)

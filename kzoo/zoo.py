@@ -16,11 +16,12 @@ from typing import Any
 
 from kzoo.builder import build_graph
 from kzoo.errors import KzooError, SpecError, did_you_mean
-from kzoo.graph import Graph, add_global_pooling, analyse, with_outputs
+from kzoo.graph import Graph, add_global_pooling, with_outputs
+from kzoo.graph import analyse as analyse_spec
 from kzoo.lang.loader import load_file
 from kzoo.lang.resolve import Spec, load_with_extends
 from kzoo.lang.weights import Release, choose, is_release_name, releases
-from kzoo.paths import architecture_dirs
+from kzoo.paths import architecture_dirs, locate
 
 
 def _files() -> dict[str, Path]:
@@ -60,11 +61,17 @@ def find(name: str) -> Path:
 
 
 def resolve_source(target: str | Path) -> Path:
-    """A path to a YAML file, or the file of a zoo name."""
+    """A path to a YAML file (``architectures/vgg16.yaml`` is kzoo's own where no such file is here), or the file
+    of a zoo name."""
     text = str(target)
     if text.endswith((".yaml", ".yml")) or os.sep in text or Path(text).is_file():
-        return Path(text)
+        return locate(text, "architectures") or Path(text)
     return find(text)
+
+
+def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Graph:
+    """``kzoo.analyse``: the static pipeline (no Keras) on a file, a zoo name or alias, or a spec."""
+    return analyse_spec(source if isinstance(source, Spec) else resolve_source(source), overrides, origin)
 
 
 def build(source: Any, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:

@@ -6,7 +6,8 @@ environment through a plain path entry, which adds no import hooks (an editable
 install's finder, or a source checkout on sys.path, would hide a package the
 wheel forgot: that is how a missing ``kzoo.train`` once went unnoticed). From
 another directory it imports, lists, summarises, builds, trains one epoch and
-reloads the trained model.
+reloads the trained model, and finds the README's paths and names (architectures/, recipes/, studies/, zoo
+names) in the installed package.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ for name in importlib.metadata.requires("kzoo"):
         importlib.metadata.version(name.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip())
 import kzoo.train, kzoo.inspect, kzoo.graph, kzoo.ops, kzoo.keras, kzoo.lang, kzoo.prediction  # the packages
 import kzoo.tune, kzoo.cli
+# the README's paths and names, from a folder that has none of them
+assert kzoo.analyse("architectures/googlenet.yaml").name == kzoo.analyse("googlenet").name == "googlenet"
+from kzoo.study import load_study
+from kzoo.train.recipe import resolve_recipe
+assert load_study("studies/mnist_ladder.yaml").name == load_study("mnist_ladder").name
+assert resolve_recipe(None, "recipes/digits_sgd_ramp.yaml")[0] == resolve_recipe(None, "digits_sgd_ramp")[0]
+from kzoo.pretrained import imagenet_categories  # package data
+assert len(imagenet_categories()) == 1000
 print(json.dumps({"names": kzoo.list_architectures(), "version": kzoo.__version__}))
 """
 
@@ -101,7 +110,12 @@ def test_a_wheel_in_a_venv_of_its_own_imports_lists_summarises_builds_trains_and
     summary = json.loads(run(str(kzoo), "summary", "resnet50", "--json").stdout)
     assert summary["totals"]["params"] == 25_636_712  # keras.applications.ResNet50's count
     run(str(kzoo), "build", "lenet5", "-o", "lenet5.keras")
-    run(str(kzoo), "train", "lenet5_modern", "--epochs", "1", "--output", "run", "--set", "verbose=0")
+    run(str(kzoo), "train", "lenet5_modern", "--recipe", "recipes/digits_sgd_ramp.yaml", "--epochs", "1",
+        "--set", "schedule.step_drops=[]", "--output", "run", "--set", "verbose=0")  # fmt: skip
+    assert [r["release"] for r in json.loads(run(str(kzoo), "weights", "resnet18", "--json").stdout)] == [
+        "torchvision",
+        "timm",
+    ]
     reload = textwrap.dedent(
         """
         import json, keras, kzoo

@@ -11,6 +11,7 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean, short
 from kzoo.lang.loader import YMap, load_file, mark_of
+from kzoo.paths import locate
 
 KEYS = {
     "name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants",
@@ -66,8 +67,9 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     """Read and check a study file: every variant's architecture, params and recipe, before anything trains.
 
     ``sets`` (recipe fields: ``kzoo study --set epochs=2``) apply to every variant over the file's own;
-    ``override_seeds`` (``--seeds 0,1``) replace the file's."""
-    path = Path(path)
+    ``override_seeds`` (``--seeds 0,1``) replace the file's. ``path`` may name a study kzoo ships
+    (``mnist_ladder``, ``studies/init_plain.yaml``)."""
+    path = locate(path, "studies") or Path(path)
     data = load_file(path, "study file")
     if not isinstance(data, YMap) or not data:
         raise SpecError("a study file is a mapping with variants: and seeds:", Mark(str(path), 1, 1))

@@ -29,6 +29,7 @@ from kzoo.errors import Mark, SpecError, short
 from kzoo.lang.loader import YMap, load_file, loads, mark_of
 from kzoo.lang.resolve import merge, parse_override
 from kzoo.lang.validate import validate
+from kzoo.paths import locate
 
 
 class Part(BaseModel):
@@ -245,6 +246,7 @@ def resolve_recipe(
             raise SpecError("train: must be a mapping of recipe fields", getattr(arch_train, "mark", None), "train")
         data = merge(data, arch_train)
     if recipe_file is not None:
+        recipe_file = locate(recipe_file, "recipes") or recipe_file  # recipes/NAME.yaml or NAME: kzoo's own
         loaded = load_file(recipe_file, "recipe file")
         if not isinstance(loaded, YMap):
             raise SpecError("a recipe file must be a mapping (data:, optimizer:, ...)", Mark(str(recipe_file), 1, 1))
