@@ -29,6 +29,7 @@ class Splits:
     source: str
     val_size: int = -1  # -1: unknown (TFDS)
     test_size: int = -1
+    source_channels: int | None = None  # 1 (grey) or 3 (colour) as the source holds its images; None: unknown
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int = 0) -> list[np.ndarray]:
@@ -149,4 +150,6 @@ def arrays_to_splits(
     ds = {k: from_arrays(*parts[k], size, channels, spec.pad) for k in ("train", "val", "test")}
     n = {k: len(parts[k][1]) for k in ("train", "val", "test")}
     names = names or [str(i) for i in range(classes)]
-    return Splits(ds["train"], ds["val"], ds["test"], classes, names, n["train"], source, n["val"], n["test"])
+    x = parts["train"][0]
+    held = 1 if x.ndim == 3 or x.shape[-1] == 1 else 3
+    return Splits(ds["train"], ds["val"], ds["test"], classes, names, n["train"], source, n["val"], n["test"], held)

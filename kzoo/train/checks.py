@@ -148,3 +148,21 @@ def input_meta(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
         "input": {"size": list(graph.input_shape[:2]), "channels": graph.input_shape[2], "pad": recipe.data.pad},
         "trained_on": splits.source,
     }
+
+
+def preparation(recipe: Recipe, input_shape: tuple[int, ...], splits: Splits, name: str) -> str:
+    """What is done to every image before the model sees it, said at the start of a run (nothing silently)."""
+    rows, cols, channels = input_shape
+    pad = recipe.data.pad
+    steps = [f"resized to {rows - 2 * pad}x{cols - 2 * pad}"]
+    if pad:
+        steps.append(f"padded by {pad} to {rows}x{cols} (data.pad)")
+    if splits.source_channels == 3 and channels == 1:
+        steps.append(f"colour made grey ({name} takes 1 channel; --param input=[{rows},{cols},3] keeps colour)")
+    elif splits.source_channels == 1 and channels == 3:
+        steps.append("grey repeated over 3 channels")
+    if recipe.preprocess.normalize:
+        steps.append("normalised per channel")
+    elif recipe.preprocess.scale:
+        steps.append(f"scaled to {recipe.preprocess.scale}")
+    return "images: " + ", ".join(steps)

@@ -175,8 +175,9 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
         raise SpecError(f"{root}: class {missing[0]!r} has no training images", hint="give each class more images")
     ds = {k: images.dataset(*lists[k], size, channels, spec.pad) for k in ("train", "val", "test")}
     n = {k: len(lists[k][0]) for k in ("train", "val", "test")}
+    held = images.colour_or_grey(lists["train"][0][:16])
     return Splits(
-        ds["train"], ds["val"], ds["test"], len(names), names, n["train"], f"folder:{root}", n["val"], n["test"]
+        ds["train"], ds["val"], ds["test"], len(names), names, n["train"], f"folder:{root}", n["val"], n["test"], held
     )
 
 

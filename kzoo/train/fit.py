@@ -35,7 +35,7 @@ from kzoo.graph.budget import check_training
 from kzoo.keras.losses import NegativeLogLikelihood
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
-from kzoo.train.checks import check_data, check_static, input_meta, settings, warn_if_tiny
+from kzoo.train.checks import check_data, check_static, input_meta, preparation, settings, warn_if_tiny
 from kzoo.train.data import Splits, known_classes, load_data
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
@@ -175,6 +175,7 @@ def train(
             f"classes; batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
             f"run directory {run.path}"
         )
+        print(preparation(recipe, graph.input_shape, splits, graph.name))
         with scope(strategy):
             model, lr = prepare_model(graph, recipe, splits)
         meta = input_meta(recipe, graph, splits)

@@ -117,6 +117,24 @@ def resized_centre(array: np.ndarray, resize: int, size: Sequence[int]) -> np.nd
     return out[top : top + crop_rows, left : left + crop_cols]
 
 
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def colour_or_grey(files: Sequence[str | Path]) -> int | None:
+    """3 when any of ``files`` is a colour image (by its mode, without decoding it), 1 when all are grey, None
+    when none can be opened."""
+    seen = None
+    for f in files:
+        try:
+            with Image.open(f) as image:
+                if image.mode not in GREY_MODES:
+                    return 3
+                seen = 1
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+    return seen
+
+
 def list_images(folder: Path) -> list[Path]:
     """The image files under ``folder`` (recursively), sorted; hidden files skipped."""
     out = []

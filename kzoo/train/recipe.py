@@ -20,6 +20,7 @@ Example (recipes/vgg_imagenet.yaml)::
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -220,6 +221,27 @@ def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:
     node.put(parts[-1], value, mark, mark)
 
 
+BUILT_IN_SOURCES = ("digits", "mnist5000")
+
+
+def _pad_stays_with_its_source(data: YMap, overrides: dict[str, Any], source: Any, pad: Any) -> None:
+    """A recipe's ``data.pad`` prepares its own built-in source (the 8x8 digits padded as MNIST is); when ``--data``
+    names another source, a user's photos are not padded unless ``--set data.pad`` says so (and the run says so)."""
+    new = overrides.get("data.source")
+    if not pad or new is None or new == source or "data.pad" in overrides:
+        return
+    if not (isinstance(source, str) and source.split(":")[0] in BUILT_IN_SOURCES):
+        return
+    if isinstance(new, str) and new.split(":")[0] in BUILT_IN_SOURCES:
+        return
+    _set_dotted(data, "data.pad", 0, Mark("--data"))
+    print(
+        f"kzoo: note: the recipe's data.pad {pad} prepares its {source}; {new} is not padded (--set data.pad={pad} "
+        "pads it)",
+        file=sys.stderr,
+    )
+
+
 def resolve_recipe(
     arch_train: Any = None,
     recipe_file: str | Path | None = None,
@@ -251,8 +273,11 @@ def resolve_recipe(
         if not isinstance(loaded, YMap):
             raise SpecError("a recipe file must be a mapping (data:, optimizer:, ...)", Mark(str(recipe_file), 1, 1))
         data = merge(data, loaded)
+    declared = data.get("data") if isinstance(data.get("data"), YMap) else YMap()
+    declared_source, declared_pad = declared.get("source", "digits"), declared.get("pad", 0)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, Mark(f"--set {key}"))
+    _pad_stays_with_its_source(data, overrides or {}, declared_source, declared_pad)
     recipe = validate(Recipe, _plain(data), data, "train", "a recipe", data.mark)
     check_consistent(recipe, data)
     return recipe, data

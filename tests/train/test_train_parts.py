@@ -378,3 +378,40 @@ def test_a_progress_bar_only_on_a_terminal(monkeypatch):
     assert (progress(0), progress(1), progress(2)) == (0, 2, 2)
     monkeypatch.setattr("sys.stdout", Terminal())
     assert (progress(0), progress(1), progress(2)) == (0, 1, 2)
+
+
+def test_a_recipes_pad_stays_with_its_built_in_source(capsys):
+    """lenet5's recipe pads the 8x8 digits as MNIST is padded; --data folder:... does not pad a user's photos
+    (and says so), unless --set data.pad asks; another built-in source keeps the pad."""
+    from kzoo.lang.resolve import load_with_extends
+    from kzoo.train.recipe import resolve_recipe
+    from kzoo.zoo import find
+
+    train = load_with_extends(find("lenet5_modern")).get("train")
+    assert resolve_recipe(train)[0].data.pad == 4
+    assert resolve_recipe(train, None, {"data.source": "folder:/x"})[0].data.pad == 0
+    assert "data.pad 4 prepares its digits" in capsys.readouterr().err
+    assert resolve_recipe(train, None, {"data.source": "folder:/x", "data.pad": 2})[0].data.pad == 2
+    assert resolve_recipe(train, None, {"data.source": "mnist5000"})[0].data.pad == 4
+
+
+def test_the_start_of_a_run_says_how_images_are_prepared(tmp_path):
+    from PIL import Image
+
+    from kzoo.train.checks import preparation
+    from kzoo.train.images import colour_or_grey
+    from kzoo.train.recipe import resolve_recipe
+
+    Image.new("RGB", (5, 5), (200, 10, 10)).save(tmp_path / "c.png")
+    Image.new("L", (5, 5), 7).save(tmp_path / "g.png")
+    assert colour_or_grey([tmp_path / "g.png"]) == 1 and colour_or_grey([tmp_path / "g.png", tmp_path / "c.png"]) == 3
+
+    class Splits:
+        source_channels = 3
+
+    recipe = resolve_recipe(None, None, {"data.pad": 2})[0]
+    line = preparation(recipe, (32, 32, 1), Splits(), "lenet5_modern")
+    assert line == (
+        "images: resized to 28x28, padded by 2 to 32x32 (data.pad), colour made grey (lenet5_modern takes 1 channel; "
+        "--param input=[32,32,3] keeps colour), normalised per channel"
+    )
