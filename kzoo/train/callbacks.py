@@ -262,7 +262,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best, self.best_weights = state["best"], weights
 
 
-def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None):
+def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None, val_size: int = -1):
     """The recipe's callbacks: (all of them, those whose state a backup keeps, the LR controller,
     early stopping or None, the NaN guard)."""
 
@@ -288,8 +288,12 @@ def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None):
         callbacks.append(MomentumRamp(r.start, r.end, r.epochs, steps))
     early = None
     if c.early_stopping:
+        patience, start = c.early_stopping.plan(recipe.epochs, val_size)
         early = keras.callbacks.EarlyStopping(
-            metric(model, c.early_stopping.monitor), patience=c.early_stopping.patience, restore_best_weights=True
+            metric(model, c.early_stopping.monitor),
+            patience=patience,
+            restore_best_weights=True,
+            start_from_epoch=start,
         )
         callbacks.append(early)
         stateful.append(early)

@@ -121,8 +121,8 @@ def warn_if_tiny(graph: Graph, splits: Splits) -> None:
     if weights > TINY_DATA * splits.train_size:
         print(
             f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
-            f"{graph.name} will overfit; for a small photo set, fine-tune a pretrained network "
-            f"(kzoo finetune --from resnet50:imagenet --data {splits.source}) or train a smaller one",
+            f"{graph.name} may overfit; fine-tuning a pretrained network usually does better "
+            f"(kzoo finetune --from resnet18:imagenet --param include_top=false --data {splits.source})",
             file=sys.stderr,
         )
 
@@ -166,3 +166,14 @@ def preparation(recipe: Recipe, input_shape: tuple[int, ...], splits: Splits, na
     elif recipe.preprocess.scale:
         steps.append(f"scaled to {recipe.preprocess.scale}")
     return "images: " + ", ".join(steps)
+
+
+def stopping(recipe: Recipe, splits: Splits) -> str | None:
+    """How early stopping will judge this run (None when it is off)."""
+    es = recipe.callbacks.early_stopping
+    if es is None:
+        return None
+    patience, start = es.plan(recipe.epochs, splits.val_size)
+    when = f", judging epochs from {start + 1} on" if start else ""
+    size = f" ({splits.val_size} validation images)" if splits.val_size >= 0 else ""
+    return f"early stopping: {es.monitor}, patience {patience}{when}{size}; the best epoch's weights are kept"

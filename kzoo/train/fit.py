@@ -21,6 +21,7 @@ unfinished run and reports a finished one; other settings are refused.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from kzoo.graph.budget import check_training
 from kzoo.keras.losses import NegativeLogLikelihood
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
-from kzoo.train.checks import check_data, check_static, input_meta, preparation, settings, warn_if_tiny
+from kzoo.train.checks import check_data, check_static, input_meta, preparation, settings, stopping, warn_if_tiny
 from kzoo.train.data import Splits, known_classes, load_data
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
@@ -53,6 +54,7 @@ def resolve(
     """The architecture (read once; a loaded Spec is used as it is) and the recipe, checked against each other."""
     spec = target if isinstance(target, Spec) else load_spec(resolve_source(target), params, "--param")
     declared = list(spec.data.get("params") or {})
+    recipe_file = recipe_file or photos_default(sets)
     recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
     graph = analyse(spec)
     classes = known_classes(recipe.data.source)
@@ -60,6 +62,22 @@ def resolve(
         graph = match_classes(spec, graph, classes, params)
     check_static(recipe, graph)
     return spec, recipe, graph
+
+
+PHOTOS_RECIPE = "small_photos"
+
+
+def photos_default(sets: dict[str, Any] | None) -> str | None:
+    """The recipe a folder of photos trains with when none is given (recipes/small_photos.yaml), said on stderr."""
+    source = (sets or {}).get("data.source")
+    if not (isinstance(source, str) and source.startswith("folder:")):
+        return None
+    print(
+        f"kzoo: note: a folder of photos trains with the recipe {PHOTOS_RECIPE} (Adam 1e-3, batch 16, 60 epochs, "
+        "flips and shifts, patient early stopping); --recipe R replaces it, --set changes a field",
+        file=sys.stderr,
+    )
+    return PHOTOS_RECIPE
 
 
 def run_path(recipe: Recipe, name: str, output: str | None) -> Path:
@@ -176,6 +194,9 @@ def train(
             f"run directory {run.path}"
         )
         print(preparation(recipe, graph.input_shape, splits, graph.name))
+        plan = stopping(recipe, splits)
+        if plan:
+            print(plan)
         with scope(strategy):
             model, lr = prepare_model(graph, recipe, splits)
         meta = input_meta(recipe, graph, splits)

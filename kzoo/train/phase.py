@@ -85,7 +85,7 @@ def fit_phase(
     partial = keep_partial(recipe, replicas)
     has_bn = any(type(layer).__name__ == "BatchNormalization" for layer in model.layers)
     steps, _ = epoch_batches(splits.train_size, recipe.batch_size, partial, has_bn)
-    callbacks, stateful, drop, early, nan = make_callbacks(model, recipe, run_dir, steps, lr, meta)
+    callbacks, stateful, drop, early, nan = make_callbacks(model, recipe, run_dir, steps, lr, meta, splits.val_size)
     saver = Backup(run_dir / backup, stateful)
     with scope(strategy):
         first = saver.restore(model)

@@ -415,3 +415,18 @@ def test_the_start_of_a_run_says_how_images_are_prepared(tmp_path):
         "images: resized to 28x28, padded by 2 to 32x32 (data.pad), colour made grey (lenet5_modern takes 1 channel; "
         "--param input=[32,32,3] keeps colour), normalised per channel"
     )
+
+
+def test_a_folder_of_photos_trains_with_the_small_photos_recipe_unless_told_otherwise(tmp_path, capsys):
+    from kzoo.train.fit import photos_default, resolve
+
+    assert photos_default({"data.source": "digits"}) is None and photos_default(None) is None
+    folder = tmp_path / "photos"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+    _, recipe, _ = resolve("lenet5_modern", None, {"data.source": f"folder:{folder}"}, None)
+    assert (recipe.optimizer.name, recipe.optimizer.lr, recipe.batch_size, recipe.epochs) == ("adam", 1e-3, 16, 60)
+    assert recipe.augment.flip == "horizontal" and recipe.data.pad == 0  # lenet's digits pad stays with the digits
+    assert "trains with the recipe small_photos" in capsys.readouterr().err
+    _, recipe, _ = resolve("lenet5_modern", "digits_sgd_ramp", {"data.source": f"folder:{folder}"}, None)
+    assert recipe.optimizer.name == "sgd"  # a recipe given replaces the default
