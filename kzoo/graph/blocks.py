@@ -77,6 +77,7 @@ class Blocks:
             scope.calls + (block,),
             f"blocks.{block}",
             None if scoped else x,
+            scope.block_level if scope.block_level is not None or not scoped else len(prefix),
         )
         inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
         if scoped:  # `from: input` inside a block means the block's own input.

@@ -31,6 +31,7 @@ class Node:
     path: str
     stats: Stats | None = None
     scope: tuple[str, ...] = ()  # the name scopes it sits in, outermost first
+    block_level: int | None = None  # how many of those lead to the outermost block call it is in (None: none)
 
     def attrs(self) -> dict[str, Any]:
         """The op's arguments as plain data (initializers as {name: args})."""

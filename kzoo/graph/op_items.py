@@ -92,7 +92,9 @@ class OpItems:
             inputs = self.inputs(from_, scope, prev, args, "from", f"{path}.from")
         self.check_arity(op, op_name, inputs, merged.mark, path)
         self.add_symbol(name, name, merged.mark, path)
-        self.nodes[name] = Node(name, op_name, validated, inputs, merged.mark, path, scope=scope.prefix)
+        self.nodes[name] = Node(
+            name, op_name, validated, inputs, merged.mark, path, scope=scope.prefix, block_level=scope.block_level
+        )
         if len(self.nodes) > MAX_NODES:
             raise SpecError(f"the model has more than {MAX_NODES} layers", merged.mark, path, "check repeat counts")
         return name

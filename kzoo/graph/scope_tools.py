@@ -23,6 +23,7 @@ class Scope:
     calls: tuple[str, ...]
     path: str
     entry: Any = None  # inside an unscoped block call: what `from: input` means (its input)
+    block_level: int | None = None  # the prefix length of the outermost scoped block call it is inside
 
 
 def sub_path(path: str, key: Any) -> str:

@@ -1,7 +1,8 @@
 """Architecture diagrams: Graphviz DOT from the static graph, rendered by ``dot``.
 
 Scopes (stages, blocks) are drawn as boxes around their layers; with
-``depth=N`` every scope nested deeper than N levels collapses into one box
+``depth=N`` every scope nested deeper than N levels collapses into one box, and
+from ``depth=1`` on every block call does too
 labelled with its output shape and parameter count, so ResNet-152 fits on a
 page. Graphviz lays the graph out (no library draws a layered DAG as well);
 kzoo only writes the DOT text.
@@ -43,10 +44,15 @@ def _quote(text: str) -> str:
 
 
 def _unit(node: Any, depth: int | None) -> tuple[str, ...]:
-    """The box a node is drawn in: itself, or its collapsed scope."""
-    if depth is not None and len(node.scope) > depth:
-        return node.scope[: depth + 1]
-    return (*node.scope, node.name)
+    """The box a node is drawn in: itself, or its collapsed scope - the scope ``depth + 1`` levels down, where a
+    block call is one level wherever it sits (GoogLeNet's inceptions at the top, ResNet's blocks in stages):
+    depth 1 draws every block as one box."""
+    if depth is None:
+        return (*node.scope, node.name)
+    keep = depth + 1
+    if depth >= 1 and node.block_level is not None:  # a block call counts as one level, wherever it sits
+        keep = min(keep, node.block_level + depth - 1)
+    return node.scope[:keep] if len(node.scope) >= keep else (*node.scope, node.name)
 
 
 def _label(node: Any) -> str:

@@ -12,6 +12,7 @@ variants: ``flip`` (left-right mirror) and ``crop`` (the image shifted by
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +91,20 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     if not runs:
         raise SpecError("evaluate needs at least one run directory or .keras file")
     variants(np.zeros((1, 2, 2, 1), "float32"), tta or [])  # an unknown TTA name fails before any loading
-    models, specs = [], []
+    models, specs, unflipped = [], [], []
     for run in runs:
         path = Path(run)
         models.append(load_saved(path))
         recipe = _recipe(path)
         specs.append(None if recipe is None else recipe.data)
+        if recipe is not None and recipe.augment.flip not in ("horizontal", "both"):
+            unflipped.append(str(run))
+    if "flip" in (tta or []) and unflipped:
+        print(
+            f"kzoo: note: --tta flip shows {', '.join(unflipped)} mirrored images its training never flipped "
+            "(augment.flip); for digits or text a mirrored image is another image, and accuracy may drop",
+            file=sys.stderr,
+        )
     known = [s for s in specs if s is not None]
     base = known[0] if known else resolve_recipe()[0].data
     if data:

@@ -40,6 +40,16 @@ def test_depth_collapses_blocks_and_stages():
     assert "conv2\\n" in by_stage
 
 
+def test_depth_one_collapses_blocks_wherever_they_sit():
+    """GoogLeNet's inception blocks sit at the top and Inception v3's cbr blocks inside them: depth 1 draws each
+    top-level block as one box (it drew GoogLeNet whole), depth 2 opens them one level."""
+    whole, by_block = to_dot(analyse(find("googlenet")), None), to_dot(analyse(find("googlenet")), depth=1)
+    assert len(boxes(by_block)) < len(boxes(whole)) and 'label="inception4e\\n8 layers' in by_block
+    assert 'subgraph "cluster_inception4e"' in whole and 'subgraph "cluster_inception4e"' not in by_block
+    v3 = analyse(find("inception_v3"))
+    assert len(boxes(to_dot(v3, depth=1))) < len(boxes(to_dot(v3, depth=2))) < len(boxes(to_dot(v3, None)))
+
+
 def test_heads_are_drawn_as_branches():
     dot = to_dot(analyse(find("googlenet")), depth=0)
     assert dot.count("aux1") >= 1 and dot.count("aux2") >= 1

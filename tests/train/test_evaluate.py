@@ -41,7 +41,7 @@ def test_tta_averages_over_the_variants():
 
 
 @pytest.mark.slow
-def test_evaluate_an_ensemble_of_two_runs(tmp_path):
+def test_evaluate_an_ensemble_of_two_runs(tmp_path, capsys):
     for seed in (1, 2):
         done = run_kzoo(
             "train", "lenet5_modern", "--epochs", "3", "--seed", seed, "--output", tmp_path / f"run{seed}",
@@ -53,3 +53,8 @@ def test_evaluate_an_ensemble_of_two_runs(tmp_path):
     report = json.loads(done.stdout)
     assert len(report["members"]) == 2 and report["tta"] == ["crop"] and report["test_images"] == 269
     assert min(report["members"]) > 0.8 and report["mean_probability"] > 0.8
+    assert "never flipped" not in done.stderr
+    from kzoo.cli import main
+
+    assert main(["evaluate", str(tmp_path / "run1"), "--tta", "flip", "--json"]) == 0  # digits, never flipped
+    assert "mirrored images its training never flipped" in capsys.readouterr().err
