@@ -82,6 +82,19 @@ def check_weights(graph: Graph, what: str = "build", copies: int = 1) -> None:
     )
 
 
+def example_bytes(graph: Graph) -> int:
+    """The bytes of one example's activations through the whole graph (input included), in float32."""
+    return (sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.input_shape)) * BYTES
+
+
+def batch_within(graph: Graph, largest: int, budget: int = 2 << 30, copies: int = 3) -> int:
+    """The largest batch up to ``largest`` whose activations (``copies``: forward, gradients, work) fit ``budget``
+    bytes (and a quarter of the available memory); at least 2."""
+    per = max(1, example_bytes(graph) * copies)
+    room = min(budget, available_memory() // 4)
+    return max(2, min(largest, room // per))
+
+
 def check_training(graph: Graph, batch_size: int) -> None:
     """Refuse a training run whose weights, optimizer state and batch activations cannot fit in memory."""
     check_weights(graph, "train", copies=4)

@@ -46,7 +46,12 @@ def add_arguments(sp: argparse.ArgumentParser, add_common: Callable, add_params:
     p.add_argument("target", metavar="FILE|NAME")
     p.add_argument("--init", help="initializer for every layer that uses the file's init param (e.g. glorot_uniform)")
     p.add_argument("--activation", help="activation for the file's activation param (e.g. tanh)")
-    p.add_argument("--batch", type=_positive, default=64)
+    p.add_argument(
+        "--batch",
+        type=_positive,
+        default=None,
+        help="images measured (default 64, fewer where 2 GB cannot hold them)",
+    )
     p.add_argument("--data", default="random", help="random (normal inputs) or a data source: digits, folder:PATH")
     p.add_argument("--seed", type=int, default=0)
     add_params(p)

@@ -11,6 +11,7 @@ that output. :class:`LayerStats` logs the same to TensorBoard during training.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import keras
@@ -19,6 +20,7 @@ import numpy as np
 from kzoo.builder import build_graph
 from kzoo.errors import SpecError
 from kzoo.graph import analyse
+from kzoo.graph.budget import batch_within
 from kzoo.inspect.pictures import pyplot, save
 from kzoo.lang.resolve import load_with_extends
 from kzoo.train.data import load_data
@@ -85,19 +87,23 @@ def plot_stats(stats: list[LayerStat], out: str, title: str = "") -> str:
     return save(fig, out)
 
 
+DEFAULT_BATCH = 64
+
+
 def init_report(
     target: str,
     init: str | None = None,
     activation: str | None = None,
     params: dict[str, Any] | None = None,
-    batch: int = 64,
+    batch: int | None = None,
     data: str = "random",
     seed: int = 0,
 ) -> tuple[Any, list[LayerStat]]:
     """Build ``target`` freshly initialised (``init``/``activation`` override its params) and measure it.
 
     ``data``: ``random`` (standard normal inputs) or a data source of kzoo
-    train (``digits``, ``folder:PATH`` ...), normalised per channel.
+    train (``digits``, ``folder:PATH`` ...), normalised per channel. ``batch`` None: 64 images, or fewer where
+    their activations and gradients would pass 2 GB (VGG-11 at 224x224: 19), said on stderr.
     """
 
     path = resolve_source(target)
@@ -113,6 +119,14 @@ def init_report(
             )
         overrides[key] = value
     graph = analyse(path, overrides, "--param")
+    if batch is None:
+        batch = batch_within(graph, DEFAULT_BATCH)
+        if batch < DEFAULT_BATCH:
+            print(
+                f"kzoo: note: a batch of {batch} images (of {DEFAULT_BATCH}) keeps {graph.name}'s activations and "
+                "gradients within 2 GB; --batch N chooses",
+                file=sys.stderr,
+            )
     keras.utils.set_random_seed(seed)
     model = build_graph(graph)
     if data == "random":

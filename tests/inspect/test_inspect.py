@@ -260,3 +260,15 @@ def test_the_init_table_shows_a_vanishing_activation_as_a_number():
 
     assert number(3e-6).strip() == "3.00e-06" and number(-4.2e-9).strip() == "-4.20e-09"
     assert number(0.0).strip() == "0.0000" and number(0.5123).strip() == "0.5123" and len(number(2.5e7)) == 9
+
+
+def test_inspect_init_takes_a_batch_that_fits():
+    """VGG-11 at 224x224 with 64 images needed about 11 GB; the default batch keeps activations within 2 GB."""
+    from kzoo.graph import analyse
+    from kzoo.graph.budget import batch_within, example_bytes
+    from kzoo.zoo import find
+
+    vgg = analyse(find("vgg11"))
+    batch = batch_within(vgg, 64)
+    assert 2 <= batch < 64 and batch * example_bytes(vgg) * 3 <= 2 << 30
+    assert batch_within(analyse(find("lenet5")), 64) == 64
