@@ -169,8 +169,7 @@ def built(
 def with_weights(name: str, weights: str | None, params: Mapping[str, Any] | None = None) -> tuple[Any, Graph, Any]:
     """(model, graph, release) of a zoo architecture with ``weights`` (a release or a file): the release's params
     set (``params`` win), the graph analysed once, the model built and loaded. Used by finetune and predict."""
-    path = find(name) if not str(name).endswith((".yaml", ".yml")) else Path(name)
-    return built(path, weights, dict(params or {}), "--param")
+    return built(resolve_source(name), weights, dict(params or {}), "--param")
 
 
 def file_releases(name: str | Path, params: Mapping[str, Any] | None = None) -> list[Release]:

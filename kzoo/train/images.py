@@ -38,6 +38,8 @@ def decode(path: str | Path, channels: int) -> np.ndarray:
 
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # Pillow would wait on a FIFO for ever
+            raise ImageError(f"{path} is not a regular file (a pipe, device or socket)", hint="give an image file")
         with Image.open(path) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError(f"{path}: {image.width}x{image.height} pixels is too large an image")

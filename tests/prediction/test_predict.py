@@ -115,3 +115,15 @@ def test_class_names_survive_fine_tuning(trained, tmp_path):
         "green",
         "red",
     ]
+
+
+def test_a_fifo_given_as_an_image_is_refused_at_once(tmp_path):
+    """Pillow would block reading a named pipe that no one writes."""
+    import os
+
+    from kzoo.train.images import ImageError, decode
+
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        decode(fifo, 3)
