@@ -155,7 +155,7 @@ def choose(found: list[Release], weights: str, owner: str) -> Release:
         )
     raise SpecError(
         f"{owner} has no release {weights!r}",
-        hint=did_you_mean(weights, have) or f"its releases: {DEFAULT} (= {have[0]}), {', '.join(have)}; or a file",
+        hint=f"its releases: {DEFAULT} (= {have[0]}), {', '.join(have)}; or a weights file (kzoo weights {owner})",
     )
 
 

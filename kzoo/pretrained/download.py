@@ -81,7 +81,8 @@ def fetch(release: Release) -> Path:
         )
     except Exception as exc:  # offline: URLError, OSError, Exception from get_file
         part.unlink(missing_ok=True)
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = text.rsplit(" -- ", 1)[-1]  # Keras repeats the URL: "URL fetch failure on URL: None -- [Errno -2] ..."
         raise KzooError(
             f"could not download {release.url} ({reason[:200]})",
             f"offline, download it elsewhere and put it at {path}: kzoo then uses it without the internet",

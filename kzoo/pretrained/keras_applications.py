@@ -9,6 +9,9 @@ weights (downloaded and cached by Keras), ported layer by layer (kzoo.transfer.p
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -36,9 +39,17 @@ def load(model: Any, graph: Graph, release: Release) -> None:
             weights="imagenet", include_top=include_top, input_shape=(rows, cols, 3)
         )
     except Exception as exc:  # offline: URLError, OSError, ValueError from get_file
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        url = re.search(r"https?://\S+?\.h5", text)
+        hint = None
+        if url:
+            home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+            cached = home / "models" / url.group().rsplit("/", 1)[-1]
+            hint = f"offline, download {url.group()} elsewhere and put it at {cached}: Keras then uses it offline"
         raise KzooError(
             f"could not get the ImageNet weights of {release.model} through keras.applications "
-            f"(is the internet reachable?): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            f"(is the internet reachable?): {text.rsplit(' -- ', 1)[-1]}",
+            hint,
         ) from None
     port_weights(ref, model, adapt_channels=channels != 3)
 

@@ -230,8 +230,9 @@ def _online() -> bool:
 def test_imagenet_weights_offline_is_a_clear_error():
     with pytest.raises(
         kzoo.KzooError, match="could not get the ImageNet weights of ResNet50 through keras.applications"
-    ):
+    ) as info:
         kzoo.load("resnet50", weights="imagenet")
+    assert "models/resnet50_weights_tf_dim_ordering_tf_kernels.h5" in info.value.hint  # where a copy is picked up
 
 
 def test_a_param_override_names_the_variant():
