@@ -22,11 +22,16 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 
 
+def keras_home() -> Path:
+    """Keras' own folder (``$KERAS_HOME``, else ``~/.keras``): its models/ cache holds keras.applications' files."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
 def cache_dir() -> Path:
     """Where releases are kept: ``$KZOO_CACHE``, else ``$KERAS_HOME/kzoo`` (``~/.keras/kzoo``)."""
     if os.environ.get("KZOO_CACHE"):
         return Path(os.environ["KZOO_CACHE"]).expanduser()
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "kzoo"
+    return keras_home() / "kzoo"
 
 
 def file_name(release: Release) -> str:

@@ -9,14 +9,13 @@ weights (downloaded and cached by Keras), ported layer by layer (kzoo.transfer.p
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
 
 from kzoo.errors import KzooError, SpecError
+from kzoo.pretrained.download import keras_home
 from kzoo.pretrained.sources import SOURCES, Source
 from kzoo.transfer import port_weights
 
@@ -43,8 +42,7 @@ def load(model: Any, graph: Graph, release: Release) -> None:
         url = re.search(r"https?://\S+?\.h5", text)
         hint = None
         if url:
-            home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-            cached = home / "models" / url.group().rsplit("/", 1)[-1]
+            cached = keras_home() / "models" / url.group().rsplit("/", 1)[-1]
             hint = f"offline, download {url.group()} elsewhere and put it at {cached}: Keras then uses it offline"
         raise KzooError(
             f"could not get the ImageNet weights of {release.model} through keras.applications "
