@@ -20,7 +20,7 @@ from kzoo.graph import Graph, add_global_pooling, with_outputs
 from kzoo.graph import analyse as analyse_spec
 from kzoo.lang.loader import load_file
 from kzoo.lang.resolve import Spec, load_with_extends
-from kzoo.lang.weights import Release, choose, is_release_name, releases
+from kzoo.lang.weights import FILE_KINDS, Release, choose, is_release_name, releases
 from kzoo.paths import architecture_dirs, locate
 
 
@@ -177,16 +177,6 @@ def file_releases(name: str | Path, params: Mapping[str, Any] | None = None) -> 
     data = load_with_extends(resolve_source(name))
     own = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
     return releases(data, {**own, **(params or {})}, str(name))
-
-
-#: which source kinds read a weights file, by its suffix (the first whose names fit is used)
-FILE_KINDS = {
-    ".caffemodel": ("caffe",),
-    ".pth": ("torchvision", "timm"),
-    ".pt": ("torchvision", "timm"),
-    ".bin": ("torchvision", "timm"),
-    ".safetensors": ("timm", "torchvision"),
-}
 
 
 def releases_for(name: str | Path, weights: Any, params: Mapping[str, Any] | None = None) -> list[Release | None]:

@@ -41,6 +41,15 @@ from kzoo.lang.validate import validate
 #: what ``weights=`` may name besides a release or a file: the file's default release
 DEFAULT = "imagenet"
 KINDS = ("keras_applications", "torchvision", "timm", "caffe")
+#: the source kinds whose layout a weights file may have, by its suffix (first the likeliest; a file is tried
+#: with each release of these kinds until one fits); any other suffix is a file saved by Keras
+FILE_KINDS = {
+    ".caffemodel": ("caffe",),
+    ".pth": ("torchvision", "timm"),
+    ".pt": ("torchvision", "timm"),
+    ".bin": ("torchvision", "timm"),
+    ".safetensors": ("timm", "torchvision"),
+}
 
 
 class InputTransform(BaseModel):
@@ -166,4 +175,14 @@ def is_release_name(weights: Any) -> bool:
     return not Path(weights).is_file()
 
 
-__all__ = ["DEFAULT", "KINDS", "Accuracy", "InputTransform", "Release", "choose", "is_release_name", "releases"]
+__all__ = [
+    "DEFAULT",
+    "FILE_KINDS",
+    "KINDS",
+    "Accuracy",
+    "InputTransform",
+    "Release",
+    "choose",
+    "is_release_name",
+    "releases",
+]

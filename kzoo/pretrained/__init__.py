@@ -27,17 +27,13 @@ from kzoo.builder import rebuild_with_front
 from kzoo.caffe.declaration import declaration
 from kzoo.caffe.weights import load_caffe_weights
 from kzoo.errors import KzooError, SpecError
-from kzoo.lang.weights import Release, is_release_name
+from kzoo.lang.weights import FILE_KINDS, Release, is_release_name
 from kzoo.pretrained import caffe_release, keras_applications, state_dict  # noqa: F401  (each registers its kinds)
 from kzoo.pretrained.sources import SOURCES
 from kzoo.pretrained.state_dict import load_state_dict
 
 if TYPE_CHECKING:
     from kzoo.graph import Graph
-
-
-#: file suffixes kzoo reads as state dicts
-STATE_DICT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 
 
 def load_weights(model: Any, graph: Graph, weights: str, release: Release | None = None) -> None:
@@ -54,10 +50,10 @@ def load_weights(model: Any, graph: Graph, weights: str, release: Release | None
     path = Path(weights)
     if not path.is_file():
         raise SpecError(f"weights: no such file {path}", hint="weights is None, a release name or a file path")
-    suffix = path.suffix.lower()
-    if suffix == ".caffemodel":
+    kinds = FILE_KINDS.get(path.suffix.lower(), ())
+    if "caffe" in kinds:
         load_caffe_weights(model, graph, path, declaration(release).names)
-    elif suffix in STATE_DICT_SUFFIXES:
+    elif kinds:  # a PyTorch state dict (torchvision's, timm's)
         load_state_dict(model, graph, path, release)
     else:
         _keras_file(model, path)
@@ -83,10 +79,10 @@ def front(model: Any, graph: Graph, release: Release) -> keras.Model:
     std = list(t.std[::-1] if t.order == "bgr" else t.std)
     if len(mean) != channels:
         mean, std = [float(np.mean(mean))] * channels, [float(np.mean(std))] * channels
-    layer = keras.layers.Normalization(
+    norm = keras.layers.Normalization(
         axis=-1, mean=[m / t.scale for m in mean], variance=[(s / t.scale) ** 2 for s in std], name="normalization"
     )
-    fronted = rebuild_with_front(model, graph, layer)
+    fronted = rebuild_with_front(model, graph, norm)
     first = fronted.get_layer(next(layer.name for layer in model.layers if layer.weights))
     weights = first.get_weights()
     if t.order == "bgr" and channels == 3 and weights[0].ndim == 4:
