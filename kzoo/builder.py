@@ -34,20 +34,21 @@ META_MEMBER = "kzoo.json"
 _META: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> keras.Model:
+def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0, input_tensor: Any = None) -> keras.Model:
     """The Keras model of an analysed graph.
 
     ``front`` (a Keras layer, e.g. the training recipe's normalisation) is
     applied to the input first; ``weight_decay`` λ adds L2(λ/2)·||w||² for
     every conv and dense kernel that has no ``weight_decay`` of its own (so
-    SGD's step gains −ηλw).
+    SGD's step gains −ηλw). ``input_tensor`` (a Keras tensor, e.g. another model's output) is used as the
+    input instead of a new ``keras.Input``; the model's inputs are then those it comes from.
     """
     check_weights(graph)
     import keras
 
     import kzoo.keras  # noqa: F401  (registers kzoo's custom objects)
 
-    model_input = keras.Input(shape=graph.input_shape, name=INPUT)
+    model_input = keras.Input(shape=graph.input_shape, name=INPUT) if input_tensor is None else input_tensor
     tensors = {INPUT: front(model_input) if front is not None else model_input}
     for node in graph.nodes.values():
         layer = OPS.get(node.op).keras_layer(node.args, node.name)
@@ -56,7 +57,8 @@ def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0) -> k
         ins = [tensors[i] for i in node.inputs]
         tensors[node.name] = layer(ins if OPS.get(node.op).max_inputs != 1 else ins[0])
     outputs = [tensors[o] for o in graph.outputs]
-    model = keras.Model(model_input, outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
+    inputs = model_input if input_tensor is None else keras.utils.get_source_inputs(input_tensor)
+    model = keras.Model(inputs, outputs[0] if len(outputs) == 1 else outputs, name=graph.name)
     set_meta(model, graph_meta(graph))
     return model
 
@@ -77,6 +79,29 @@ def meta(model: Any) -> dict[str, Any]:
         return dict(_META.get(model, {}))
     except TypeError:
         return {}
+
+
+def image_shape(model: Any, what: str) -> tuple[int, int, int]:
+    """The (rows, cols, channels) images are prepared to for ``model``: its one input's shape, where its rows or
+    cols are None (any size), the size its kzoo metadata records. ``what`` names the caller in errors."""
+    inputs = list(getattr(model, "inputs", None) or [])
+    if len(inputs) != 1:
+        raise SpecError(
+            f"{what}: the model has {len(inputs)} inputs; kzoo takes models with one image input",
+            hint="wrap it in a keras.Model with one image input",
+        )
+    shape = tuple(inputs[0].shape[1:])
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+        raise SpecError(f"{what}: the model takes inputs of shape {shape}, not grey or RGB images")
+    if None in shape[:2]:
+        size = (meta(model).get("input") or {}).get("size")
+        if not size:
+            raise SpecError(
+                f"{what}: the model takes images of any size ({shape}) and records no size to prepare them to",
+                hint="build it with a fixed size (kzoo.load(..., input_shape=(224, 224, 3))), or train it with kzoo",
+            )
+        shape = (shape[0] or int(size[0]), shape[1] or int(size[1]), shape[2])
+    return int(shape[0]), int(shape[1]), int(shape[2])
 
 
 def load_saved(path: str | Path) -> keras.Model:

@@ -46,9 +46,9 @@ def image_files(paths: list[str | Path]) -> list[Path]:
 
 def model_input(model: Any, meta: dict[str, Any]) -> tuple[tuple[int, int], int, int]:
     """(rows, cols), channels and padding of the model's images."""
-    shape = tuple(int(d) for d in model.input_shape[1:])
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise SpecError(f"the model takes inputs of shape {shape}, not grey or RGB images")
+    from kzoo.builder import image_shape
+
+    shape = image_shape(model, "the model")
     pad = int((meta.get("input") or {}).get("pad", 0))
     return (shape[0], shape[1]), shape[2], pad
 
@@ -60,7 +60,7 @@ def open_model(model: str | Path) -> Any:
     path = Path(model)
     if path.exists() or path.suffix == ".keras" or ":" not in str(model) and not _zoo_name(str(model)):
         return load_saved(path)
-    from kzoo.builder import set_meta
+    from kzoo.builder import image_shape, set_meta
     from kzoo.pretrained import categories, front, input_meta
     from kzoo.zoo import with_weights
 
@@ -69,7 +69,7 @@ def open_model(model: str | Path) -> Any:
     if release is None:
         return net
     net = front(net, graph, release)
-    shape = tuple(int(d) for d in net.input_shape[1:])
+    shape = image_shape(net, str(model))
     names = categories(release)
     set_meta(net, {"input": input_meta(release, shape[:2], shape[2]), **({"class_names": names} if names else {})})
     return net

@@ -20,7 +20,7 @@ def layer_rows(graph: Graph) -> list[dict[str, Any]]:
                 "name": node.name,
                 "op": node.op,
                 "inputs": list(node.inputs),
-                "output_shape": list(s.out.shape),
+                "output_shape": list(node.shape),
                 "params": s.trainable + s.non_trainable,
                 "trainable_params": s.trainable,
                 "non_trainable_params": s.non_trainable,
@@ -39,7 +39,8 @@ def summary_dict(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "file": graph.file,
         "input_shape": list(graph.input_shape),
-        "outputs": [{"name": o, "shape": list(graph.nodes[o].stats.out.shape)} for o in graph.outputs],  # type: ignore[union-attr]
+        "outputs": [{"name": o, "shape": list(graph.nodes[o].shape)} for o in graph.outputs],
+        "example_shape": list(graph.example_shape) if graph.any_size else None,
         "layers": layer_rows(graph),
         "totals": graph.totals(),
         "params": graph.meta.get("params", {}),
@@ -47,7 +48,7 @@ def summary_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def _shape(shape: list[int]) -> str:
+def _shape(shape: list[Any]) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
 
 
@@ -67,14 +68,18 @@ def summary_text(graph: Graph) -> str:
         "-" * len(head),
         f"Total params: {t['params']:,} (trainable {t['trainable_params']:,}, "
         f"non-trainable {t['non_trainable_params']:,})",
-        f"Multiply-adds: {t['madds']:,} ({t['madds'] / 1e9:.2f} G)   Layers: {t['layers']}",
-        "Outputs: "
-        + ", ".join(
-            f"{o} {_shape(list(graph.nodes[o].stats.out.shape))}"  # type: ignore[union-attr]
-            for o in graph.outputs
-        ),
+        f"Multiply-adds: {t['madds']:,} ({t['madds'] / 1e9:.2f} G){_at(graph)}   Layers: {t['layers']}",
+        "Outputs: " + ", ".join(f"{o} {_shape(list(graph.nodes[o].shape))}" for o in graph.outputs),
     ]
     return "\n".join(lines)
+
+
+def _at(graph: Graph) -> str:
+    """For an input of any size: the size the multiply-adds are for, and their count per input pixel."""
+    if not graph.any_size:
+        return ""
+    rows, cols = graph.example_shape[:2]
+    return f" at {rows}x{cols}, {graph.totals()['madds'] / (rows * cols):,.0f} per input pixel"
 
 
 def zoo_rows() -> list[dict[str, Any]]:

@@ -92,6 +92,7 @@ def load(
     *,
     weights: str | None = None,
     input_shape: Any = None,
+    input_tensor: Any = None,
     include_top: bool | None = None,
     pooling: str | None = None,
     classes: int | None = None,
@@ -106,7 +107,11 @@ def load(
     * ``params`` override the file's ``params`` (``depth=101``); ``classes``,
       ``include_top`` and ``classifier_activation`` (None: logits) are params too.
     * ``input_shape``: (rows, cols, channels) instead of the file's input; a
-      size the architecture cannot take is a SpecError naming the layer.
+      size the architecture cannot take is a SpecError naming the layer. Rows and
+      cols may be None (any size) where no layer's weights depend on the size
+      (``include_top=False``, or a head that pools globally).
+    * ``input_tensor``: a Keras tensor (``keras.Input`` or another layer's output)
+      to use as the input; its shape is the input shape.
     * ``pooling``: with ``include_top=False``, ``"avg"`` or ``"max"`` adds global pooling.
     * ``features_only``: a model returning the feature map of each stage (the
       file's ``features:``), for detection and segmentation backbones.
@@ -126,6 +131,8 @@ def load(
     >>> backbone = kzoo.load("resnet50", include_top=False, pooling="avg")
     """
     overrides = dict(params)
+    if input_tensor is not None:
+        input_shape = _tensor_shape(input_tensor, input_shape)
     if input_shape is not None:
         overrides["input"] = list(input_shape)
     for key, value in (("include_top", include_top), ("classes", classes)):
@@ -136,11 +143,29 @@ def load(
     if features_only and include_top is None and "include_top" in _declared_params(name):
         overrides["include_top"] = False
     shape = lambda graph: shape_outputs(graph, pooling, features_only)  # noqa: E731
-    return built(resolve_source(name), weights, overrides, "kzoo.load()", shape)[0]
+    return built(resolve_source(name), weights, overrides, "kzoo.load()", shape, input_tensor)[0]
+
+
+def _tensor_shape(tensor: Any, input_shape: Any) -> tuple[Any, ...]:
+    """The input shape ``input_tensor`` gives (without its batch axis), checked against ``input_shape``."""
+    import keras
+
+    if not keras.backend.is_keras_tensor(tensor):
+        raise SpecError(
+            f"input_tensor must be a Keras tensor, got {type(tensor).__name__}",
+            hint="input_tensor=keras.Input(shape=(224, 224, 3)), or another layer's output",
+        )
+    shape = tuple(tensor.shape[1:])
+    if input_shape is not None and tuple(input_shape) != shape:
+        raise SpecError(
+            f"input_shape={tuple(input_shape)} differs from input_tensor's shape {shape}",
+            hint="give one of them, or make them agree",
+        )
+    return shape
 
 
 def built(
-    path: Path, weights: Any, params: Mapping[str, Any], origin: str, shape: Any = None
+    path: Path, weights: Any, params: Mapping[str, Any], origin: str, shape: Any = None, input_tensor: Any = None
 ) -> tuple[Any, Graph, Any]:
     """(model, graph, release): the architecture at ``path`` analysed with the release's params (``params`` win),
     shaped by ``shape(graph)``, built, and loaded with ``weights``. A weights file is tried with each release of
@@ -151,7 +176,7 @@ def built(
     for release in candidates:
         graph = analyse(path, {**(release.params if release else {}), **params}, origin)
         graph = shape(graph) if shape is not None else graph
-        model = build_graph(graph)
+        model = build_graph(graph, input_tensor=input_tensor)
         if weights is None:
             return model, graph, release
         from kzoo.pretrained import load_weights  # Keras, which the static stages never import

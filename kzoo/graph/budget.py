@@ -84,7 +84,7 @@ def check_weights(graph: Graph, what: str = "build", copies: int = 1) -> None:
 
 def example_bytes(graph: Graph) -> int:
     """The bytes of one example's activations through the whole graph (input included), in float32."""
-    return (sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.input_shape)) * BYTES
+    return (sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.example_shape)) * BYTES
 
 
 def batch_within(graph: Graph, largest: int, budget: int = 2 << 30, copies: int = 3) -> int:
@@ -98,7 +98,7 @@ def batch_within(graph: Graph, largest: int, budget: int = 2 << 30, copies: int 
 def check_training(graph: Graph, batch_size: int) -> None:
     """Refuse a training run whose weights, optimizer state and batch activations cannot fit in memory."""
     check_weights(graph, "train", copies=4)
-    per_example = sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.input_shape)
+    per_example = sum(_elements(n.stats.out.shape) for n in graph.nodes.values()) + _elements(graph.example_shape)
     _refuse(
         graph,
         graph.totals()["params"] * BYTES * 4 + per_example * BYTES * 2 * batch_size,

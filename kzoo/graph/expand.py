@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from kzoo.errors import Mark, SpecError, did_you_mean, short
+from kzoo.errors import KzooError, Mark, SpecError, did_you_mean, short
 from kzoo.graph.blocks import Blocks
 from kzoo.graph.names import Naming
 from kzoo.graph.node import INPUT, Graph, Node, Ref
@@ -116,18 +116,48 @@ class Expander(Naming, Blocks, OpItems):
             )
         return name
 
-    def input_shape(self, env: Mapping[str, Any]) -> tuple[int, ...]:
+    def input_shape(self, env: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+        """(the input shape, None where rows or cols take any size; the shape analysed: the example size there)."""
         shape = self.value(self.data["input"], env, self.data, "input", "input")
-        for dim in shape:
+        free = len(shape) == 3 and shape[2] is not None
+        for i, dim in enumerate(shape):
+            if dim is None and free and i < 2:
+                continue
             if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
                 raise self.fail(
-                    f"input dimensions must be positive integers, got {shape}",
+                    f"input dimensions must be positive integers (rows and cols may be null: any size), got {shape}",
                     self.data,
                     "input",
                     "input",
-                    "input: [rows, cols, channels], e.g. [224, 224, 3]",
+                    "input: [rows, cols, channels], e.g. [224, 224, 3] or [null, null, 3]",
                 )
-        return tuple(shape)
+        if None not in shape:
+            return tuple(shape), tuple(shape)
+        rows, cols = self.example_size(env)
+        return tuple(shape), (shape[0] or rows, shape[1] or cols, shape[2])
+
+    def example_size(self, env: Mapping[str, Any]) -> tuple[int, int]:
+        """The rows and cols analysed for an input of any size: ``example_size:``, else the file's own input size
+        (before ``input_shape=`` replaced it), else 224x224."""
+        if self.data.get("example_size") is not None:
+            size = self.value(self.data["example_size"], env, self.data, "example_size", "example_size")
+            if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in size):
+                raise self.fail(
+                    f"example_size must be two positive integers, got {size}",
+                    self.data,
+                    "example_size",
+                    "example_size",
+                    "example_size: [rows, cols], e.g. [224, 224]",
+                )
+            return size[0], size[1]
+        declared = self.spec.declared_input
+        try:
+            own = self.value(declared, env, self.data, "input", "input") if declared is not None else None
+        except KzooError:
+            own = None
+        if isinstance(own, list) and len(own) == 3 and all(isinstance(d, int) and d >= 1 for d in own[:2]):
+            return own[0], own[1]
+        return 224, 224
 
     # -- scopes -----------------------------------------------------------
     def with_defaults(self, scope: Scope, defaults: Any, container: Any, key: str, path: str) -> Scope:
@@ -316,7 +346,7 @@ class Expander(Naming, Blocks, OpItems):
     def run(self) -> Graph:
         self.check_blocks()
         self.globals = self.global_env()
-        shape = self.input_shape(self.globals)
+        shape, example = self.input_shape(self.globals)
         root = Scope((), self.globals, (), (), "")
         root = self.with_defaults(root, self.data.get("defaults"), self.data, "defaults", "defaults")
         main = self.body(self.data["layers"], self.data, "layers", root, INPUT)
@@ -333,6 +363,7 @@ class Expander(Naming, Blocks, OpItems):
             raise self.fail("an output cannot be the input itself", self.data, "outputs", "outputs")
         nodes = toposort(self.nodes, outputs)
         graph = Graph(self.model_name(self.globals), shape, nodes, outputs, self.spec.file, self.meta())
+        graph.example = example if example != shape else None
         graph.symbols = {name: self.resolve(out) for name, (out, _) in self.symbols.items() if name != INPUT}
         graph.features = [self.feature(f, i) for i, f in enumerate(self.data.get("features") or [])]
         return graph

@@ -32,6 +32,14 @@ class Node:
     stats: Stats | None = None
     scope: tuple[str, ...] = ()  # the name scopes it sits in, outermost first
     block_level: int | None = None  # how many of those lead to the outermost block call it is in (None: none)
+    free_shape: tuple[Any, ...] | None = None  # the output shape with None where it follows a variable input size
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """The output shape, None where it follows an input of any size (``stats.out.shape``: at the example size)."""
+        if self.free_shape is not None:
+            return self.free_shape
+        return self.stats.out.shape if self.stats is not None else ()
 
     def attrs(self) -> dict[str, Any]:
         """The op's arguments as plain data (initializers as {name: args})."""
@@ -57,6 +65,17 @@ class Graph:
     meta: dict[str, Any] = field(default_factory=dict)
     symbols: dict[str, str] = field(default_factory=dict)  # every layer and scope name -> its output layer
     features: list[str] = field(default_factory=list)  # the layers `features_only` returns
+    example: tuple[int, ...] | None = None  # the input shape analysed where input_shape has None (see example_shape)
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """The input shape analysed: ``input_shape``, with the example size where it has None."""
+        return self.example or self.input_shape
+
+    @property
+    def any_size(self) -> bool:
+        """Whether the input's rows or cols are None (any size): shapes and multiply-adds are at the example size."""
+        return None in self.input_shape
 
     def final_activation(self, name: str) -> tuple[str, Node]:
         """The activation output ``name`` ends in (``linear`` where none) and the node that applies it, looking

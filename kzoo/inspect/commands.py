@@ -147,9 +147,10 @@ def _init(args: argparse.Namespace, say: Callable[..., None]) -> Any:
 
 
 def _look(args: argparse.Namespace, model: Any, stem: str) -> dict[str, Any]:
+    from kzoo.builder import image_shape
     from kzoo.inspect import look, plots
 
-    shape = tuple(int(d) for d in model.input_shape[1:])
+    shape = image_shape(model, "the model")
     what = args.what
     if what == "filters":
         tiles = look.filters(model, args.layer, args.channel)

@@ -61,7 +61,7 @@ def _label(node: Any) -> str:
     if node.op in ("conv", "partial_conv"):
         (kr, kc), (sr, sc) = pair(node.args.kernel), pair(node.args.stride)
         extra = f" {kr}x{kc}" + (f"/{sr}" if (sr, sc) != (1, 1) else "")
-    return f"{short}\\n{node.op}{extra}\\n{_shape(node.stats.out.shape)}"
+    return f"{short}\\n{node.op}{extra}\\n{_shape(node.shape)}"
 
 
 def to_dot(graph: Graph, depth: int | None = None) -> str:
@@ -86,7 +86,7 @@ def to_dot(graph: Graph, depth: int | None = None) -> str:
         else:
             params = sum(n.stats.trainable + n.stats.non_trainable for n in nodes)
             label, colour = (
-                f"{unit[-1]}\\n{len(nodes)} layers, {params:,} params\\n{_shape(last.stats.out.shape)}",
+                f"{unit[-1]}\\n{len(nodes)} layers, {params:,} params\\n{_shape(last.shape)}",
                 "#f8d7da",
             )
             parent = unit[:-1]

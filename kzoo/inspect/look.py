@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import load_saved, meta
+from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.inspect.stats import require_tensorflow
 from kzoo.keras.scores import is_logits, to_probabilities
@@ -157,7 +157,7 @@ def dream(
     """
 
     require_tensorflow("class visualisation (dream)")
-    shape = tuple(int(d) for d in model.input_shape[1:])
+    shape = image_shape(model, "the model")
     classes = int(model.outputs[0].shape[-1])
     if not 0 <= cls < classes:
         raise SpecError(f"class {cls} out of range: the model has {classes} classes")

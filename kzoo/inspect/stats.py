@@ -130,9 +130,9 @@ def init_report(
     keras.utils.set_random_seed(seed)
     model = build_graph(graph)
     if data == "random":
-        x = random_inputs(graph.input_shape, batch, seed)
+        x = random_inputs(graph.example_shape, batch, seed)
     else:
-        splits = load_data(DataSpec(source=data), graph.input_shape)
+        splits = load_data(DataSpec(source=data), graph.example_shape)
         x = np.concatenate([b.numpy() for b, _ in splits.train.batch(batch).take(1)])
         x = (x - x.mean(axis=(0, 1, 2))) / (x.std(axis=(0, 1, 2)) + 1e-8)
     return model, layer_stats(model, x, seed=seed)

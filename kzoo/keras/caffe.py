@@ -53,7 +53,7 @@ class Pooling2D(keras.layers.Layer):
 
     Max pooling ignores the padding. Average pooling divides by the window's part
     inside the padded input (the padding counts, the rounding-up overhang does not),
-    as Caffe's ``AVE`` does. Channels last; the input's rows and columns must be known.
+    as Caffe's ``AVE`` does. Channels last; the input's rows and columns may be unknown until it runs.
     """
 
     def __init__(self, kind="max", pool_size=(2, 2), strides=None, pad=(0, 0), ceil_mode=False, **kwargs):
@@ -66,36 +66,39 @@ class Pooling2D(keras.layers.Layer):
         self.pad = _pair(pad)
         self.ceil_mode = bool(ceil_mode)
 
-    def _plan(self, rows, cols):
-        """Output size and the overhang (positive: extra padding after; negative: rows cut) per axis."""
-        out, extra = [], []
-        for size, k, s, p in zip((rows, cols), self.pool_size, self.strides, self.pad, strict=True):
-            n = pooled_size(size, k, s, p, self.ceil_mode)
-            out.append(n)
-            extra.append((n - 1) * s + k - (size + 2 * p))
-        return out, extra
+    def _count(self, size, axis):
+        """Pooled length along ``axis`` (0 rows, 1 cols) of ``size``: an int, or a scalar tensor when the size is
+        known only when the model runs (an input of any size)."""
+        k, s, p = self.pool_size[axis], self.strides[axis], self.pad[axis]
+        if isinstance(size, int):
+            return pooled_size(size, k, s, p, self.ceil_mode)
+        span = size + 2 * p - k
+        n = (span + s - 1) // s + 1 if self.ceil_mode else span // s + 1
+        if self.ceil_mode:  # Caffe's rule: no window starts inside the trailing padding
+            n = n - ops.cast((n - 1) * s >= size + p, n.dtype)
+        return n
 
     def call(self, inputs):
-        rows, cols = inputs.shape[1], inputs.shape[2]
-        if rows is None or cols is None:
-            raise ValueError("Pooling2D needs the input's rows and columns")
-        _, (er, ec) = self._plan(rows, cols)
-        (pr, pc) = self.pad
-        widths = [[0, 0], [pr, pr + max(er, 0)], [pc, pc + max(ec, 0)], [0, 0]]
-        keep_r, keep_c = rows + 2 * pr + er, cols + 2 * pc + ec  # the rows and cols the windows cover
+        # Pad by ``pad`` and by a stride less one more after (enough for every window rounding up adds), pool
+        # "valid", keep the pooled length: windows start at the same places, and any extra ones are cut off.
+        dims = ops.shape(inputs)
+        rows, cols = (inputs.shape[i] if inputs.shape[i] is not None else dims[i] for i in (1, 2))
+        out_r, out_c = self._count(rows, 0), self._count(cols, 1)
+        (pr, pc), (sr, sc) = self.pad, self.strides
+        widths = [[0, 0], [pr, pr + sr - 1], [pc, pc + sc - 1], [0, 0]]
         if self.kind == "max":
             lowest = -3.0e38  # below any activation: the padding never wins a window
-            x = ops.pad(inputs, widths, constant_values=lowest)[:, :keep_r, :keep_c, :]
-            return ops.max_pool(x, self.pool_size, self.strides, "valid")
-        x = ops.pad(inputs, widths)[:, :keep_r, :keep_c, :]
-        ones = ops.ones((1, rows + 2 * pr, cols + 2 * pc, 1), dtype=inputs.dtype)
-        mask = ops.pad(ones, [[0, 0], [0, max(er, 0)], [0, max(ec, 0)], [0, 0]])[:, :keep_r, :keep_c, :]
+            x = ops.pad(inputs, widths, constant_values=lowest)
+            return ops.max_pool(x, self.pool_size, self.strides, "valid")[:, :out_r, :out_c, :]
+        x = ops.pad(inputs, widths)
+        inside = ops.pad(ops.ones_like(inputs[..., :1]), [[0, 0], [pr, pr], [pc, pc], [0, 0]], constant_values=1)
+        mask = ops.pad(inside, [[0, 0], [0, sr - 1], [0, sc - 1], [0, 0]])  # Caffe counts the pad, not the overhang
         total = ops.average_pool(x, self.pool_size, self.strides, "valid")
         share = ops.average_pool(mask, self.pool_size, self.strides, "valid")
-        return total / share
+        return (total / share)[:, :out_r, :out_c, :]
 
     def compute_output_shape(self, input_shape):
-        (rows, cols), _ = self._plan(input_shape[1], input_shape[2])
+        rows, cols = (None if d is None else self._count(d, i) for i, d in enumerate(input_shape[1:3]))
         return (input_shape[0], rows, cols, input_shape[3])
 
     def get_config(self):

@@ -40,6 +40,7 @@ class Spec:
     model: ArchitectureFile
     overrides: dict[str, Any] = field(default_factory=dict)
     param_defaults: dict[str, Any] = field(default_factory=dict)  # as the base-most file declares them
+    declared_input: Any = None  # the file's own ``input:`` before an override replaced it
 
     @property
     def name(self) -> str:
@@ -220,11 +221,12 @@ def load_spec(path: str | Path, overrides: Mapping[str, Any] | None = None, orig
     """Load, merge ``extends``, apply overrides and validate one file."""
     path = Path(path)
     data = load_with_extends(path)
+    declared = data.get("input")
     if overrides:
         apply_overrides(data, overrides, origin, path.stem)
     defaults = dict(getattr(data, "param_defaults", {}))
     model = validate(ArchitectureFile, dict(data), data, "", "an architecture file", Mark(str(path), 1, 1))
-    return Spec(str(path), data, model, dict(overrides or {}), defaults)
+    return Spec(str(path), data, model, dict(overrides or {}), defaults, declared)
 
 
 def with_overrides(spec: Spec, overrides: Mapping[str, Any], origin: str) -> Spec:
@@ -232,4 +234,5 @@ def with_overrides(spec: Spec, overrides: Mapping[str, Any], origin: str) -> Spe
     data = copy.deepcopy(spec.data)
     apply_overrides(data, overrides, origin, Path(spec.file).stem)
     model = validate(ArchitectureFile, dict(data), data, "", "an architecture file", Mark(spec.file, 1, 1))
-    return Spec(spec.file, data, model, {**spec.overrides, **overrides}, dict(spec.param_defaults))
+    overridden = {**spec.overrides, **overrides}
+    return Spec(spec.file, data, model, overridden, dict(spec.param_defaults), spec.declared_input)

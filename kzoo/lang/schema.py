@@ -8,7 +8,8 @@ Top-level keys::
     paper: "He et al. 2016, Deep Residual Learning ..."
     reference: "Table 1"            # which table or figure the file follows
     differences: [...]              # how the file differs from the paper
-    input: [224, 224, 3]            # rows, cols, channels
+    input: [224, 224, 3]            # rows, cols, channels; rows and cols may be null (any size)
+    example_size: [224, 224]        # the size analysed for multiply-adds when rows or cols are null
     params: {depth: 50}             # overridable: --param depth=101, load(depth=101)
     choices: {pooling: [avg, max]}  # a param's allowed values (default: derived, see kzoo.lang.choices)
     tables: {stages: {50: [3, 4, 6, 3]}}   # looked up in expressions: ${stages[depth]}
@@ -32,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 TOP_LEVEL_KEYS = (
-    "name extends aliases paper reference differences description input params choices "
+    "name extends aliases paper reference differences description input example_size params choices "
     "tables defaults blocks layers heads outputs features weights train"
 ).split()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -52,7 +53,15 @@ class ArchitectureFile(BaseModel):
     reference: str | None = None
     differences: str | list[str] | None = None
     description: str | None = None
-    input: list[int | str] = Field(min_length=1, max_length=3, description="rows, cols, channels (or features)")
+    input: list[int | str | None] = Field(
+        min_length=1, max_length=3, description="rows, cols, channels (or features); rows and cols may be null"
+    )
+    example_size: list[int | str] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="rows, cols analysed when the input's are null (default: the file's own input size, else 224)",
+    )
     params: dict[str, Any] = Field(default_factory=dict)
     choices: dict[str, list[Any]] = Field(
         default_factory=dict, description="the values a param may take (default: derived from its uses)"

@@ -38,7 +38,7 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
         raise SpecError(
             f"{graph.name} takes inputs of shape {shape}, not images", hint="kzoo train needs an image model"
         )
-    rows, cols = shape[:2]
+    rows, cols = training_shape(recipe, graph)[:2]
     d = recipe.data
     if d.image_size is not None and tuple(d.image_size) != (rows, cols):
         raise SpecError(
@@ -127,6 +127,15 @@ def warn_if_tiny(graph: Graph, splits: Splits) -> None:
         )
 
 
+def training_shape(recipe: Recipe, graph: Graph) -> tuple[int, ...]:
+    """The shape images are prepared to: the model's input, or for an input of any size (None rows or cols),
+    ``data.image_size`` where the recipe gives one, else the file's example size."""
+    if not graph.any_size:
+        return graph.input_shape
+    size = recipe.data.image_size or graph.example_shape[:2]
+    return (size[0], size[1], graph.input_shape[2])
+
+
 def settings(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
     """What a rerun into the same directory must agree with to resume."""
 
@@ -145,7 +154,11 @@ def input_meta(recipe: Recipe, graph: Graph, splits: Splits) -> dict[str, Any]:
     """How images are prepared for the model, and its classes: saved inside model.keras for kzoo predict."""
     return {
         "class_names": list(splits.class_names),
-        "input": {"size": list(graph.input_shape[:2]), "channels": graph.input_shape[2], "pad": recipe.data.pad},
+        "input": {
+            "size": list(training_shape(recipe, graph)[:2]),
+            "channels": graph.input_shape[2],
+            "pad": recipe.data.pad,
+        },
         "trained_on": splits.source,
     }
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import load_saved, rebuild_with_front, save_atomic
+from kzoo.builder import image_shape, load_saved, rebuild_with_front, save_atomic
 from kzoo.errors import SpecError
 from kzoo.files import atomic_path, write_text_atomic
 from kzoo.pretrained import front
@@ -59,10 +59,7 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
 
 def check_source_fits(model: Any, source: str) -> tuple[int, ...]:
     """The model's input shape, which must be an image (rows, cols, 1 or 3)."""
-    shape = tuple(int(d) for d in model.input_shape[1:])
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-        raise SpecError(f"--from {source}: the model takes inputs of shape {shape}, not grey or RGB images")
-    return shape
+    return image_shape(model, f"--from {source}")
 
 
 def finetune(

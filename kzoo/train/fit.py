@@ -36,7 +36,16 @@ from kzoo.graph.budget import check_training
 from kzoo.keras.losses import NegativeLogLikelihood
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
-from kzoo.train.checks import check_data, check_static, input_meta, preparation, settings, stopping, warn_if_tiny
+from kzoo.train.checks import (
+    check_data,
+    check_static,
+    input_meta,
+    preparation,
+    settings,
+    stopping,
+    training_shape,
+    warn_if_tiny,
+)
 from kzoo.train.data import Splits, known_classes, load_data
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
@@ -179,7 +188,7 @@ def train(
     spec, recipe, graph = resolve(target, recipe_file, sets, params)
     with RunDir.open(run_path(recipe, graph.name, output)) as run:
         strategy = start(recipe)
-        splits = load_data(recipe.data, graph.input_shape)
+        splits = load_data(recipe.data, training_shape(recipe, graph))
         graph = match_classes(spec, graph, splits.classes, params)
         check_training(graph, recipe.batch_size)
         replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -193,7 +202,7 @@ def train(
             f"classes; batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
             f"run directory {run.path}"
         )
-        print(preparation(recipe, graph.input_shape, splits, graph.name))
+        print(preparation(recipe, training_shape(recipe, graph), splits, graph.name))
         plan = stopping(recipe, splits)
         if plan:
             print(plan)
@@ -203,7 +212,15 @@ def train(
         run.started = True
         write_text_atomic(run.path / "recipe.yaml", dump(recipe))
         phase, saver, test = fit_phase(
-            model, recipe, splits, graph.input_shape, run.path, lr, meta=meta, replicas=replicas, strategy=strategy
+            model,
+            recipe,
+            splits,
+            training_shape(recipe, graph),
+            run.path,
+            lr,
+            meta=meta,
+            replicas=replicas,
+            strategy=strategy,
         )
         scores = evaluate_test(model, test)
         save_atomic(model, run.path / "model.keras", graph=graph, **meta)
