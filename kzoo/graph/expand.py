@@ -18,6 +18,7 @@ from kzoo.graph.blocks import Blocks
 from kzoo.graph.names import Naming
 from kzoo.graph.node import INPUT, Graph, Node, Ref
 from kzoo.graph.op_items import OpItems
+from kzoo.graph.reach import unused_defaults
 from kzoo.graph.scope_tools import Scope, sub_path, toposort
 from kzoo.lang.choices import allowed_values, is_allowed
 from kzoo.lang.expr import substitute
@@ -362,6 +363,7 @@ class Expander(Naming, Blocks, OpItems):
         if INPUT in outputs:
             raise self.fail("an output cannot be the input itself", self.data, "outputs", "outputs")
         nodes = toposort(self.nodes, outputs)
+        unused_defaults(self.data, lambda *a: self.fail(*a, of_key=True))
         graph = Graph(self.model_name(self.globals), shape, nodes, outputs, self.spec.file, self.meta())
         graph.example = example if example != shape else None
         graph.symbols = {name: self.resolve(out) for name, (out, _) in self.symbols.items() if name != INPUT}

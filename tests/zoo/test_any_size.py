@@ -32,7 +32,9 @@ def test_static_analysis_carries_none_with_exact_params_and_madds_at_the_example
 def test_the_example_size_is_the_files_own_size_or_its_example_size(tmp_path):
     assert kzoo.analyse("inception_v3", {"include_top": False, "input": ANY}).example_shape == (299, 299, 3)
     f = tmp_path / "net.yaml"
-    f.write_text("name: net\ninput: [null, null, 3]\nexample_size: [64, 48]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n")
+    f.write_text(
+        "name: net\ninput: [null, null, 3]\nexample_size: [64, 48]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
+    )
     g = kzoo.analyse(str(f))
     assert g.example_shape == (64, 48, 3) and g.nodes[g.outputs[0]].shape == (None, None, 4)
     assert g.totals()["madds"] == 62 * 46 * 4 * 27
