@@ -40,6 +40,8 @@ LAZY_NAMES = {
     "register_activation": "kzoo.ops",
 }
 
+UNCHECKED = {"register_op", "register_initializer", "register_activation"}  # decorators: their own checks
+
 if TYPE_CHECKING:
     from kzoo.ops import register_activation, register_initializer, register_op
     from kzoo.paths import add_path
@@ -53,6 +55,10 @@ def __getattr__(name: str) -> Any:
     if name not in LAZY_NAMES:
         raise AttributeError(f"module 'kzoo' has no attribute {name!r}")
     value = getattr(importlib.import_module(LAZY_NAMES[name]), name)
+    if name not in UNCHECKED:
+        from kzoo.api import checked
+
+        value = checked(value)  # every public function's arguments checked in one place (kzoo.api)
     globals()[name] = value  # the next lookup is a plain attribute
     return value
 

@@ -15,10 +15,11 @@ exactly as training prepared its data, and scored; test-time augmentation
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from kzoo.api import Images, ModelLike, Positive
 from kzoo.builder import load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.keras.scores import is_logits, to_probabilities
@@ -98,7 +99,11 @@ def main_output_shape(model: Any) -> int:
 
 
 def predict(
-    model: Any, images: list[str | Path], top: int = 3, tta: list[str] | None = None, batch_size: int = 32
+    model: ModelLike,
+    images: Images,
+    top: Positive = 3,
+    tta: list[Literal["flip", "crop"]] | None = None,
+    batch_size: Positive = 32,
 ) -> dict[str, Any]:
     """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model."""
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from kzoo import scores
+from kzoo.api import KerasModel, StrictBool
 from kzoo.builder import build_graph
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
 from kzoo.graph import analyse
@@ -72,7 +73,7 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
     return np.tile(kernel, (1, 1, reps, 1))[:, :, :channels, :] * (have / channels)
 
 
-def port_weights(src: Any, dst: Any, adapt_channels: bool = False) -> Any:
+def port_weights(src: KerasModel, dst: KerasModel, adapt_channels: StrictBool = False) -> Any:
     """Copy every weight of ``src`` into the matching layer of ``dst`` (and return ``dst``).
 
     Raises :class:`KzooError` naming the first layer that does not match.

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from kzoo.api import InputShape, Positive, StrictBool, one_of
 from kzoo.builder import build_graph
 from kzoo.errors import KzooError, SpecError, did_you_mean
 from kzoo.graph import Graph, add_global_pooling, with_outputs
@@ -22,6 +23,10 @@ from kzoo.lang.loader import load_file
 from kzoo.lang.resolve import Spec, load_with_extends
 from kzoo.lang.weights import FILE_KINDS, Release, choose, is_release_name, releases
 from kzoo.paths import architecture_dirs, locate
+
+
+Source = one_of((str, Path, Spec), "a zoo name or alias, a YAML file's path, or a Spec")
+Buildable = one_of((str, Path, Spec, Graph), "a zoo name or alias, a YAML file's path, a Spec or a Graph")
 
 
 def _files() -> dict[str, Path]:
@@ -69,12 +74,12 @@ def resolve_source(target: str | Path) -> Path:
     return find(text)
 
 
-def analyse(source: str | Path | Spec, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Graph:
+def analyse(source: Source, overrides: Mapping[str, Any] | None = None, origin: str = "override") -> Graph:
     """``kzoo.analyse``: the static pipeline (no Keras) on a file, a zoo name or alias, or a spec."""
     return analyse_spec(source if isinstance(source, Spec) else resolve_source(source), overrides, origin)
 
 
-def build(source: Any, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
+def build(source: Buildable, overrides: Mapping[str, Any] | None = None, **params: Any) -> Any:
     """Build a Keras model from a YAML file or zoo name (or a spec or graph).
 
     >>> model = kzoo.build("architectures/vgg16.yaml", classes=10)
@@ -90,14 +95,14 @@ def build(source: Any, overrides: Mapping[str, Any] | None = None, **params: Any
 def load(
     name: str,
     *,
-    weights: str | None = None,
-    input_shape: Any = None,
+    weights: str | Path | None = None,
+    input_shape: InputShape | None = None,
     input_tensor: Any = None,
-    include_top: bool | None = None,
-    pooling: str | None = None,
-    classes: int | None = None,
+    include_top: StrictBool | None = None,
+    pooling: Literal["avg", "max"] | None = None,
+    classes: Positive | None = None,
     classifier_activation: Any = "default",
-    features_only: bool = False,
+    features_only: StrictBool = False,
     **params: Any,
 ) -> Any:
     """Build a zoo architecture (a name, alias or YAML path) as a Keras model.

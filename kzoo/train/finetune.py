@@ -22,11 +22,12 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import tensorflow as tf
 
+from kzoo.api import Positive, StrictBool
 from kzoo.builder import image_shape, load_saved, rebuild_with_front, save_atomic
 from kzoo.errors import SpecError
 from kzoo.files import atomic_path, write_text_atomic
@@ -68,8 +69,8 @@ def finetune(
     sets: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
     output: str | None = None,
-    classes: int | str = "auto",
-    overwrite: bool = False,
+    classes: Positive | Literal["auto"] = "auto",
+    overwrite: StrictBool = False,
 ) -> dict[str, Any]:
     """Fine-tune ``source`` on the recipe's data; returns results.json's content.
 
