@@ -111,4 +111,3 @@ def argument_error(fn: Callable[..., Any], exc: ValidationError) -> SpecError:
         f"kzoo.{name}(): {where}={short(err['input'])} is not valid: {msg}",
         hint=f"help(kzoo.{name}) describes each argument",
     )
-

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import keras
 
 META_MEMBER = "kzoo.json"
+MAX_META_BYTES = 10 << 20  # class names of a large data set fit many times over
 _META: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -116,6 +117,7 @@ def load_saved(path: str | Path) -> keras.Model:
         raise SpecError(f"no model at {file}", hint="give a .keras file or a run directory of kzoo train")
     if not zipfile.is_zipfile(file):
         raise SpecError(f"{file} is not a .keras file (not a zip archive)", hint="give a model saved by Keras 3")
+    info = read_meta(file)  # checked before Keras reads the rest
     try:
         model = keras.saving.load_model(file, compile=False)
     except Exception as exc:  # Keras raises several types for a bad file
@@ -124,19 +126,31 @@ def load_saved(path: str | Path) -> keras.Model:
             f"could not load {file}: {first[0] if first else type(exc).__name__}",
             "is it a .keras file saved by Keras 3 (kzoo build -o, kzoo train)?",
         ) from None
-    set_meta(model, read_meta(file))
+    from kzoo.saved_meta import check_against
+
+    check_against(model, info, file)
+    set_meta(model, info)
     return model
 
 
 def read_meta(file: str | Path) -> dict[str, Any]:
-    """The ``kzoo.json`` member of a saved model (empty when it has none)."""
+    """The ``kzoo.json`` member of a saved model, validated (empty when it has none; a SpecError when damaged)."""
+    from kzoo.saved_meta import HINT, parse
+
     try:
         with zipfile.ZipFile(file) as z:
             if META_MEMBER not in z.namelist():
                 return {}
-            return json.loads(z.read(META_MEMBER).decode("utf-8"))
-    except (OSError, zipfile.BadZipFile, ValueError, KeyError):
-        return {}
+            if z.getinfo(META_MEMBER).file_size > MAX_META_BYTES:
+                raise SpecError(f"{file}: kzoo.json is larger than {MAX_META_BYTES:,} bytes", hint=HINT)
+            raw = z.read(META_MEMBER)
+    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise SpecError(f"{file}: cannot read kzoo.json: {exc}", hint=HINT) from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SpecError(f"{file}: kzoo.json is not valid JSON: {str(exc)[:200]}", hint=HINT) from None
+    return parse(data, file)
 
 
 def rebuild_with_front(model: Any, graph: Graph, front: Any) -> keras.Model:

@@ -29,6 +29,15 @@ def clip(text: object, limit: int = MAX_PART) -> str:
     return f"{text[: limit - 30]}... ({len(text) - limit + 30:,} more characters)"
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters but newline and tab escaped (``\\x1b``): a file or folder name holding
+    terminal escape sequences prints as text, never as colours or cursor moves."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def short(value: object, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters: for quoting a user's value in a message."""
     return clip(repr(value), limit)

@@ -24,7 +24,6 @@ from kzoo.lang.resolve import Spec, load_with_extends
 from kzoo.lang.weights import FILE_KINDS, Release, choose, is_release_name, releases
 from kzoo.paths import architecture_dirs, locate
 
-
 Source = one_of((str, Path, Spec), "a zoo name or alias, a YAML file's path, or a Spec")
 Buildable = one_of((str, Path, Spec, Graph), "a zoo name or alias, a YAML file's path, a Spec or a Graph")
 

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from kzoo.cli.flags import UsageError
-from kzoo.errors import KzooError, to_json
+from kzoo.errors import KzooError, printable, to_json
 
 JSON = dict[str, Any] | list[Any]
 
@@ -16,7 +16,7 @@ JSON = dict[str, Any] | list[Any]
 # -- helpers --------------------------------------------------------------------------------------------------
 def say(*parts: Any) -> None:
     """A message for people: stdout normally, stderr under --json (then stdout holds only the document)."""
-    print(*parts, flush=True)
+    print(*(printable(p) for p in parts), flush=True)
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, clip
+from kzoo.errors import KzooError, clip, printable
 from kzoo.files import write_text_atomic
 from kzoo.inspect.pictures import pyplot, save
 from kzoo.study.plan import Study, run_dir
@@ -93,7 +93,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
     write_text_atomic(out / "report.md", markdown(doc))
     doc["pictures"] = _plots(plan, out, rows)
     write_text_atomic(out / "study.json", json.dumps(doc, indent=2, default=str) + "\n")
-    print(table(doc))
+    print(printable(table(doc)))
     if failed:
         others = "; the others are reported" if any(row["finished"] for row in rows) else ""
         print(f"kzoo: {len(failed)} run(s) failed (see {out / 'study.json'}){others}", file=sys.stderr)

@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from kzoo.errors import KzooError, SpecError, clip, did_you_mean
+from kzoo.errors import KzooError, SpecError, clip, did_you_mean, printable
 from kzoo.study.plan import load_study, run_dir
 from kzoo.study.report import report
 from kzoo.train import train
@@ -35,14 +35,15 @@ def study(
             )
         variants = [v for v in plan.variants if v.name in only]
     total = len(variants) * len(plan.seeds)
-    print(f"kzoo study {plan.name}: {len(variants)} variants x {len(plan.seeds)} seeds = {total} runs into {out}")
+    runs = f"{len(variants)} variants x {len(plan.seeds)} seeds = {total} runs"
+    print(printable(f"kzoo study {plan.name}: {runs} into {out}"))
     status: dict[tuple[str, int], dict[str, Any]] = {}
     k = 0
     for variant in variants:
         for seed in plan.seeds:
             k += 1
             folder = run_dir(out, variant.name, seed)
-            print(f"[{k}/{total}] {variant.name} seed {seed}: {folder}", flush=True)
+            print(printable(f"[{k}/{total}] {variant.name} seed {seed}: {folder}"), flush=True)
             keras.backend.clear_session()
             try:
                 results = train(

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import load_saved, meta
-from kzoo.errors import SpecError
+from kzoo.builder import image_shape, load_saved, meta
+from kzoo.errors import SpecError, clip
 from kzoo.keras.scores import is_logits, to_probabilities
 from kzoo.train.data import load_data
 from kzoo.train.recipe import resolve_recipe
@@ -115,13 +115,15 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
             f"the runs were trained on different data ({which})",
             hint="give --data SOURCE to score them all on one source",
         )
-    shapes = {tuple(m.input.shape[1:]) for m in models}
+    shapes = {image_shape(m, str(r)) for m, r in zip(models, runs, strict=True)}
     if len(shapes) != 1:
         raise SpecError(f"the models take different inputs: {sorted(shapes)}")
     names = [meta(m).get("class_names") for m in models]
     if len(models) > 1 and any(n != names[0] for n in names):
         raise SpecError("the models know different classes: an ensemble needs the same classes in the same order")
     splits = load_data(base, shapes.pop())
+    for run, known_names in zip(runs, names, strict=True):
+        same_classes(known_names, splits.class_names, str(run), splits.source)
     test = splits.test.batch(batch_size)
     results = [predict(m, test, tta or []) for m in models]
     labels = results[0][1]
@@ -137,6 +139,23 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     }
     report.update(tta=list(tta or []), data=splits.source, models=[str(r) for r in runs])
     return report
+
+
+def same_classes(model_names: list[str] | None, data_names: list[str], model: str, source: str) -> None:
+    """Refuse to score a model on data whose classes it names otherwise (a count alone would let "cat, dog" be
+    scored against "dog, cat"). Numbers 0..K-1 are no names: a source or model without names is not judged."""
+    numbered = lambda names: list(names) == [str(i) for i in range(len(names))]  # noqa: E731
+    if not model_names or numbered(model_names) or numbered(data_names) or list(model_names) == list(data_names):
+        return
+    if sorted(model_names) == sorted(data_names):
+        problem = "the same classes in another order"
+    else:
+        problem = f"other classes ({', '.join(sorted(set(data_names) - set(model_names))[:5])} are new to it)"
+    raise SpecError(
+        f"{source} has {problem}: {model} knows {clip(', '.join(model_names), 80)}; the data has "
+        f"{clip(', '.join(data_names), 80)}",
+        hint="score a model on data with its own classes (kzoo finetune adapts a model to new classes)",
+    )
 
 
 def report_text(report: dict) -> str:

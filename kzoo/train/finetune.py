@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from kzoo.api import Positive, StrictBool
 from kzoo.builder import image_shape, load_saved, rebuild_with_front, save_atomic
-from kzoo.errors import SpecError
+from kzoo.errors import SpecError, printable
 from kzoo.files import atomic_path, write_text_atomic
 from kzoo.pretrained import front
 from kzoo.train.data import check_source, load_data
@@ -108,8 +108,10 @@ def finetune(
         if run.finished_results is not None:
             return report_finished(run)
         print(
-            f"kzoo finetune {model.name} on {splits.source}: {splits.train_size} training images, "
-            f"{splits.classes} classes; run directory {run.path}"
+            printable(
+                f"kzoo finetune {model.name} on {splits.source}: {splits.train_size} training images, "
+                f"{splits.classes} classes; run directory {run.path}"
+            )
         )
         run.started = True
         results = _phases(run, net, backbone, recipe, splits, input_shape, replicas, strategy, meta)

@@ -29,7 +29,7 @@ from typing import Any
 import keras
 
 from kzoo.builder import build_graph, save_atomic
-from kzoo.errors import SpecError
+from kzoo.errors import SpecError, printable
 from kzoo.files import write_text_atomic
 from kzoo.graph import Graph, analyse
 from kzoo.graph.budget import check_training
@@ -157,9 +157,11 @@ def make_loss(name: str, logits: bool = False) -> Any:
 def write_results(run_dir: Path, results: dict[str, Any]) -> None:
     write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     print(
-        f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
-        f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
-        f"{results['run_dir']}"
+        printable(
+            f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
+            f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
+            f"{results['run_dir']}"
+        )
     )
     if results.get("stopped"):
         print(f"stopped: {results['stopped']}")
@@ -168,8 +170,10 @@ def write_results(run_dir: Path, results: dict[str, Any]) -> None:
 def report_finished(run: RunDir) -> dict[str, Any]:
     results = dict(run.finished_results or {})
     print(
-        f"{run.path} holds a finished run (test accuracy {results.get('test_accuracy', float('nan')):.4f}); "
-        "nothing to do (--overwrite trains it again)"
+        printable(
+            f"{run.path} holds a finished run (test accuracy {results.get('test_accuracy', float('nan')):.4f}); "
+            "nothing to do (--overwrite trains it again)"
+        )
     )
     return results
 
@@ -198,11 +202,13 @@ def train(
             return report_finished(run)
         warn_if_tiny(graph, splits)
         print(
-            f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} "
-            f"classes; batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
-            f"run directory {run.path}"
+            printable(
+                f"kzoo train {graph.name} on {splits.source}: {splits.train_size} training images, {splits.classes} "
+                f"classes; batch {recipe.batch_size} global = {recipe.batch_size // replicas} x {replicas} replica(s); "
+                f"run directory {run.path}"
+            )
         )
-        print(preparation(recipe, training_shape(recipe, graph), splits, graph.name))
+        print(printable(preparation(recipe, training_shape(recipe, graph), splits, graph.name)))
         plan = stopping(recipe, splits)
         if plan:
             print(plan)

@@ -1,0 +1,116 @@
+"""Hostile and mistaken inputs on the surfaces added since the first corpus: saved-model metadata, predict and
+evaluate, Caffe import and export, studies, tune and data files. Each class is refused cleanly (tests/hostile.py
+says what that means); cases run in-process through ``kzoo.cli.main``."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from hostile import build_world, cases, check
+from PIL import Image
+
+
+def retamper(src, dst, change):
+    """A copy of the .keras file ``src`` whose kzoo.json is ``change(meta)`` (a str is written as is)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "kzoo.json":
+                new = change(json.loads(data))
+                data = (new if isinstance(new, str) else json.dumps(new)).encode()
+            zout.writestr(item, data)
+
+
+META = {
+    "list": lambda m: [m],
+    "pad_text": lambda m: {**m, "input": {**m["input"], "pad": "two"}},
+    "pad_big": lambda m: {**m, "input": {**m["input"], "pad": 40}},
+    "input_text": lambda m: {**m, "input": "32x32"},
+    "size_other": lambda m: {**m, "input": {**m["input"], "size": [64, 64]}},
+    "channels_other": lambda m: {**m, "input": {**m["input"], "channels": 3}},
+    "names_text": lambda m: {**m, "class_names": "abcdefghij"},
+    "names_count": lambda m: {**m, "class_names": ["a", "b"]},
+    "names_repeated": lambda m: {**m, "class_names": ["a"] * 10},
+    "names_numbers": lambda m: {**m, "class_names": list(range(10))},
+    "not_json": lambda m: "{not json",
+    "deep_json": lambda m: "[" * 100_000 + "]" * 100_000,
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from kzoo.cli import main
+
+    w = build_world(tmp_path_factory.mktemp("surfaces"))
+    assert main(["build", str(w / "tiny.yaml"), "--param", "input=[32,32,1]", "-o", str(w / "model.keras")]) == 0
+    meta = {"input": {"size": [32, 32], "channels": 1, "pad": 0}, "class_names": [str(i) for i in range(10)]}
+    retamper(w / "model.keras", w / "named.keras", lambda m: {**m, **meta})
+    (w / "meta").mkdir()
+    for name, change in META.items():
+        retamper(w / "named.keras", w / "meta" / f"{name}.keras", change)
+    # two-class models whose class names differ from a folder's (a, b) in order or in name
+    two = ["build", str(w / "tiny.yaml"), "--param", "input=[8,8,1]", "--param", "classes=2"]
+    assert main([*two, "-o", str(w / "two.keras")]) == 0
+    (w / "two").mkdir()
+    for name, names in (("ba", ["b", "a"]), ("catdog", ["cat", "dog"])):
+        info = {"input": {"size": [8, 8], "channels": 1, "pad": 0}, "class_names": names}
+        retamper(w / "two.keras", w / "two" / f"{name}.keras", lambda m, info=info: {**m, **info})
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (w / "folders" / "good" / c).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype="uint8")).save(w / "folders" / "good" / c / f"{i}.png")
+    return w
+
+
+@pytest.fixture
+def run(capsys):
+    from kzoo.cli import main
+
+    def go(argv):
+        capsys.readouterr()
+        rc = main(argv)
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return go
+
+
+PREDICT_META = "predict {{w}}/meta/{}.keras {{w}}/images/one.png"
+SAVED = cases(
+    *[(f"meta_{name}_file", PREDICT_META.format(name), f"{name}.keras") for name in META],
+    *[(f"meta_{name}_member", PREDICT_META.format(name), "kzoo.json") for name in META],
+    ("meta_evaluate", "evaluate {w}/meta/names_count.keras --data npz:{w}/npz/pixels_255_float.npz", "names 2 classes"),
+    ("meta_inspect", "inspect occlusion {w}/meta/pad_big.keras {w}/images/one.png", "input.pad"),
+    ("classes_order", "evaluate {w}/two/ba.keras --data folder:{w}/folders/good", "another order"),
+    ("classes_other", "evaluate {w}/two/catdog.keras --data folder:{w}/folders/good", "other classes"),
+)
+
+
+@pytest.mark.parametrize("case", SAVED, ids=[c.id for c in SAVED])
+def test_saved_model_metadata(world, run, case):
+    check(world, case, run)
+
+
+def test_good_metadata_still_loads(world):
+    from kzoo.builder import load_saved, meta
+
+    model = load_saved(world / "named.keras")
+    assert meta(model)["class_names"] == [str(i) for i in range(10)]
+    assert np.isfinite(model(np.zeros((1, 32, 32, 1), "float32"))).all()
+
+
+def test_names_holding_terminal_escapes_print_as_text(world, run, tmp_path):
+    from shutil import copy
+
+    sneaky = tmp_path / "red\x1b[31m\x1b[2Jcat\x07.png"
+    copy(world / "images" / "one.png", sneaky)
+    rc, out, err = run(["predict", str(world / "named.keras"), str(sneaky)])
+    assert rc == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert "\\x1b[31m" in out  # the name shown, escaped
+    rc, out, err = run(["predict", str(world / "named.keras"), str(tmp_path / "no\x1b[2Jne.png")])
+    assert rc == 2 and "\x1b" not in err and "\\x1b" in err
