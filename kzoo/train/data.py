@@ -88,6 +88,8 @@ def read_npz(path: str) -> tuple[Path, dict[str, np.ndarray]]:
     if not file.is_file():
         raise SpecError(f"npz: no such file {file}", hint="npz:PATH names a file with x_train, y_train, x_test, y_test")
     try:
+        if zipfile.is_zipfile(file):
+            check_npz_headers(file)
         data = np.load(file, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise SpecError(f"{file} is a single .npy array, not an .npz archive", hint="save with np.savez(...)")
@@ -97,6 +99,38 @@ def read_npz(path: str) -> tuple[Path, dict[str, np.ndarray]]:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise SpecError(f"{file} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def check_npz_headers(file: Path) -> None:
+    """Read each array's header, not its data: an array whose header claims more bytes than its archive member
+    holds (a damaged or forged file), or more than this machine's memory, is refused by name before loading."""
+    from kzoo.files import human_bytes
+    from kzoo.graph.budget import USABLE, available_memory
+
+    with zipfile.ZipFile(file) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            name = info.filename[:-4]
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+            need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if dtype.hasobject:
+                continue  # np.load refuses pickled arrays itself
+            if need > info.file_size:
+                raise SpecError(
+                    f"{file}: the header of {name} claims {shape} {dtype} ({human_bytes(need)}), and the archive "
+                    f"holds {human_bytes(info.file_size)} of it",
+                    hint="the file is damaged or not written by numpy; save it again with np.savez",
+                )
+            if need > available_memory() * USABLE:
+                raise SpecError(
+                    f"{file}: {name} is {shape} {dtype} ({human_bytes(need)}), more than the "
+                    f"{human_bytes(available_memory())} of memory available",
+                    hint="use fewer or smaller images, or a TFDS data set (streamed from disk)",
+                )
 
 
 def load_npz(path: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:

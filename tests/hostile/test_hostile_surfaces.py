@@ -24,6 +24,16 @@ def retamper(src, dst, change):
             zout.writestr(item, data)
 
 
+def forge_npz(path, name, shape):
+    """An .npz whose ``name`` member's header claims ``shape`` of float64 and holds a few bytes."""
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}.npy", header.getvalue() + bytes(64))
+
+
 META = {
     "list": lambda m: [m],
     "pad_text": lambda m: {**m, "input": {**m["input"], "pad": "two"}},
@@ -58,6 +68,8 @@ def world(tmp_path_factory):
     for name, names in (("ba", ["b", "a"]), ("catdog", ["cat", "dog"])):
         info = {"input": {"size": [8, 8], "channels": 1, "pad": 0}, "class_names": names}
         retamper(w / "two.keras", w / "two" / f"{name}.keras", lambda m, info=info: {**m, **info})
+    forge_npz(w / "npz" / "forged.npz", "x_train", (10**6, 10**6))
+    forge_npz(w / "npz" / "forged_labels.npz", "y_train", (2**40,))
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -88,6 +100,28 @@ SAVED = cases(
     ("classes_order", "evaluate {w}/two/ba.keras --data folder:{w}/folders/good", "another order"),
     ("classes_other", "evaluate {w}/two/catdog.keras --data folder:{w}/folders/good", "other classes"),
 )
+
+
+DATA = cases(
+    ("npz_forged_images", "train {w}/tiny.yaml --data npz:{w}/npz/forged.npz --epochs 1", "x_train"),
+    ("npz_forged_labels", "evaluate {w}/named.keras --data npz:{w}/npz/forged_labels.npz", "header of y_train"),
+)
+
+
+@pytest.mark.parametrize("case", DATA, ids=[c.id for c in DATA])
+def test_data_files(world, run, case):
+    check(world, case, run)
+
+
+def test_an_npz_larger_than_memory_is_refused_by_name(tmp_path, monkeypatch):
+    from kzoo.errors import SpecError
+    from kzoo.graph import budget
+    from kzoo.train.data import read_npz
+
+    np.savez(tmp_path / "big.npz", x_train=np.zeros((64, 32, 32)), y_train=np.zeros(64))
+    monkeypatch.setattr(budget, "available_memory", lambda: 100_000)
+    with pytest.raises(SpecError, match=r"big.npz: x_train is \(64, 32, 32\) float64"):
+        read_npz(str(tmp_path / "big.npz"))
 
 
 @pytest.mark.parametrize("case", SAVED, ids=[c.id for c in SAVED])
