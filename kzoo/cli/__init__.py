@@ -88,9 +88,11 @@ def parser() -> argparse.ArgumentParser:
     sp = add("validate", cmd_validate, "check architecture files: schema, names, shapes (no TensorFlow)")
     sp.add_argument("files", nargs="+", metavar="FILE")
     add_params(sp)
+    add_analysis_only(sp)
     sp = add("summary", cmd_summary, "per-layer output shape, params, multiply-adds, receptive field (no TensorFlow)")
     sp.add_argument("target", metavar="FILE|NAME")
     add_params(sp)
+    add_analysis_only(sp)
     sp = add("build", cmd_build, "validate, build the Keras model, print its summary and optionally save it")
     sp.add_argument("target", metavar="FILE|NAME")
     add_params(sp)
@@ -206,6 +208,14 @@ def _add_tune(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--data", metavar="SOURCE", help="the data source (recipe field data.source)")
     sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed recipe fields")
     add_params(sp, refuse_set=False)
+
+
+def add_analysis_only(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--analysis-only",
+        action="store_true",
+        help="accept a model whose weights cannot fit in this machine's memory (its figures only; it cannot be built)",
+    )
 
 
 def _version() -> str:

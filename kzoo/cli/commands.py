@@ -58,6 +58,18 @@ def _recipe_sets(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
     return {**{k: v for k, v in flags.items() if v is not None}, **sets}
 
 
+def _buildable(graph: Any) -> None:
+    """Refuse (in validate and summary) a model whose weights no memory here can hold, unless --analysis-only."""
+    from kzoo.errors import SpecError
+    from kzoo.graph.budget import check_weights
+
+    try:
+        check_weights(graph)
+    except SpecError as exc:
+        hint = f"{exc.hint}; --analysis-only gives its figures anyway"
+        raise SpecError(exc.message, exc.mark, exc.path, hint) from None
+
+
 # -- commands -------------------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> JSON:
     from kzoo.graph import analyse
@@ -66,6 +78,8 @@ def cmd_validate(args: argparse.Namespace) -> JSON:
     for file in args.files:
         try:
             graph = analyse(file, _params(args), "--param")
+            if not args.analysis_only:
+                _buildable(graph)
         except KzooError as exc:
             failed.append(exc)
             rows.append({"file": file, "ok": False, **to_json(exc)})
@@ -91,6 +105,8 @@ def cmd_summary(args: argparse.Namespace) -> JSON:
     from kzoo.report import summary_dict, summary_text
 
     graph = _graph(args)
+    if not args.analysis_only:
+        _buildable(graph)
     if not args.json:
         say(summary_text(graph))
     return summary_dict(graph)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kzoo.errors import SpecError
+from kzoo.errors import SpecError, clip, short
 from kzoo.files import read_bytes
 from kzoo.inspect.pictures import grid, normalise, pyplot, save, show_grid
 
@@ -91,7 +92,12 @@ def read_log(run: str | Path) -> dict[str, list[float]]:
     hint = "give a run directory of kzoo train (it holds log.csv)"
     if not path.exists():
         raise SpecError(f"no training log at {path}", hint=hint)
-    text = read_bytes(path, "training log", LOG_BYTES, hint).decode("utf-8", errors="replace")
+    try:
+        text = read_bytes(path, "training log", LOG_BYTES, hint).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not a training log (not UTF-8 text)", hint=hint) from None
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
+        raise SpecError(f"{path} is not a training log (it holds binary data)", hint=hint)
     reader = csv.DictReader(io.StringIO(text))
     try:
         rows, header = list(reader), set(reader.fieldnames or ())
@@ -101,7 +107,27 @@ def read_log(run: str | Path) -> dict[str, list[float]]:
         raise SpecError(f"{path} is not a training log: it has no epoch and loss columns", hint=hint)
     if not rows:
         raise SpecError(f"{path} holds no epochs yet")
+    for line, row in enumerate(rows, start=2):  # CSVLogger writes numbers, "NA" where a value is missing
+        bad = [k for k, v in row.items() if k is None or v is None or not _cell_ok(k, v)]
+        if bad:
+            column = bad[0] if bad[0] is not None else "(extra cells)"
+            raise SpecError(
+                f"{path}:{line}: {clip(column, 40)} is {short(row.get(column), 40)}, not a number",
+                hint="a log.csv of kzoo train has one number per column and epoch",
+            )
     return {k: [_number(r.get(k)) for r in rows] for k in reader.fieldnames if k != "epoch"}
+
+
+def _cell_ok(column: str, text: str) -> bool:
+    if column == "epoch":
+        return text.strip().isdigit()
+    if text.strip() in ("NA", ""):
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _number(text: str | None) -> float:

@@ -6,7 +6,8 @@ has a closed set of meaningful values: any other value would silently take none
 of the branches (``pooling=avg`` dropping both pooling layers of LeNet-5). Such a
 param's allowed values are derived here: the table keys it indexes (every table
 it indexes must have the key), else the constants it is compared with, plus its
-default. A param used anywhere as a free value (``units: $classes``,
+default (unless it is a near miss of one of them, ``maxpol`` for ``maxpool``: a
+typo). A param used anywhere as a free value (``units: $classes``,
 ``${4 * filters}``) gets no derived set. A file may declare the set itself::
 
     choices: {pooling: [subsample, maxpool, l2pool]}
@@ -17,6 +18,7 @@ The check itself runs in expansion, once the params' final values are known.
 from __future__ import annotations
 
 import ast
+import difflib
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,6 +107,14 @@ class _Uses(ast.NodeVisitor):
             self.free.add(node.id)
 
 
+def _near_miss(default: Any, compared: set[Any]) -> bool:
+    """Whether a string default is a misspelling of a value the file compares the param with (``maxpol`` for
+    ``maxpool``): then it is no ``else`` branch but a typo, and the param's check refuses it."""
+    if not isinstance(default, str) or default in compared:
+        return False
+    return bool(difflib.get_close_matches(default, [c for c in compared if isinstance(c, str)], n=1, cutoff=0.8))
+
+
 def derived_choices(data: dict[str, Any], defaults: dict[str, Any] | None = None) -> dict[str, list[Any]]:
     """param -> its allowed values, for the params that only select (see the module docstring).
 
@@ -138,7 +148,9 @@ def derived_choices(data: dict[str, Any], defaults: dict[str, Any] | None = None
         if name in uses.indexed:
             allowed = set.intersection(*uses.indexed[name])
         else:
-            allowed = set(uses.compared[name]) | ({defaults[name]} if name in defaults else set())
+            allowed = set(uses.compared[name])
+            if name in defaults and not _near_miss(defaults[name], allowed):
+                allowed.add(defaults[name])
         out[name] = sorted(allowed, key=lambda v: (type(v).__name__, v if isinstance(v, (int, float)) else str(v)))
     return out
 

@@ -50,7 +50,7 @@ from kzoo.train.data import Splits, known_classes, load_data
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
 from kzoo.train.pipeline import metric, normalization
-from kzoo.train.recipe import Recipe, dump, resolve_recipe
+from kzoo.train.recipe import Recipe, dump, located, resolve_recipe
 from kzoo.train.rundir import RunDir
 from kzoo.train.strategy import scope, start, worker
 from kzoo.zoo import resolve_source
@@ -64,12 +64,15 @@ def resolve(
     spec = target if isinstance(target, Spec) else load_spec(resolve_source(target), params, "--param")
     declared = list(spec.data.get("params") or {})
     recipe_file = recipe_file or photos_default(sets)
-    recipe, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
+    recipe, data = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
     graph = analyse(spec)
     classes = known_classes(recipe.data.source)
     if classes is not None:  # a built-in source: classes fixed from the data before TensorFlow starts
         graph = match_classes(spec, graph, classes, params)
-    check_static(recipe, graph)
+    try:
+        check_static(recipe, graph)
+    except SpecError as exc:  # a field wrong for this model: at the recipe line (or --set) that gave it
+        raise located(exc, data) from None
     return spec, recipe, graph
 
 

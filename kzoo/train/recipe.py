@@ -320,6 +320,14 @@ def _mark(data: YMap, dotted: str) -> Mark | None:
     return mark_of(node, last) if isinstance(node, YMap) and last in node else getattr(node, "mark", None)
 
 
+def located(error: SpecError, data: YMap) -> SpecError:
+    """``error`` at the line of the recipe field its path names (the file that set it, or ``--set``), if it has
+    no place yet."""
+    if error.mark is not None or not error.path:
+        return error
+    return SpecError(error.message, _mark(data, error.path), error.path, error.hint)
+
+
 def check_consistent(recipe: Recipe, data: YMap) -> None:
     """Fields that are each valid but wrong together: a SpecError at the field's line."""
     epochs, s = recipe.epochs, recipe.schedule

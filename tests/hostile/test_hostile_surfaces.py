@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hostile import build_world, cases, check
+from hostile import build_world, cases, check, write
 from PIL import Image
 
 
@@ -70,6 +70,16 @@ def world(tmp_path_factory):
         retamper(w / "two.keras", w / "two" / f"{name}.keras", lambda m, info=info: {**m, **info})
     forge_npz(w / "npz" / "forged.npz", "x_train", (10**6, 10**6))
     forge_npz(w / "npz" / "forged_labels.npz", "y_train", (2**40,))
+    write(w / "left" / "pad.yaml", "epochs: 1\ndata:\n  source: digits\n  pad: 20\n")
+    write(w / "left" / "crop.yaml", "epochs: 1\naugment: {crop_padding: 40}\n")
+    write(
+        w / "left" / "typo_default.yaml",
+        "name: x\ninput: [8, 8, 1]\nparams: {pooling: maxpol}\nlayers:\n  - conv: {filters: 2, kernel: 3}\n"
+        "  - when: \"${pooling == 'maxpool'}\"\n    maxpool: 2\n"
+        "  - when: \"${pooling == 'avgpool'}\"\n    avgpool: 2\n",
+    )
+    (w / "left" / "binary.csv").write_bytes(b"epoch,loss\n0,1\n" + bytes(range(256)))
+    (w / "left" / "words.csv").write_text("epoch,loss,accuracy\n0,0.5,0.1\n1,lots,0.2\n")
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -100,6 +110,29 @@ SAVED = cases(
     ("classes_order", "evaluate {w}/two/ba.keras --data folder:{w}/folders/good", "another order"),
     ("classes_other", "evaluate {w}/two/catdog.keras --data folder:{w}/folders/good", "other classes"),
 )
+
+
+LEFT = cases(
+    ("recipe_pad_line", "train {w}/tiny.yaml --recipe {w}/left/pad.yaml", "pad.yaml:4:"),
+    ("recipe_crop_line", "train {w}/tiny.yaml --recipe {w}/left/crop.yaml --param input=[32,32,1]", "crop.yaml:2:"),
+    ("recipe_set_pad", "train {w}/tiny.yaml --set data.pad=9", "--set data.pad"),
+    ("default_typo", "validate {w}/left/typo_default.yaml", "typo_default.yaml:3:"),
+    ("default_typo_hint", "summary {w}/left/typo_default.yaml", "did you mean 'maxpool'"),
+    ("validate_huge", "validate {w}/a/filters_huge.yaml", "memory"),
+    ("summary_huge", "summary {w}/a/units_huge.yaml", "--analysis-only"),
+    ("curves_binary", "inspect curves {w}/left/binary.csv -o {w}/out/c.png", "binary"),
+    ("curves_words", "inspect curves {w}/left/words.csv -o {w}/out/c.png", "words.csv:3"),
+)
+
+
+@pytest.mark.parametrize("case", LEFT, ids=[c.id for c in LEFT])
+def test_left_from_the_first_corpus(world, run, case):
+    check(world, case, run)
+
+
+def test_analysis_only_gives_the_figures(world, run):
+    rc, out, err = run(["validate", str(world / "a" / "filters_huge.yaml"), "--analysis-only"])
+    assert rc == 0 and "ok" in out, err
 
 
 DATA = cases(
