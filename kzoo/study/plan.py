@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,11 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     if not isinstance(variants_data, YMap) or not variants_data:
         raise _fail("variants: maps each variant's name to {architecture, param, set}", data, "variants")
     study = Study(name, str(path), data.get("description"), list(seeds), data.get("baseline"))
+    room = MAX_RUNS // len(seeds)  # variants the study may still have: a grid is counted before it is expanded
     for vname, vdata in variants_data.items():
-        study.variants.extend(_variants(str(vname), vdata, variants_data, data, common_sets, common_params, path))
+        found = _variants(str(vname), vdata, variants_data, data, common_sets, common_params, path, room)
+        study.variants.extend(found)
+        room -= len(found)
     names = [v.name for v in study.variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -131,7 +135,7 @@ def _folder_name(name: Any) -> bool:
     return isinstance(name, str) and bool(name) and name[0] != "." and all(c.isalnum() or c in "_-." for c in name)
 
 
-def _variants(name, vdata, container, data, common_sets, common_params, path) -> list[Variant]:
+def _variants(name, vdata, container, data, common_sets, common_params, path, room) -> list[Variant]:
     if not _folder_name(name):
         raise _fail(
             f"variant {short(name)}: a name of letters, digits, '_', '-' and '.', not first",
@@ -165,6 +169,16 @@ def _variants(name, vdata, container, data, common_sets, common_params, path) ->
             raise _fail(
                 f"variant {name!r}: {key} has an empty list of values", vdata, "param" if key in params else "set"
             )
+    count = math.prod(len(values) for _, _, values in axes)
+    if count > room:
+        raise _fail(
+            f"variant {name!r}: its grid has {count:,} combinations, and the study may have at most {MAX_RUNS} "
+            "runs (variants x seeds)",
+            container,
+            name,
+            hint="fewer values per grid axis, or split the study",
+            of_key=True,
+        )
     if isinstance(sets.get("data.source"), str):
         sets["data.source"] = _source_relative(sets["data.source"], path)
     out = []
@@ -218,7 +232,22 @@ def _check_variant(variant: Variant) -> None:
         _, recipe, _ = resolve(variant.architecture, variant.recipe, variant.sets, variant.params)
         check_source(recipe.data.source)
     except SpecError as exc:
-        raise SpecError(f"variant {variant.name!r}: {exc.message}", variant.mark, hint=exc.hint) from None
+        # A mistake inside the variant's architecture or recipe file is reported at its own line; one in the
+        # values the study gives (--param, --set) at the variant's line in the study file.
+        in_file = (
+            exc.mark is not None
+            and exc.mark.line is not None
+            and exc.mark.file != str(variant.mark.file if variant.mark else "")
+        )
+        where = exc.mark if in_file else variant.mark
+        hint = (
+            f"{exc.hint + '; ' if exc.hint else ''}variant {variant.name!r} is at {variant.mark}"
+            if in_file
+            else exc.hint
+        )
+        raise SpecError(
+            f"variant {variant.name!r}: {exc.message}", where, exc.path if in_file else None, hint
+        ) from None
 
 
 def run_dir(out: Path, variant: str, seed: int) -> Path:

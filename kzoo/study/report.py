@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kzoo.errors import KzooError, clip, printable
-from kzoo.files import write_text_atomic
+from kzoo.files import read_bytes, write_text_atomic
 from kzoo.inspect.pictures import pyplot, save
 from kzoo.study.plan import Study, run_dir
 from kzoo.train.evaluate import evaluate
@@ -28,6 +28,20 @@ def _curve(folder: Path, column: str) -> list[float]:
             except ValueError:
                 values.append(float("nan"))
     return values
+
+
+def _read_results(file: Path) -> dict[str, Any] | str:
+    """A run's results.json, or why it cannot be used (not JSON, not a mapping, no accuracy in [0, 1])."""
+    try:
+        data = json.loads(read_bytes(file, "results file", 10 << 20).decode("utf-8"))
+    except (KzooError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return f"{file} is not readable JSON ({clip(exc, 100)})"
+    if not isinstance(data, dict):
+        return f"{file} holds {type(data).__name__}, not a mapping of results"
+    accuracy = data.get("test_accuracy")
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        return f"{file} has no test_accuracy between 0 and 1 (it has {clip(repr(accuracy), 40)})"
+    return data
 
 
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
@@ -51,13 +65,14 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
             results_file = folder / "results.json"
             state = status.get((variant.name, seed), {})
             entry = {"seed": seed, "run_dir": str(folder), "status": state.get("status", "not run")}
-            if results_file.is_file():
-                results = json.loads(results_file.read_text())
+            results = _read_results(results_file) if results_file.is_file() else None
+            if isinstance(results, str):  # damaged: named, skipped, the others reported
+                entry.update(status="failed", error=results)
+            elif results is not None:
                 entry.update(
-                    status="finished", test_accuracy=results.get("test_accuracy"), epochs=results.get("epochs_run")
+                    status="finished", test_accuracy=results["test_accuracy"], epochs=results.get("epochs_run")
                 )
-                if isinstance(results.get("test_accuracy"), (int, float)):
-                    scores[variant.name][seed] = float(results["test_accuracy"])
+                scores[variant.name][seed] = float(results["test_accuracy"])
             elif "error" in state:
                 entry["error"] = state["error"]
             runs.append(entry)
@@ -97,6 +112,8 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
     if failed:
         others = "; the others are reported" if any(row["finished"] for row in rows) else ""
         print(f"kzoo: {len(failed)} run(s) failed (see {out / 'study.json'}){others}", file=sys.stderr)
+        for line in failed[:5]:
+            print(printable(f"  {clip(line, 200)}"), file=sys.stderr)
     return doc
 
 

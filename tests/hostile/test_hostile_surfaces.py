@@ -80,6 +80,30 @@ def world(tmp_path_factory):
     )
     (w / "left" / "binary.csv").write_bytes(b"epoch,loss\n0,1\n" + bytes(range(256)))
     (w / "left" / "words.csv").write_text("epoch,loss,accuracy\n0,0.5,0.1\n1,lots,0.2\n")
+    grid = "[" + ", ".join(str(0.001 * (i + 1)) for i in range(1000)) + "]"
+    write(
+        w / "st" / "million.yaml",
+        f"name: million\narchitecture: ../tiny.yaml\nseeds: [0]\nvariants:\n  big:\n"
+        f"    set: {{optimizer.lr: {grid}, optimizer.momentum: {grid}}}\n",
+    )
+    write(
+        w / "st" / "bad_arch.yaml",
+        "name: x\ninput: [8, 8, 1]\nparams: {classes: 10}\nlayers:\n  - conv: {filters: 0}\n",
+    )
+    write(w / "st" / "bad_recipe.yaml", "epochs: 1\noptimizer: {lr: -1}\n")
+    write(
+        w / "st" / "inner.yaml",
+        "name: inner\nseeds: [0]\nvariants:\n  a: {architecture: bad_arch.yaml}\n"
+        "  b: {architecture: ../tiny.yaml, recipe: bad_recipe.yaml}\n",
+    )
+    write(
+        w / "st" / "inner_b.yaml",
+        "name: inner_b\nseeds: [0]\nvariants:\n  b: {architecture: ../tiny.yaml, recipe: bad_recipe.yaml}\n",
+    )
+    write(w / "st" / "ok.yaml", "name: ok\narchitecture: ../tiny.yaml\nseeds: [0, 1]\nvariants:\n  a: {}\n  b: {}\n")
+    for variant, seed, text in (("a", 0, "{broken"), ("a", 1, "[1, 2]"), ("b", 0, '{"test_accuracy": "high"}')):
+        write(w / "st" / "out" / "runs" / variant / f"seed{seed}" / "results.json", text)
+    write(w / "st" / "out" / "runs" / "b" / "seed1" / "results.json", '{"test_accuracy": 0.5, "epochs_run": 1}')
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -133,6 +157,27 @@ def test_left_from_the_first_corpus(world, run, case):
 def test_analysis_only_gives_the_figures(world, run):
     rc, out, err = run(["validate", str(world / "a" / "filters_huge.yaml"), "--analysis-only"])
     assert rc == 0 and "ok" in out, err
+
+
+STUDIES = cases(
+    ("study_million", "study {w}/st/million.yaml --report --output {w}/out/m", "1,000,000 combinations"),
+    ("study_arch_line", "study {w}/st/inner.yaml --report --output {w}/out/m", "bad_arch.yaml:5:"),
+    ("study_recipe_line", "study {w}/st/inner_b.yaml --report --output {w}/out/m", "bad_recipe.yaml:2:"),
+)
+
+
+@pytest.mark.parametrize("case", STUDIES, ids=[c.id for c in STUDIES])
+def test_studies(world, run, case):
+    check(world, case, run)
+
+
+def test_a_damaged_results_file_is_named_and_skipped(world, run):
+    rc, out, err = run(["study", str(world / "st" / "ok.yaml"), "--report", "--output", str(world / "st" / "out")])
+    assert rc == 0 and "Traceback" not in err and "internal error" not in err
+    assert "seed0" in err and "not readable JSON" in err and "not a mapping" in err and "test_accuracy" in err
+    doc = json.loads((world / "st" / "out" / "study.json").read_text())
+    b = next(v for v in doc["variants"] if v["variant"] == "b")
+    assert b["finished"] == 1 and b["mean"] == 0.5
 
 
 DATA = cases(
