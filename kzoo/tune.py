@@ -33,10 +33,12 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+from keras_tuner.src import config as kt_config
 
 from kzoo.errors import KzooError, Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import write_text_atomic
 from kzoo.graph import analyse
+from kzoo.lang.choices import allowed_values
 from kzoo.lang.loader import YMap, load_file, mark_of
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
 from kzoo.train.data import check_source
@@ -72,6 +74,7 @@ class Dimension:
 
 
 SECTIONS = {"set": "--set", "param": "--param"}
+MAX_VALUES = 256  # values of one dimension: each is checked (a param's by static analysis) before the first trial
 
 
 def load_space(path: str | Path, target: str | Spec, recipe_file: str | None = None) -> list[Dimension]:
@@ -121,12 +124,22 @@ def _check(dim: Dimension, spec: Spec, declared: dict, arch_train: Any, recipe_f
             dim.mark,
             hint="leave classes out of param:",
         )
+    if dim.flag == "--param" and dim.values is None:
+        allowed = allowed_values(spec.data, spec.param_defaults or None).get(dim.key)
+        if allowed is not None:
+            raise SpecError(
+                f"{dim.name}: a range, but {dim.key} takes only {', '.join(map(repr, allowed))}",
+                dim.mark,
+                hint=f"give the values as a list: {dim.key}: [{', '.join(map(str, allowed))}]",
+            )
     for sample in _samples(dim):
         try:
             if dim.flag == "--param":
                 analyse(with_overrides(spec, {dim.key: sample}, "the search space"))
             else:
-                resolve_recipe(arch_train, recipe_file, {dim.key: sample}, list(declared))
+                recipe, _ = resolve_recipe(arch_train, recipe_file, {dim.key: sample}, list(declared))
+                if dim.key in ("data.source", "data"):
+                    check_source(recipe.data.source)
         except SpecError as exc:
             raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", dim.mark, hint=exc.hint) from None
 
@@ -135,6 +148,14 @@ def _dimension(name: str, value: Any, mark: Mark | None) -> Dimension:
     if isinstance(value, list):
         if not value:
             raise SpecError(f"{name}: an empty list of values", mark)
+        if len(value) > MAX_VALUES:
+            raise SpecError(
+                f"{name}: {len(value):,} values; a dimension takes at most {MAX_VALUES}",
+                mark,
+                hint="a search samples a few dozen trials: give a range {min, max} (with step) instead",
+            )
+        if len({json.dumps(v, sort_keys=True, default=str) for v in value}) != len(value):
+            raise SpecError(f"{name}: a value is listed twice", mark)
         kinds = {type(v) for v in value}
         if len(kinds) > 1 and not kinds <= {int, float}:
             raise SpecError(
@@ -264,7 +285,7 @@ def tune(
             try:
                 trial_spec = with_overrides(spec, trial_params, "--param") if trial_params else spec
                 results = train(trial_spec, recipe_file, trial_sets, None, str(folder))
-            except (KzooError, OSError, ValueError, RuntimeError) as exc:
+            except Exception as exc:  # any failure is one line here; KerasTuner would keep its whole traceback
                 message = exc.message if isinstance(exc, KzooError) else f"{type(exc).__name__}: {exc}"
                 failures[trial.trial_id] = clip(message)
                 print(f"kzoo: trial {trial_number(trial)} failed: {clip(message)}", file=sys.stderr)
@@ -289,6 +310,7 @@ def tune(
             seed=seed,
         )
         tuner = KzooTuner(oracle=oracle, directory=str(out), project_name="keras_tuner", overwrite=False)
+        debug, kt_config.DEBUG = kt_config.DEBUG, False  # else KerasTuner prints each failed trial's traceback
         try:
             tuner.search()
         except RuntimeError as exc:
@@ -299,6 +321,8 @@ def tune(
                 f"the search stopped: {oracle.max_consecutive_failed_trials} trials in a row failed (the last: {last})",
                 "fix what the trials share (the recipe, the space's ranges), then rerun to continue",
             ) from None
+        finally:
+            kt_config.DEBUG = debug
         summary = _summary(oracle, out, objective, direction, algorithm, failures)
         run.finish()
     return summary

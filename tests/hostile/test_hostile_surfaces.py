@@ -104,6 +104,13 @@ def world(tmp_path_factory):
     for variant, seed, text in (("a", 0, "{broken"), ("a", 1, "[1, 2]"), ("b", 0, '{"test_accuracy": "high"}')):
         write(w / "st" / "out" / "runs" / variant / f"seed{seed}" / "results.json", text)
     write(w / "st" / "out" / "runs" / "b" / "seed1" / "results.json", '{"test_accuracy": 0.5, "epochs_run": 1}')
+    write(
+        w / "sp" / "many.yaml",
+        "set:\n  optimizer.lr: [" + ", ".join(f"{0.0001 * (i + 1):.4f}" for i in range(5000)) + "]\n",
+    )
+    write(w / "sp" / "depth_range.yaml", "param:\n  depth: {min: 18, max: 152}\n")
+    write(w / "sp" / "sources.yaml", f"set:\n  data.source: [digits, 'npz:{w}/npz/nothere.npz']\n")
+    write(w / "sp" / "twice.yaml", "set:\n  batch_size: [16, 32, 16]\n")
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -178,6 +185,35 @@ def test_a_damaged_results_file_is_named_and_skipped(world, run):
     doc = json.loads((world / "st" / "out" / "study.json").read_text())
     b = next(v for v in doc["variants"] if v["variant"] == "b")
     assert b["finished"] == 1 and b["mean"] == 0.5
+
+
+TUNE = cases(
+    ("tune_5000", "tune {w}/tiny.yaml --space {w}/sp/many.yaml --output {w}/out/t", "5,000 values"),
+    ("tune_depth_range", "tune resnet --space {w}/sp/depth_range.yaml --output {w}/out/t", "depth takes only"),
+    ("tune_missing_source", "tune {w}/tiny.yaml --space {w}/sp/sources.yaml --output {w}/out/t", "nothere.npz"),
+    ("tune_twice", "tune {w}/tiny.yaml --space {w}/sp/twice.yaml --output {w}/out/t", "listed twice"),
+)
+
+
+@pytest.mark.parametrize("case", TUNE, ids=[c.id for c in TUNE])
+def test_tune(world, run, case):
+    check(world, case, run)
+
+
+def test_failing_trials_are_one_line_each_and_a_search_of_failures_fails(world, run, monkeypatch, tmp_path):
+    import kzoo.tune
+
+    def broken(*args, **kwargs):
+        raise TypeError("something deep inside went wrong")
+
+    monkeypatch.setattr(kzoo.tune, "train", broken)
+    space = tmp_path / "space.yaml"
+    space.write_text("set: {optimizer.lr: [0.1, 0.01]}\n")
+    rc, out, err = run(["tune", str(world / "tiny.yaml"), "--space", str(space), "--trials", "2", "--output",
+                        str(tmp_path / "t")])  # fmt: skip
+    assert rc == 2, err
+    assert "Traceback" not in out + err and 'File "' not in out + err
+    assert err.count("something deep inside went wrong") >= 2 and "no trial finished" in err
 
 
 DATA = cases(
