@@ -11,13 +11,14 @@ the authors' own definition.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from kzoo.caffe.emit import emit
 from kzoo.caffe.importer import convert
 from kzoo.caffe.reader import read_net
-from kzoo.errors import SpecError
+from kzoo.errors import Mark, SpecError
 from kzoo.files import atomic_path
 
 
@@ -39,11 +40,14 @@ def import_caffe(
 ) -> dict[str, Any]:
     """Write the architecture file of a Caffe network (and its converted weights); what was written."""
     from kzoo.graph import analyse
+    from kzoo.graph.budget import check_weights
 
     prototxt = Path(prototxt)
     out = _suffix(Path(output) if output else Path(prototxt.stem + ".yaml"), (".yaml", ".yml"), "-o")
-    if weights is not None and not Path(weights).is_file():
+    if weights is not None and not Path(weights).exists():
         raise SpecError(f"--weights: no such file {weights}", hint="give the .caffemodel released with the network")
+    if weights is not None and not Path(weights).is_file():
+        raise SpecError(f"--weights: {weights} is not a regular file", hint="give the .caffemodel file itself")
     net = read_net(prototxt, input_shape)
     imported = convert(net)
     model_name = name or _name_of(net.name, prototxt)
@@ -51,15 +55,21 @@ def import_caffe(
     text = emit(imported, model_name, prototxt.name, weights_out.name if weights_out else None)
     with atomic_path(out) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
-        graph = analyse(tmp)  # the file must be one kzoo reads as it is (raises before anything is kept)
-        if weights_out is not None:
-            from kzoo.builder import build_graph
-            from kzoo.caffe.weights import load_caffe_weights
+        try:
+            graph = analyse(tmp)  # the file must be one kzoo reads as it is (raises before anything is kept)
+            check_weights(graph, "import")  # 10^9 outputs: refused here, not when the file is first built
+            if weights_out is not None:
+                from kzoo.builder import build_graph
+                from kzoo.caffe.weights import load_caffe_weights
+                from kzoo.files import check_space
 
-            model = build_graph(graph)
-            load_caffe_weights(model, graph, weights)
-            with atomic_path(weights_out) as wtmp:
-                model.save_weights(str(wtmp))
+                model = build_graph(graph)
+                load_caffe_weights(model, graph, weights)
+                check_space(weights_out.parent, 2 * 4 * model.count_params(), f"writing {weights_out.name}")
+                with atomic_path(weights_out) as wtmp:
+                    model.save_weights(str(wtmp))
+        except SpecError as exc:
+            raise at_prototxt(exc, str(tmp), text, imported) from None
     totals = graph.totals()
     return {
         "wrote": str(out),
@@ -72,6 +82,29 @@ def import_caffe(
         "params": totals["params"],
         "assumed": list(net.assumed),
     }
+
+
+def at_prototxt(exc: SpecError, generated: str, text: str, imported: Any) -> SpecError:
+    """An error kzoo's analysis found in the YAML it generated, moved to the Caffe layer it came from (the
+    prototxt's line): the layer the message names, else the one the generated line (or the item above) holds."""
+    if exc.mark is None or exc.mark.file != generated:
+        return exc
+    by_name = {n.name: n.layer for n in imported.nodes if n.layer is not None}
+    by_name.update({layer.name: layer for layer in imported.net.layers})
+    layer = None
+    named = re.search(r"layer '([^']+)'", exc.message)
+    if named:
+        layer = by_name.get(named.group(1))
+    lines = text.splitlines()
+    for i in range((exc.mark.line or 0) - 1, -1, -1) if layer is None else ():
+        found = re.search(r"\bname: (?:'([^']*)'|\"([^\"]*)\"|([^,}\s]+))", lines[i] if i < len(lines) else "")
+        if found:
+            layer = by_name.get(next(g for g in found.groups() if g is not None))
+            break
+    if layer is None:
+        return SpecError(exc.message, Mark(imported.net.file), None, exc.hint)
+    message = exc.message if named else f"layer {layer.name!r} ({layer.type}): {exc.message}"
+    return SpecError(message, layer.mark, None, exc.hint)
 
 
 def _name_of(net_name: str, path: Path) -> str:

@@ -25,6 +25,7 @@ from kzoo.errors import Mark, SpecError
 from kzoo.files import read_bytes, read_text
 
 MAX_PROTOTXT = 16 << 20  # network definitions are text; the largest released ones are ~100 KB
+MAX_LAYERS = 20_000  # a network kzoo imports (its expansion takes at most 20,000 nodes too)
 MAX_CAFFEMODEL = 4 << 30  # VGG-19's release is 575 MB
 
 # legacy V1 type names -> the current ones (Caffe's UpgradeV1LayerType)
@@ -84,9 +85,14 @@ class Net:
 
 def parse_net(text: str, file: str) -> Any:
     """A ``NetParameter`` from prototxt text, or a SpecError at the line and column of a syntax error."""
+    from kzoo.caffe.fields import check_text
+
+    check_text(text, file)  # fields Caffe does not declare, and runaway nesting, at their line
     net = message("NetParameter")()
     try:
         text_format.Parse(text, net, allow_unknown_field=True, allow_unknown_extension=True)
+    except RecursionError:
+        raise SpecError("blocks nest too deep", Mark(file), hint="is this a Caffe network file?") from None
     except text_format.ParseError as exc:
         line, col = exc.GetLine(), exc.GetColumn()
         reason = re.sub(r"^\d+:\d+ : ", "", str(exc)).replace("caffe.", "")
@@ -112,9 +118,16 @@ def net_from(net: Any, text: str | None, file: str, input_shape: tuple[int, int,
     protos = [upgrade_v1(p) for p in net.layers] if len(net.layers) else list(net.layer)
     if not protos:
         raise SpecError("the network has no layers", Mark(file), hint="is this a Caffe .prototxt file?")
+    if len(protos) > MAX_LAYERS:
+        raise SpecError(
+            f"the network has {len(protos):,} layers; kzoo imports at most {MAX_LAYERS:,}",
+            Mark(file),
+            hint="the largest released networks have about 1,000",
+        )
     marks = _layer_marks(text, protos, file)
     layers, data = [], []
     names: dict[str, Mark] = {}
+    producers: dict[str, str] = {blob: "the input" for blob in net.input}  # blob -> the layer that writes it
     for proto, mark in zip(protos, marks, strict=True):
         layer = Layer(proto, mark)
         if not proto.type:
@@ -124,6 +137,18 @@ def net_from(net: Any, text: str | None, file: str, input_shape: tuple[int, int,
         if proto.name in names:
             raise SpecError(f"two layers are named {proto.name!r}", mark, hint=f"the first is at {names[proto.name]}")
         names[proto.name] = mark
+        if proto.type == "Python" and len(proto.bottom):
+            raise layer.fail(
+                "a Python layer computes what its Python code says, which a .prototxt does not hold",
+                hint="kzoo imports Python layers only as data sources (no bottom); replace it by Caffe layers",
+            )
+        for top in proto.top:
+            if top in producers and top not in proto.bottom:  # Caffe: "produced by multiple sources"
+                raise layer.fail(
+                    f"top {top!r} is already written by {producers[top]}",
+                    hint="only a layer working in place (bottom and top the same) may write an existing blob",
+                )
+            producers.setdefault(top, repr(proto.name))
         if proto.type in DATA_TYPES:
             data.append(layer)
         elif proto.type not in DROPPED_TYPES and not (proto.type.endswith("Loss") and proto.type != "SoftmaxWithLoss"):

@@ -86,6 +86,7 @@ def caffe_arrays(model: Any, graph: Graph, layers: dict[str, Any], names: Callab
             continue
         try:
             arrays = [blob_array(b) for b in proto.blobs]
+            _check_blobs(proto, arrays, graph.nodes[layer.name].op, len(layer.get_weights()))
             out[layer.name] = convert_layer(layer, graph, proto, arrays, layers)
         except (ValueError, IndexError) as exc:
             raise KzooError(f"Caffe layer {proto.name!r} does not fit kzoo layer {layer.name!r}: {exc}") from None
@@ -103,6 +104,23 @@ def caffe_arrays(model: Any, graph: Graph, layers: dict[str, Any], names: Callab
             "is this the caffemodel of this network? (names must match, or the file's weights.caffe.names map them)",
         )
     return out
+
+
+def _check_blobs(proto: Any, arrays: list[np.ndarray], op: str, wanted: int) -> None:
+    """A Caffe layer's blobs are as many as its kind has (an extra one is a wrong file), and finite."""
+    count = {"batchnorm": 3, "conv": wanted, "dense": wanted}.get(op, wanted)
+    if len(arrays) != count:
+        raise KzooError(
+            f"Caffe layer {proto.name!r} ({proto.type}) has {len(arrays)} blobs; kzoo's {op} layer takes {count}",
+            "is this the caffemodel of this network (same bias_term settings)?",
+        )
+    for i, array in enumerate(arrays):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise KzooError(
+                f"Caffe layer {proto.name!r} ({proto.type}): blob {i} holds {bad:,} weights that are NaN or infinite",
+                "the file is damaged, or its training diverged; use another release",
+            )
 
 
 def convert_layer(layer: Any, graph: Graph, proto: Any, arrays: list[np.ndarray], layers: dict[str, Any]) -> list:

@@ -5,6 +5,7 @@ says what that means); cases run in-process through ``kzoo.cli.main``."""
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -22,6 +23,46 @@ def retamper(src, dst, change):
                 new = change(json.loads(data))
                 data = (new if isinstance(new, str) else json.dumps(new)).encode()
             zout.writestr(item, data)
+
+
+CAFFE_IN = 'input: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\n'  # 5 lines
+CONV = 'layer {{\n  name: "c"\n  type: "Convolution"\n  bottom: "data"\n  top: "c"\n  convolution_param {{ {} }}\n}}\n'
+CAFFE_NETS = {
+    "strid": CONV.format("num_output: 4 kernel_size: 3 strid: 2"),
+    "bottm": 'layer {\n  name: "r"\n  type: "ReLU"\n  bottm: "data"\n  top: "r"\n}\n',
+    "group": CONV.format("num_output: 4 kernel_size: 3 group: 3"),
+    "stride0": CONV.format("num_output: 4 kernel_size: 3 stride: 0"),
+    "kernel_big": CONV.format("num_output: 4 kernel_size: 9"),
+    "outputs_1e9": CONV.format("num_output: 1000000000 kernel_size: 3"),
+    "dropout_1": 'layer {\n  name: "d"\n  type: "Dropout"\n  bottom: "data"\n  top: "data"\n'
+    "  dropout_param { dropout_ratio: 1 }\n}\n",
+    "eltwise": CONV.format("num_output: 4 kernel_size: 3")
+    + 'layer {\n  name: "e"\n  type: "Eltwise"\n  bottom: "data"\n  bottom: "c"\n  top: "e"\n}\n',
+    "concat": CONV.format("num_output: 4 kernel_size: 3")
+    + 'layer {\n  name: "k"\n  type: "Concat"\n  bottom: "data"\n  bottom: "c"\n  top: "k"\n}\n',
+    "dup_top": CONV.format("num_output: 4 kernel_size: 3")
+    + 'layer {\n  name: "c2"\n  type: "Convolution"\n  bottom: "data"\n  top: "c"\n'
+    "  convolution_param { num_output: 4 kernel_size: 3 } }\n",
+    "python_inplace": 'layer {\n  name: "py"\n  type: "Python"\n  bottom: "data"\n  top: "data"\n'
+    '  python_param { module: "m" layer: "L" }\n}\n',
+    "deep": 'layer { name: "p" type: "Python" top: "x" python_param ' + "{ a " * 20000 + "}" * 20001 + " }\n",
+    "many_layers": "".join(
+        f'layer {{ name: "r{i}" type: "ReLU" bottom: "data" top: "data" }}\n' for i in range(100_000)
+    ),
+}
+
+
+def caffemodel(path, blobs):
+    """A .caffemodel with one Convolution layer "c" holding ``blobs`` (numpy arrays)."""
+    from kzoo.caffe.schema import message
+
+    net = message("NetParameter")()
+    layer = net.layer.add(name="c", type="Convolution")
+    for array in blobs:
+        blob = layer.blobs.add()
+        blob.shape.dim.extend(array.shape)
+        blob.data.extend(array.reshape(-1).astype("float32").tolist())
+    path.write_bytes(net.SerializeToString())
 
 
 def forge_npz(path, name, shape):
@@ -111,6 +152,13 @@ def world(tmp_path_factory):
     write(w / "sp" / "depth_range.yaml", "param:\n  depth: {min: 18, max: 152}\n")
     write(w / "sp" / "sources.yaml", f"set:\n  data.source: [digits, 'npz:{w}/npz/nothere.npz']\n")
     write(w / "sp" / "twice.yaml", "set:\n  batch_size: [16, 32, 16]\n")
+    for name, body in CAFFE_NETS.items():
+        write(w / "cf" / f"{name}.prototxt", CAFFE_IN + body)
+    write(w / "cf" / "good.prototxt", CAFFE_IN + CONV.format("num_output: 4 kernel_size: 3"))
+    kernel, bias = np.ones((4, 3, 3, 3)), np.zeros(4)
+    caffemodel(w / "cf" / "nan.caffemodel", [np.where(kernel > 0, np.nan, 0), bias])
+    caffemodel(w / "cf" / "extra.caffemodel", [kernel, bias, bias])
+    os.mkfifo(w / "cf" / "fifo.caffemodel")
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -214,6 +262,39 @@ def test_failing_trials_are_one_line_each_and_a_search_of_failures_fails(world, 
     assert rc == 2, err
     assert "Traceback" not in out + err and 'File "' not in out + err
     assert err.count("something deep inside went wrong") >= 2 and "no trial finished" in err
+
+
+IMPORT = "import caffe {{w}}/cf/{}.prototxt -o {{w}}/out/i.yaml"
+CAFFE_CASES = cases(
+    ("caffe_unknown_field", IMPORT.format("strid"), "strid.prototxt:11:"),
+    ("caffe_unknown_field_hint", IMPORT.format("strid"), "did you mean 'stride'"),
+    ("caffe_unknown_layer_field", IMPORT.format("bottm"), "bottm.prototxt:9:"),
+    ("caffe_group", IMPORT.format("group"), "group.prototxt:7:"),
+    ("caffe_stride0", IMPORT.format("stride0"), "stride0.prototxt:7:"),
+    ("caffe_kernel_big", IMPORT.format("kernel_big"), "kernel_big.prototxt:7:"),
+    ("caffe_outputs_1e9", IMPORT.format("outputs_1e9"), "outputs_1e9.prototxt:7:"),
+    ("caffe_dropout_1", IMPORT.format("dropout_1"), "dropout_1.prototxt:7:"),
+    ("caffe_eltwise", IMPORT.format("eltwise"), "eltwise.prototxt:1"),
+    ("caffe_concat", IMPORT.format("concat"), "concat.prototxt:1"),
+    ("caffe_dup_top", IMPORT.format("dup_top"), "already written"),
+    ("caffe_python_inplace", IMPORT.format("python_inplace"), "python"),
+    ("caffe_deep", IMPORT.format("deep"), "nest"),
+    ("caffe_many_layers", IMPORT.format("many_layers"), "100,000 layers"),
+    ("caffe_nan", IMPORT.format("good") + " --weights {w}/cf/nan.caffemodel", "NaN"),
+    ("caffe_extra_blob", IMPORT.format("good") + " --weights {w}/cf/extra.caffemodel", "3 blobs"),
+    ("caffe_fifo_weights", IMPORT.format("good") + " --weights {w}/cf/fifo.caffemodel", "not a regular file"),
+)
+
+
+@pytest.mark.parametrize("case", CAFFE_CASES, ids=[c.id for c in CAFFE_CASES])
+def test_caffe_import(world, run, case):
+    check(world, case, run)
+
+
+def test_no_error_names_kzoos_own_temporary_file(world, run):
+    for name in CAFFE_NETS:
+        rc, out, err = run(IMPORT.format(name).replace("{w}", str(world)).split())
+        assert rc == 2 and ".tmp" not in err, (name, err)
 
 
 DATA = cases(
