@@ -12,6 +12,7 @@ read-only disk, a file where a folder should be) into a one-line
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -159,12 +160,51 @@ def glob_escape(text: str) -> str:
 
 
 @contextmanager
+def atomic_paths(*outs: str | Path) -> Iterator[list[Path]]:
+    """Temporary paths beside each of ``outs``, all renamed onto them (back to back, in order) when the block
+    ends without an error, all removed otherwise: files that belong together (a network and its weights) are
+    written as one unit, never one without the other."""
+    with contextlib.ExitStack() as stack:
+        pending: list[tuple[Path, Path]] = []
+        for out in outs:
+            tmp = stack.enter_context(_temporary(Path(out)))
+            pending.append((tmp, Path(out)))
+        yield [tmp for tmp, _ in pending]
+        if len(pending) == 1:
+            os.replace(*pending[0])
+            return
+        backups = [stack.enter_context(_temporary(out.with_name(out.name + ".old"))) for _, out in pending]
+        for (_, out), backup in zip(pending, backups, strict=True):
+            if out.is_file():
+                os.link(out, backup)  # the earlier file, to put back if a later rename fails
+        done: list[int] = []
+        try:
+            for i, (tmp, out) in enumerate(pending):
+                os.replace(tmp, out)
+                done.append(i)
+        except BaseException:
+            for i in done:  # undo: the earlier pair comes back (or nothing, where there was none)
+                out, backup = pending[i][1], backups[i]
+                os.replace(backup, out) if backup.exists() else out.unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
 def atomic_path(out: str | Path) -> Iterator[Path]:
     """A temporary path beside ``out`` (same suffix, so writers that go by it still do): renamed onto ``out``
     when the block ends without an error, removed otherwise."""
-    out = Path(out)
+    with _temporary(Path(out)) as tmp:
+        yield tmp
+        os.replace(tmp, out)
+
+
+@contextmanager
+def _temporary(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out``, removed when the block ends (the caller renames it first on success)."""
     if out.is_dir():
         raise SpecError(f"{out} is a directory", hint="give the path of a file to write")
+    if out.is_file() and not out.stat().st_mode & 0o222:
+        raise SpecError(f"{out} is read-only", hint="make it writable (chmod u+w), or write elsewhere")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -177,7 +217,6 @@ def atomic_path(out: str | Path) -> Iterator[Path]:
     tmp = out.with_name(f".{stem}.{os.getpid()}.tmp{suffix}")
     try:
         yield tmp
-        os.replace(tmp, out)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

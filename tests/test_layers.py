@@ -1,6 +1,6 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
-base (errors, files, registry, paths, hooks, quiet, version, windows, scores) -> keras -> ops -> lang
+base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops -> lang
 -> graph -> builder -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study
 -> cli -> kzoo (façade)
 """
@@ -26,6 +26,8 @@ LAYERS = [
         "kzoo.quiet",
         "kzoo.windows",
         "kzoo.scores",
+        "kzoo.api",
+        "kzoo.saved_meta",
     ],
     ["kzoo.keras"],
     ["kzoo.ops"],

@@ -19,7 +19,7 @@ from kzoo.caffe.emit import emit
 from kzoo.caffe.importer import convert
 from kzoo.caffe.reader import read_net
 from kzoo.errors import Mark, SpecError
-from kzoo.files import atomic_path
+from kzoo.files import atomic_paths
 
 
 def _suffix(path: Path, suffixes: tuple[str, ...], flag: str) -> Path:
@@ -53,7 +53,9 @@ def import_caffe(
     model_name = name or _name_of(net.name, prototxt)
     weights_out = out.with_name(out.stem + ".weights.h5") if weights is not None else None
     text = emit(imported, model_name, prototxt.name, weights_out.name if weights_out else None)
-    with atomic_path(out) as tmp:
+    outs = [out] if weights_out is None else [out, weights_out]
+    with atomic_paths(*outs) as tmps:  # the file and its weights renamed together, or neither kept
+        tmp = tmps[0]
         Path(tmp).write_text(text, encoding="utf-8")
         try:
             graph = analyse(tmp)  # the file must be one kzoo reads as it is (raises before anything is kept)
@@ -66,8 +68,7 @@ def import_caffe(
                 model = build_graph(graph)
                 load_caffe_weights(model, graph, weights)
                 check_space(weights_out.parent, 2 * 4 * model.count_params(), f"writing {weights_out.name}")
-                with atomic_path(weights_out) as wtmp:
-                    model.save_weights(str(wtmp))
+                model.save_weights(str(tmps[1]))
         except SpecError as exc:
             raise at_prototxt(exc, str(tmp), text, imported) from None
     totals = graph.totals()
@@ -141,7 +142,7 @@ def export_caffe(
 
     Layers take the Caffe names the model's architecture file declares (``weights.caffe.names``: an
     imported network's own names); with ``like`` (a Caffe definition), the names it gives them."""
-    from kzoo.caffe.exporter import export_model, rename_declared, rename_like
+    from kzoo.caffe.exporter import check_like, export_model, model_layers, rename_declared, rename_like
     from kzoo.caffe.writer import write
 
     out = _suffix(Path(output), (".caffemodel",), "-o")
@@ -150,7 +151,9 @@ def export_caffe(
     reference = read_net(like) if like is not None else None
     ex = export_model(model)
     if reference is not None:
+        own = model_layers(ex, model)
         rename_like(ex, reference, declared_names(model))
+        check_like(ex, reference, own)
     else:
         rename_declared(ex, declared_names(model))
     write(ex, out, prototxt)

@@ -85,6 +85,63 @@ def rename_like(ex: Export, reference: Any, names: Any = None) -> None:
             proto.name = renamed[proto.name]
 
 
+WEIGHTED = {"Convolution", "Deconvolution", "InnerProduct", "BatchNorm", "Scale", "Bias", "PReLU", "Embed"}
+
+
+def model_layers(ex: Export, model: Any) -> list[Any]:
+    """The exported layers that hold the model's own weights (a batch norm's Scale too), not those the export
+    adds for Caffe's sake (an identity convolution that pads, for one)."""
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    return [p for p in ex.net.layer if p.name in weighted or p.name.removesuffix("_scale") in weighted]
+
+
+def check_like(ex: Export, reference: Any, ours: list[Any]) -> None:
+    """After :func:`rename_like`: the reference must be this network. Each layer with weights is matched by name,
+    kind and shape (outputs and kernel size), and the reference has no weighted layer the model leaves empty;
+    else a SpecError at the reference layer (a file of another network, or of other widths, is no reference)."""
+    from kzoo.errors import SpecError
+
+    where = reference.file
+    theirs = {layer.name: layer for layer in reference.layers if layer.type in WEIGHTED}
+    ours = [proto for proto in ours if ex.blobs.get(proto.name)]
+    for proto in ours:
+        layer = theirs.get(proto.name)
+        if layer is None:
+            raise SpecError(
+                f"--like {where}: it has no layer {proto.name!r} for the model's {proto.type} weights",
+                hint="give the prototxt of this network (the one it was imported from or declares)",
+            )
+        if layer.type != proto.type:
+            raise layer.fail(f"it is a {layer.type} there, and the model's layer is a {proto.type}")
+        kernel = ex.blobs[proto.name][0].shape
+        param = {"Convolution": "convolution_param", "InnerProduct": "inner_product_param"}.get(proto.type)
+        if param is not None:
+            given = getattr(layer.proto, param)
+            if given.num_output != kernel[0]:
+                raise layer.fail(f"num_output is {given.num_output} there, and the model's layer has {kernel[0]}")
+        if proto.type == "Convolution":
+            mine = tuple(kernel[2:])
+            want = _kernel_of(layer.proto.convolution_param)
+            if want is not None and want != mine:
+                raise layer.fail(f"the kernel is {want[0]}x{want[1]} there, and the model's is {mine[0]}x{mine[1]}")
+    names = {proto.name for proto in ours}
+    extra = [layer for name, layer in theirs.items() if name not in names]
+    if extra:
+        raise extra[0].fail(
+            f"the model has no weights for it ({len(extra)} such layer(s) in --like {where})",
+            hint="give the prototxt of this network, not of a larger or other one",
+        )
+
+
+def _kernel_of(param: Any) -> tuple[int, int] | None:
+    if param.kernel_h or param.kernel_w:
+        return int(param.kernel_h), int(param.kernel_w)
+    sizes = list(param.kernel_size)
+    if not sizes:
+        return None
+    return (int(sizes[0]), int(sizes[-1]))
+
+
 def rename_declared(ex: Export, names: Any) -> None:
     """Name the exported layers by a file's ``weights.caffe.names`` rules (kzoo name -> Caffe name)."""
     if names is None:

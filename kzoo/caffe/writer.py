@@ -9,7 +9,7 @@ from google.protobuf import text_format
 
 from kzoo.caffe.export_net import Export
 from kzoo.caffe.schema import message
-from kzoo.files import atomic_path, write_text_atomic
+from kzoo.files import atomic_paths, check_space
 
 
 def prototxt(ex: Export) -> str:
@@ -58,7 +58,10 @@ def caffemodel_bytes(ex: Export) -> bytes:
 def write(ex: Export, caffemodel: str | Path, prototxt_path: str | Path | None = None) -> None:
     """Write the weights (and the definition) so that neither is ever half-written."""
     data = caffemodel_bytes(ex)
-    with atomic_path(caffemodel) as tmp:
-        Path(tmp).write_bytes(data)
-    if prototxt_path is not None:
-        write_text_atomic(prototxt_path, prototxt(ex))
+    text = prototxt(ex) if prototxt_path is not None else None
+    check_space(Path(caffemodel).parent, len(data) + len(text or ""), f"writing {Path(caffemodel).name}")
+    outs = [caffemodel] if prototxt_path is None else [caffemodel, prototxt_path]
+    with atomic_paths(*outs) as tmps:  # both files or neither: the pair always describes one network
+        Path(tmps[0]).write_bytes(data)
+        if text is not None:
+            Path(tmps[1]).write_text(text)

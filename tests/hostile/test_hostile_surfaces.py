@@ -159,6 +159,21 @@ def world(tmp_path_factory):
     caffemodel(w / "cf" / "nan.caffemodel", [np.where(kernel > 0, np.nan, 0), bias])
     caffemodel(w / "cf" / "extra.caffemodel", [kernel, bias, bias])
     os.mkfifo(w / "cf" / "fifo.caffemodel")
+    tiny_like = 'input: "data"\ninput_dim: 1\ninput_dim: 1\ninput_dim: 32\ninput_dim: 32\nlayer {{\n  name: "conv1"\n'
+    tiny_like += '  type: "Convolution"\n  bottom: "data"\n  top: "conv1"\n  convolution_param {{ {} }}\n}}\n'
+    write(w / "cf" / "like_wider.prototxt", tiny_like.format("num_output: 8 kernel_size: 3 pad: 1"))
+    write(w / "cf" / "like_kernel.prototxt", tiny_like.format("num_output: 4 kernel_size: 5 pad: 2"))
+    write(w / "cf" / "like_conv_only.prototxt", tiny_like.format("num_output: 4 kernel_size: 3 pad: 1"))
+    write(
+        w / "cf" / "like_more.prototxt",
+        tiny_like.format("num_output: 4 kernel_size: 3 pad: 1")
+        + 'layer {\n  name: "predictions"\n  type: "InnerProduct"\n  bottom: "conv1"\n  top: "p"\n'
+        "  inner_product_param { num_output: 10 }\n}\n"
+        + 'layer {\n  name: "extra"\n  type: "InnerProduct"\n  bottom: "p"\n  top: "extra"\n'
+        "  inner_product_param { num_output: 10 }\n}\n",
+    )
+    (w / "cf" / "locked.prototxt").write_text("an earlier export\n")
+    (w / "cf" / "locked.prototxt").chmod(0o444)
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
         (w / "folders" / "good" / c).mkdir(parents=True)
@@ -295,6 +310,51 @@ def test_no_error_names_kzoos_own_temporary_file(world, run):
     for name in CAFFE_NETS:
         rc, out, err = run(IMPORT.format(name).replace("{w}", str(world)).split())
         assert rc == 2 and ".tmp" not in err, (name, err)
+
+
+EXPORT = "export caffe {w}/model.keras -o {w}/out/x.caffemodel"
+EXPORT_CASES = cases(
+    ("export_like_other_net", EXPORT + " --like /work/shared/caffe/bvlc_alexnet.prototxt", "num_output is 96"),
+    ("export_like_other_net_local", EXPORT + " --like {w}/cf/good.prototxt", "no layer 'conv1'"),
+    ("export_like_wider", EXPORT + " --like {w}/cf/like_wider.prototxt", "num_output is 8"),
+    ("export_like_kernel", EXPORT + " --like {w}/cf/like_kernel.prototxt", "kernel is 5x5"),
+    ("export_like_fewer", EXPORT + " --like {w}/cf/like_wider.prototxt".replace("wider", "kernel"), "kernel"),
+    ("export_like_no_dense", EXPORT + " --like {w}/cf/like_more.prototxt".replace("more", "conv_only"), "predictions"),
+    ("export_like_more", EXPORT + " --like {w}/cf/like_more.prototxt", "like_more.prototxt:21"),
+    ("export_locked_prototxt", EXPORT + " --prototxt {w}/cf/locked.prototxt", "read-only"),
+)
+
+
+@pytest.mark.parametrize("case", EXPORT_CASES, ids=[c.id for c in EXPORT_CASES])
+def test_caffe_export(world, run, case):
+    if "/work/shared" in case.argv and not os.path.exists("/work/shared/caffe/bvlc_alexnet.prototxt"):
+        pytest.skip("the shared Caffe definitions are not here")
+    check(world, case, run)
+    assert not (world / "out" / "x.caffemodel").exists()  # the pair is written whole or not at all
+    assert (world / "cf" / "locked.prototxt").read_text() == "an earlier export\n"
+
+
+def test_a_failed_second_rename_puts_the_earlier_pair_back(world, run, monkeypatch):
+    import kzoo.files
+
+    out = world / "out" / "pair"
+    argv = ["export", "caffe", str(world / "model.keras"), "-o", f"{out}.caffemodel", "--prototxt", f"{out}.prototxt"]
+    assert run(argv)[0] == 0
+    before = (out.with_suffix(".caffemodel").read_bytes(), out.with_suffix(".prototxt").read_text())
+    real = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("pair.prototxt") and ".tmp" in str(src):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(kzoo.files.os, "replace", replace)
+    rc, _, err = run([*argv, "--like", str(world / "cf" / "like_more.prototxt").replace("like_more", "like_wider")])
+    assert rc == 2  # refused by --like before anything is written
+    rc, _, err = run(argv)
+    assert rc == 2 and "space" in err.lower(), err
+    assert (out.with_suffix(".caffemodel").read_bytes(), out.with_suffix(".prototxt").read_text()) == before
+    assert not [p for p in (world / "out").iterdir() if p.name.startswith(".pair")]
 
 
 DATA = cases(
