@@ -214,6 +214,8 @@ LEFT = cases(
     ("default_typo_hint", "summary {w}/left/typo_default.yaml", "did you mean 'maxpool'"),
     ("validate_huge", "validate {w}/a/filters_huge.yaml", "memory"),
     ("summary_huge", "summary {w}/a/units_huge.yaml", "--analysis-only"),
+    ("override_blamed", "summary lenet5 --param classes=0", "from classes=0 given to --param"),
+    ("override_blamed_depth", "summary resnet18 --param classes=0", "from classes=0"),
     ("curves_binary", "inspect curves {w}/left/binary.csv -o {w}/out/c.png", "binary"),
     ("curves_words", "inspect curves {w}/left/words.csv -o {w}/out/c.png", "words.csv:3"),
 )
