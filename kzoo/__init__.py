@@ -14,6 +14,7 @@ kzoo models with no ``custom_objects``, whichever of the two is imported first. 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,32 @@ def _register_keras_objects(keras: Any) -> None:
     importlib.import_module("kzoo.keras")
 
 
+def _keras_backend() -> str:
+    """The backend Keras will use: KERAS_BACKEND, else keras.json's, else TensorFlow."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        import json
+
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+            return str(json.load(f).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+@contextlib.contextmanager
+def _torch_dynamo_first() -> Any:
+    """Under the torch backend, import torch._dynamo before TensorFlow: the other order crashes the process
+    (a segmentation fault when torch._dynamo is imported after TensorFlow, as Keras' torch backend does)."""
+    if _keras_backend() == "torch":
+        with contextlib.suppress(ImportError):
+            importlib.import_module("torch._dynamo")
+    yield
+
+
 on_import("keras", after=_register_keras_objects)
+on_import("tensorflow", around=_torch_dynamo_first)
 if not os.environ.get("KZOO_VERBOSE"):  # TensorFlow's start-up banners (written to fd 2 at import) stay hidden
     from kzoo import quiet
 

@@ -120,7 +120,10 @@ def predict(
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
         batch = np.stack([imgs.load(f, size, channels, pad, resize) for f in chunk])
-        views = [to_probabilities(main_output(model(v, training=False)), logits) for v in variants(batch, tta or [])]
+        views = [
+            to_probabilities(main_output(model(np.asarray(v), training=False)), logits)
+            for v in variants(batch, tta or [])
+        ]
         probs = np.mean(views, axis=0)
         for f, p in zip(chunk, probs, strict=True):
             order = np.argsort(-p)[:top]

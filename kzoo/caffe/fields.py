@@ -100,6 +100,8 @@ def check_text(text: str, file: str) -> None:
             continue
         if kind in ("space", "comment") or (kind == "sep" and state != "list"):
             continue
+        if kind == "other":
+            return  # not text format (an unterminated string, a stray character): protobuf reports it, located
         mark = Mark(file, line, m.start() - start + 1)
         if kind == "open" and value in "{<" and state in ("after_name", "after_colon"):
             if len(stack) >= MAX_DEPTH:

@@ -45,14 +45,20 @@ def variants(images: Any, tta: list[str], shift: int = 2) -> list[Any]:
 
 
 def main_output(outputs: Any) -> np.ndarray:
-    return np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+    """The first output as a NumPy array, on any backend (a torch tensor that tracks gradients included)."""
+    import keras
+
+    main = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(main)))
 
 
 def predict(model: Any, dataset: Any, tta: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (averaged over the TTA variants) and labels of a batched dataset."""
     probs, labels, logits = [], [], is_logits(model)
     for images, y in dataset:
-        views = [to_probabilities(main_output(model(v, training=False)), logits) for v in variants(images, tta)]
+        views = [
+            to_probabilities(main_output(model(np.asarray(v), training=False)), logits) for v in variants(images, tta)
+        ]
         probs.append(np.mean(views, axis=0))
         labels.append(np.asarray(y))
     return np.concatenate(probs), np.concatenate(labels)

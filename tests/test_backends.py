@@ -1,0 +1,140 @@
+"""Every zoo model computes the same on TensorFlow, JAX and PyTorch (Keras 3's three backends).
+
+Each model is built here on TensorFlow with seeded random weights (moving variances positive), at a small
+input where its file allows one; its weights and inputs go to a folder, and tests/backend_worker.py builds
+the same model under KERAS_BACKEND=jax and =torch (a process each, without TensorFlow: TensorFlow imported
+before torch._dynamo crashes the process), loads the weights and writes its outputs. Outputs must agree within
+1e-5 relative. A file of every custom op (Caffe's padding and rounding-up pooling, scale, bias, power, a
+weighted sum, LRN in both modes and within channels, partial_conv, subsample, rbf) is compared too, with the
+gradient of its output with respect to the input, and ``.keras`` files saved here are loaded there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import randomize
+
+import kzoo
+from kzoo.errors import KzooError
+
+HERE = Path(__file__).parent
+OUTPUT_TOLERANCE = 1e-5  # relative to the largest output
+GRADIENT_TOLERANCE = 1e-4  # gradients sum many more terms
+CUSTOM = """
+name: custom_ops
+input: [24, 24, 3]
+layers:
+  - conv: {filters: 6, kernel: 3, padding: valid, pad: 1, activation: relu}
+  - maxpool: {pool: 3, stride: 2, pad: 1, ceil_mode: true}
+  - lrn: {n: 5, k: 2, alpha: 1.0e-2, beta: 0.75, alpha_mode: sum}
+  - lrn: {n: 3, k: 1, alpha: 5.0e-2, beta: 0.75}
+  - lrn: {n: 3, k: 1, alpha: 5.0e-2, beta: 0.75, region: within, name: within}
+  - scale
+  - bias
+  - power: {power: 2, scale: 0.5, shift: 1, name: squared}
+  - avgpool: {pool: 3, stride: 2, pad: 1, ceil_mode: true, name: main_pool}
+  - conv: {filters: 6, kernel: 1, name: side, from: squared}
+  - avgpool: {pool: 3, stride: 2, pad: 1, ceil_mode: true, name: side_pool}
+  - add: {from: [main_pool, side_pool], coeffs: [1, -0.5], name: mixed}
+  - partial_conv: {filters: 3, kernel: 3, table: [[0, 1], [1, 2, 3], [0, 4, 5]]}
+  - subsample: {pool: 2, activation: lecun_tanh}
+  - flatten
+  - rbf: {units: 4, init: glorot_uniform}
+"""
+
+
+def small_params(name: str) -> dict:
+    """The smallest of a few inputs the file takes (a quarter, a third, half its size), else its own."""
+    graph = kzoo.analyse(name)
+    rows, cols, channels = graph.input_shape
+    for k in (4, 3, 2):
+        shape = [rows // k, cols // k, channels]
+        try:
+            kzoo.analyse(name, {"input": shape})
+            return {"input_shape": tuple(shape)}
+        except KzooError:
+            continue
+    return {}
+
+
+def case(folder: Path, name: str, params: dict, gradient: bool = False, saved: bool = False) -> dict:
+    """Build ``name`` on TensorFlow, save its weights, inputs and outputs (and gradient, and .keras file)."""
+    model = kzoo.load(name, **params)
+    randomize(model, seed=len(name))
+    stem = Path(name).stem
+    model.save_weights(folder / f"{stem}.weights.h5")
+    x = np.random.default_rng(1).standard_normal((2, *model.input_shape[1:])).astype("float32")
+    np.save(folder / f"{stem}.x.npy", x)
+    arrays = {}
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = model(xt, training=False)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        probe = np.random.default_rng(2).standard_normal(outs[0].shape).astype("float32")
+        total = tf.reduce_sum(outs[0] * probe)  # not the plain sum: a softmax's sums to 1, its gradient to ~0
+    arrays.update({f"out{i}": o.numpy() for i, o in enumerate(outs)})
+    if gradient:
+        arrays["grad"] = tape.gradient(total, xt).numpy()
+        np.save(folder / f"{stem}.probe.npy", probe)
+    if saved:
+        model.save(folder / f"{stem}.keras")
+    np.savez(folder / f"{stem}.tensorflow.npz", **arrays)
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    return {"name": name, "stem": stem, "params": params, "gradient": gradient, "saved": saved}
+
+
+def relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backends")
+    (folder / "custom_ops.yaml").write_text(CUSTOM)
+    certified = {"lenet5", "alexnet", "googlenet", "vgg11_lrn", "inception_v3", "resnet50"}
+    cases = [
+        case(folder, name, small_params(name), gradient=name in certified, saved=name in certified)
+        for name in kzoo.list_architectures()
+    ]
+    cases.append(case(folder, str(folder / "custom_ops.yaml"), {}, gradient=True, saved=True))
+    (folder / "cases.json").write_text(json.dumps([{**c, "name": c["name"]} for c in cases]))
+    for backend in ("jax", "torch"):
+        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(HERE.parent)}
+        done = subprocess.run(
+            [sys.executable, str(HERE / "backend_worker.py"), str(folder)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
+        assert done.returncode == 0, (backend, done.stderr[-3000:])
+    return folder, cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_every_model_computes_the_same_on_each_backend(compared, backend):
+    folder, cases = compared
+    worst = {}
+    for c in cases:
+        ours = np.load(folder / f"{c['stem']}.tensorflow.npz")
+        theirs = np.load(folder / backend / f"{c['stem']}.npz")
+        for key in ours.files:
+            tolerance = GRADIENT_TOLERANCE if key == "grad" else OUTPUT_TOLERANCE
+            diff = relative(theirs[key], ours[key])
+            worst[f"{c['stem']}.{key}"] = diff
+            assert diff <= tolerance, (backend, c["stem"], key, diff)
+            if c["saved"] and key.startswith("out"):  # the .keras file saved on TensorFlow, loaded here
+                saved = relative(theirs["saved" + key[3:]], ours[key])
+                assert saved <= OUTPUT_TOLERANCE, (backend, c["stem"], "saved", saved)
+    assert {c["stem"] for c in cases} >= set(kzoo.list_architectures()) | {"custom_ops"}
+    print(f"{backend}: largest difference {max(worst.values()):.2e} ({max(worst, key=worst.get)})")
