@@ -52,17 +52,19 @@ layers:
 
 
 def small_params(name: str) -> dict:
-    """The smallest of a few inputs the file takes (a quarter, a third, half its size), else its own."""
+    """Logits (a saturated softmax would hide differences), at the smallest of a few inputs the file takes (a
+    quarter, a third, half its size), else its own."""
     graph = kzoo.analyse(name)
+    params = {"classifier_activation": None} if "classifier_activation" in graph.meta["params"] else {}
     rows, cols, channels = graph.input_shape
     for k in (4, 3, 2):
         shape = [rows // k, cols // k, channels]
         try:
             kzoo.analyse(name, {"input": shape})
-            return {"input_shape": tuple(shape)}
+            return {**params, "input_shape": tuple(shape)}
         except KzooError:
             continue
-    return {}
+    return params
 
 
 def case(folder: Path, name: str, params: dict, gradient: bool = False, saved: bool = False) -> dict:
@@ -100,9 +102,13 @@ def relative(a: np.ndarray, b: np.ndarray) -> float:
 def compared(tmp_path_factory):
     folder = tmp_path_factory.mktemp("backends")
     (folder / "custom_ops.yaml").write_text(CUSTOM)
-    certified = {"lenet5", "alexnet", "googlenet", "vgg11_lrn", "inception_v3", "resnet50"}
+    saved = {"lenet5", "alexnet", "googlenet", "vgg11_lrn", "inception_v3", "resnet50"}
+    # Input gradients of whole networks, except GoogLeNet: after a ReLU many of its max-pooling windows hold equal
+    # zeros, and each backend hands such a tie's gradient to another position (JAX and torch agree, TensorFlow
+    # differs by about 1%). The custom-op file's gradients are compared on their own.
+    gradients = saved - {"googlenet"}
     cases = [
-        case(folder, name, small_params(name), gradient=name in certified, saved=name in certified)
+        case(folder, name, small_params(name), gradient=name in gradients, saved=name in saved)
         for name in kzoo.list_architectures()
     ]
     cases.append(case(folder, str(folder / "custom_ops.yaml"), {}, gradient=True, saved=True))
@@ -124,17 +130,19 @@ def compared(tmp_path_factory):
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_every_model_computes_the_same_on_each_backend(compared, backend):
     folder, cases = compared
-    worst = {}
+    diffs, failed = {}, []
     for c in cases:
         ours = np.load(folder / f"{c['stem']}.tensorflow.npz")
         theirs = np.load(folder / backend / f"{c['stem']}.npz")
         for key in ours.files:
             tolerance = GRADIENT_TOLERANCE if key == "grad" else OUTPUT_TOLERANCE
-            diff = relative(theirs[key], ours[key])
-            worst[f"{c['stem']}.{key}"] = diff
-            assert diff <= tolerance, (backend, c["stem"], key, diff)
+            diffs[f"{c['stem']}.{key}"] = diff = relative(theirs[key], ours[key])
+            if diff > tolerance:
+                failed.append((c["stem"], key, diff))
             if c["saved"] and key.startswith("out"):  # the .keras file saved on TensorFlow, loaded here
-                saved = relative(theirs["saved" + key[3:]], ours[key])
-                assert saved <= OUTPUT_TOLERANCE, (backend, c["stem"], "saved", saved)
+                diffs[f"{c['stem']}.saved{key[3:]}"] = saved = relative(theirs["saved" + key[3:]], ours[key])
+                if saved > OUTPUT_TOLERANCE:
+                    failed.append((c["stem"], "saved", saved))
+    print(backend, json.dumps({k: f"{v:.1e}" for k, v in sorted(diffs.items())}))
+    assert not failed, (backend, failed)
     assert {c["stem"] for c in cases} >= set(kzoo.list_architectures()) | {"custom_ops"}
-    print(f"{backend}: largest difference {max(worst.values()):.2e} ({max(worst, key=worst.get)})")
