@@ -1,7 +1,7 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
 base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops -> lang
--> graph -> builder -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study
+-> graph -> builder -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study, deploy
 -> cli -> kzoo (façade)
 """
 
@@ -36,7 +36,7 @@ LAYERS = [
     ["kzoo.builder"],
     ["kzoo.zoo", "kzoo.transfer", "kzoo.pretrained", "kzoo.report", "kzoo.caffe"],
     ["kzoo.train"],
-    ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study"],
+    ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study", "kzoo.deploy"],
     ["kzoo.cli"],
 ]
 

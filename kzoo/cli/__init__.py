@@ -142,12 +142,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", metavar="NAME.yaml", help="the architecture file (default: ./NET.yaml)")
     sp.add_argument("--input", type=shape_arg, metavar="R,C,CH", help="input rows,cols,channels (for data layers)")
     sp.add_argument("--name", help="the architecture's name (default: the network's)")
-    sp = add("export", cmd_export, "a Keras model as a Caffe weights file (and network definition)")
-    sp.add_argument("format", choices=["caffe"], help="the framework to write for")
-    sp.add_argument("model", metavar="MODEL", help="a .keras file, a run directory, or an architecture (FILE|NAME)")
-    sp.add_argument("-o", "--output", required=True, metavar="NAME.caffemodel", help="the Caffe weights file")
-    sp.add_argument("--prototxt", metavar="NAME.prototxt", help="also write the network definition")
-    sp.add_argument("--like", metavar="REF.prototxt", help="name layers as this Caffe definition does")
+    sp = add("export", cmd_export, "a model for Caffe, ONNX (onnxruntime, OpenCV) or LiteRT, checked in the runtime")
+    sp.add_argument("format", choices=["caffe", "onnx", "litert"], help="the framework to write for")
+    sp.add_argument(
+        "model", metavar="MODEL", help="a .keras file, a run directory, NAME:RELEASE, or an architecture (FILE|NAME)"
+    )
+    sp.add_argument("-o", "--output", required=True, metavar="FILE", help="NAME.caffemodel, NAME.onnx or NAME.tflite")
+    sp.add_argument("--prototxt", metavar="NAME.prototxt", help="caffe: also write the network definition")
+    sp.add_argument("--like", metavar="REF.prototxt", help="caffe: name layers as this Caffe definition does")
+    sp.add_argument("--dynamic-batch", action="store_true", help="onnx: any batch size (default: a batch of 1)")
     sp.add_argument("--weights", metavar="FILE", help="for an architecture: its weights (.weights.h5, .caffemodel)")
     add_params(sp)
     return p

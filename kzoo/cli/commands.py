@@ -284,6 +284,17 @@ def cmd_export(args: argparse.Namespace) -> JSON:
 
     from kzoo.caffe.bridge import export_caffe
 
+    if args.format != "caffe":
+        from kzoo.deploy import export
+
+        if args.prototxt or args.like:
+            raise UsageError(f"--prototxt and --like are for caffe, not {args.format}")
+        doc = export(args.format, args.model, args.output, args.weights, _params(args), args.dynamic_batch)
+        say(f"wrote {doc['wrote']} (checked in the runtime: largest difference {doc['max_difference']:.1e})")
+        return doc
+    if args.dynamic_batch:
+        raise UsageError("--dynamic-batch is for onnx")
+
     target = Path(args.model)
     if target.is_dir() or target.suffix == ".keras":
         if args.param or args.weights:

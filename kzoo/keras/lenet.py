@@ -92,7 +92,10 @@ class PartialConv2D(keras.layers.Layer):
 
     def call(self, inputs):
         padded = ops.concatenate([ops.zeros((1,), dtype=self.kernel.dtype), self.kernel])
-        kernel = ops.take(padded, ops.convert_to_tensor(self._index))
+        # Rows of a (P, 1) table gathered by a 1-D index, then reshaped: an embedding lookup on the torch backend,
+        # which exports to ONNX (a gather with a 4-D index goes through torch's ravel, which ONNX has no op for).
+        rows = ops.take(ops.expand_dims(padded, -1), ops.convert_to_tensor(self._index.reshape(-1)), axis=0)
+        kernel = ops.reshape(rows, self._index.shape)
         outputs = ops.conv(inputs, kernel, strides=self.strides, padding=self.padding)
         if self.use_bias:
             outputs = outputs + self.bias
