@@ -147,3 +147,39 @@ def test_every_model_computes_the_same_on_each_backend(compared, backend):
     print(backend, json.dumps({k: f"{v:.1e}" for k, v in sorted(diffs.items())}))
     assert not failed, (backend, failed)
     assert {c["stem"] for c in cases} >= set(kzoo.list_architectures()) | {"custom_ops"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_train_resume_evaluate_predict_finetune_and_export_on_a_backend(backend, tmp_path):
+    """The commands on another backend (tf.data still feeds them): a run killed during its second backup resumes,
+    and its model is evaluated, predicted with, fine-tuned and exported to ONNX."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from conftest import ROOT, run_kzoo
+
+    sys.path.insert(0, str(HERE / "hostile"))
+    from test_hostile_faults import DIE_IN_BACKUP, FAST, TRAIN, killer
+
+    env = {"KERAS_BACKEND": backend}
+    out = tmp_path / "run"
+    killed = subprocess.run(
+        [sys.executable, "-c", killer(DIE_IN_BACKUP, [*TRAIN, "--output", str(out)])],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=600,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    resumed = run_kzoo(*TRAIN, "--output", out, env=env)
+    assert resumed.returncode == 0 and "resuming" in resumed.stderr, resumed.stderr[-3000:]
+    assert json.loads((out / "results.json").read_text())["epochs_run"] == 3
+    evaluated = run_kzoo("evaluate", out, "--json", env=env)
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["members"][0] > 0.5, evaluated.stderr[-2000:]
+    digits = load_digits()
+    Image.fromarray((np.kron(digits.images[0], np.ones((3, 3))) * 16).astype("uint8")).save(tmp_path / "zero.png")
+    predicted = run_kzoo("predict", out, tmp_path / "zero.png", "--json", env=env)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert json.loads(predicted.stdout)["predictions"][0]["top"][0]["class"] == "0"
+    tuned = run_kzoo("finetune", "--from", out, "--data", "digits", *FAST[:2], "--output", tmp_path / "ft", env=env)
+    assert tuned.returncode == 0, tuned.stderr[-2000:]
+    exported = run_kzoo("export", "onnx", tmp_path / "ft", "-o", tmp_path / "ft.onnx", env=env)
+    assert exported.returncode == 0 and (tmp_path / "ft.onnx").is_file(), exported.stderr[-2000:]
