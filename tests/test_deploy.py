@@ -22,6 +22,39 @@ TOLERANCE = 1e-5
 # 3x3 average pools with padding "same" do not count the padding (Keras' rule, ONNX's count_include_pad=0);
 # OpenCV's importer counts it, about 30% off.
 OPENCV_DIFFERS = {"inception_v3": "padded average pools: OpenCV counts the padding"}
+BUILD = """
+import gc, json, sys, warnings
+warnings.filterwarnings("ignore")
+from pathlib import Path
+import keras, kzoo
+sys.path.insert(0, sys.argv[2])
+from helpers import randomize
+folder = Path(sys.argv[1])
+for case in json.loads((folder / "cases.json").read_text()):
+    params = {k: tuple(v) if k == "input_shape" else v for k, v in case["params"].items()}
+    model = kzoo.load(case["name"], **params)
+    randomize(model, seed=3)
+    model.save(case["keras"])
+    del model
+    keras.backend.clear_session()
+    gc.collect()
+"""
+LITERT = """
+import gc, json, sys, warnings
+warnings.filterwarnings("ignore")
+from pathlib import Path
+import keras
+from kzoo.builder import load_saved
+from kzoo.deploy import export_litert
+folder = Path(sys.argv[1])
+for case in json.loads((folder / "cases.json").read_text()):
+    out = folder / (case["name"] + ".tflite")
+    doc = export_litert(load_saved(case["keras"]), out)
+    out.unlink()
+    print(json.dumps({"name": case["name"], **doc}), flush=True)
+    keras.backend.clear_session()
+    gc.collect()
+"""
 WORKER = """
 import json, sys, warnings
 warnings.filterwarnings("ignore")
@@ -43,17 +76,19 @@ def small_shape(name):
 
 @pytest.fixture(scope="module")
 def zoo_files(tmp_path_factory):
-    """Every zoo model at a small input, with random weights, saved as .keras (what kzoo export reads)."""
-    from helpers import randomize
-
+    """Every zoo model at a small input, with random weights, saved as .keras (what kzoo export reads); built in a
+    process of its own, which then ends (the test's process would hold every model)."""
     folder = tmp_path_factory.mktemp("deploy")
     cases = []
     for name in kzoo.list_architectures():
-        model = kzoo.load(name, **small_shape(name))
-        randomize(model, seed=3)
-        model.save(folder / f"{name}.keras")
-        cases.append({"name": name, "keras": str(folder / f"{name}.keras"), "onnx": str(folder / f"{name}.onnx")})
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in small_shape(name).items()}
+        files = {"keras": str(folder / f"{name}.keras"), "onnx": str(folder / f"{name}.onnx")}
+        cases.append({"name": name, "params": params, **files})
     (folder / "cases.json").write_text(json.dumps(cases))
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD, str(folder), str(HERE)], capture_output=True, text=True, timeout=1500
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
     return folder, cases
 
 
@@ -99,15 +134,15 @@ def test_every_zoo_model_exports_to_onnx_equal_in_onnxruntime_and_where_it_can_i
 
 @pytest.mark.slow
 def test_every_zoo_model_exports_to_litert_equal_in_its_interpreter(zoo_files, tmp_path):
-    from kzoo.builder import load_saved
-    from kzoo.deploy import export_litert
-
     folder, cases = zoo_files
-    worst = {}
-    for case in cases:
-        doc = export_litert(load_saved(case["keras"]), tmp_path / f"{case['name']}.tflite")
-        worst[case["name"]] = doc["max_difference"]
-        (tmp_path / f"{case['name']}.tflite").unlink()
+    done = subprocess.run(
+        [sys.executable, "-c", LITERT, str(folder)],
+        capture_output=True, text=True, timeout=1500, env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    docs = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert {d["name"] for d in docs} == {c["name"] for c in cases}
+    worst = {d["name"]: d["max_difference"] for d in docs}
     print("LiteRT:", json.dumps({n: f"{d:.1e}" for n, d in worst.items()}))
     assert all(d <= TOLERANCE for d in worst.values()), worst
 
