@@ -24,9 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 Positive = Annotated[int, Strict(), Field(ge=1)]
 StrictBool = Annotated[bool, Strict()]
-Size = Annotated[int, Strict(), Field(ge=1)]
-InputShape = Annotated[tuple[Size | None, ...], Field(min_length=1, max_length=3)]
-PathLike = str | Path
+InputShape = Annotated[tuple[Positive | None, ...], Field(min_length=1, max_length=3)]
 
 
 def _images(value: Any) -> list[str | Path]:

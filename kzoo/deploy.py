@@ -28,21 +28,13 @@ from typing import Any
 import numpy as np
 
 from kzoo.errors import KzooError, SpecError, clip
+from kzoo.files import output_file
 
 TOLERANCE = 1e-4  # relative to the largest output
 NEEDS = {
     "onnx": (("torch", "torch"), ("onnx", "onnx"), ("onnxscript", "onnxscript"), ("onnxruntime", "onnxruntime")),
     "litert": (("ai_edge_litert", "ai-edge-litert"),),
 }
-
-
-def check_output(output: str | Path, suffix: str) -> Path:
-    out = Path(output)
-    if out.suffix != suffix:
-        raise SpecError(f"-o must end in {suffix}, got {out}", hint=f"e.g. -o {out.with_suffix(suffix)}")
-    if out.is_dir():
-        raise SpecError(f"{out} is a directory", hint=f"give a file name ending in {suffix}")
-    return out
 
 
 def check_installed(fmt: str) -> None:
@@ -81,7 +73,7 @@ def export(
     dynamic_batch: bool = False,
 ) -> dict[str, Any]:
     """Export ``model`` to ``output`` (``fmt``: onnx or litert), checked in the runtime; what was written."""
-    out = check_output(output, {"onnx": ".onnx", "litert": ".tflite"}[fmt])
+    out = output_file(output, ({"onnx": ".onnx", "litert": ".tflite"}[fmt],), "-o")
     check_installed(fmt)
     if fmt == "litert":
         if dynamic_batch:

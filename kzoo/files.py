@@ -159,6 +159,17 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
+def output_file(path: str | Path, suffixes: tuple[str, ...], flag: str) -> Path:
+    """The file an option (``flag``) names to write: it must end in one of ``suffixes`` and not be a directory."""
+    path = Path(path)
+    if path.suffix not in suffixes:
+        hint = f"e.g. {flag} {path.with_suffix(suffixes[0])}"
+        raise SpecError(f"{flag} must end in {' or '.join(suffixes)}, got {path}", hint=hint)
+    if path.is_dir():
+        raise SpecError(f"{path} is a directory", hint=f"give a file name ending in {suffixes[0]}")
+    return path
+
+
 @contextmanager
 def atomic_paths(*outs: str | Path) -> Iterator[list[Path]]:
     """Temporary paths beside each of ``outs``, all renamed onto them (back to back, in order) when the block

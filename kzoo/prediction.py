@@ -20,11 +20,11 @@ from typing import Any, Literal
 import numpy as np
 
 from kzoo.api import Images, ModelLike, Positive
-from kzoo.builder import load_saved, meta
+from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
-from kzoo.keras.scores import is_logits, to_probabilities
+from kzoo.keras.scores import is_logits
 from kzoo.train import images as imgs
-from kzoo.train.evaluate import main_output, variants
+from kzoo.train.evaluate import probabilities
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
 
 
@@ -47,8 +47,6 @@ def image_files(paths: list[str | Path]) -> list[Path]:
 
 def model_input(model: Any, meta: dict[str, Any]) -> tuple[tuple[int, int], int, int]:
     """(rows, cols), channels and padding of the model's images."""
-    from kzoo.builder import image_shape
-
     shape = image_shape(model, "the model")
     pad = int((meta.get("input") or {}).get("pad", 0))
     return (shape[0], shape[1]), shape[2], pad
@@ -61,7 +59,7 @@ def open_model(model: str | Path) -> Any:
     path = Path(model)
     if path.exists() or path.suffix == ".keras" or ":" not in str(model) and not _zoo_name(str(model)):
         return load_saved(path)
-    from kzoo.builder import image_shape, set_meta
+    from kzoo.builder import set_meta
     from kzoo.pretrained import categories, front, input_meta
     from kzoo.zoo import with_weights
 
@@ -120,11 +118,7 @@ def predict(
     for start in range(0, len(files), batch_size):
         chunk = files[start : start + batch_size]
         batch = np.stack([imgs.load(f, size, channels, pad, resize) for f in chunk])
-        views = [
-            to_probabilities(main_output(model(np.asarray(v), training=False)), logits)
-            for v in variants(batch, tta or [])
-        ]
-        probs = np.mean(views, axis=0)
+        probs = probabilities(model, batch, tta or [], logits)
         for f, p in zip(chunk, probs, strict=True):
             order = np.argsort(-p)[:top]
             rows.append({"file": str(f), "top": [{"class": names[i], "p": float(p[i])} for i in order]})

@@ -12,6 +12,7 @@ version does not know are kept (a newer kzoo may write more).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -50,7 +51,7 @@ class SavedMeta(BaseModel):
     @classmethod
     def _distinct(cls, names: list[str] | None) -> list[str] | None:
         if names is not None:
-            repeated = sorted({n for n in names if names.count(n) > 1})
+            repeated = sorted(n for n, count in Counter(names).items() if count > 1)
             if repeated:
                 raise ValueError(f"class names must be distinct; repeated: {', '.join(map(repr, repeated[:5]))}")
             if any(not n.strip() for n in names):

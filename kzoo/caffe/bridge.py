@@ -19,16 +19,7 @@ from kzoo.caffe.emit import emit
 from kzoo.caffe.importer import convert
 from kzoo.caffe.reader import read_net
 from kzoo.errors import Mark, SpecError
-from kzoo.files import atomic_paths
-
-
-def _suffix(path: Path, suffixes: tuple[str, ...], flag: str) -> Path:
-    if path.suffix not in suffixes:
-        hint = f"e.g. {flag} {path.with_suffix(suffixes[0])}"
-        raise SpecError(f"{flag} must end in {' or '.join(suffixes)}, got {path}", hint=hint)
-    if path.is_dir():
-        raise SpecError(f"{path} is a directory", hint=f"give a file name ending in {suffixes[0]}")
-    return path
+from kzoo.files import atomic_paths, check_space, output_file
 
 
 def import_caffe(
@@ -43,7 +34,7 @@ def import_caffe(
     from kzoo.graph.budget import check_weights
 
     prototxt = Path(prototxt)
-    out = _suffix(Path(output) if output else Path(prototxt.stem + ".yaml"), (".yaml", ".yml"), "-o")
+    out = output_file(Path(output) if output else Path(prototxt.stem + ".yaml"), (".yaml", ".yml"), "-o")
     if weights is not None and not Path(weights).exists():
         raise SpecError(f"--weights: no such file {weights}", hint="give the .caffemodel released with the network")
     if weights is not None and not Path(weights).is_file():
@@ -63,7 +54,6 @@ def import_caffe(
             if weights_out is not None:
                 from kzoo.builder import build_graph
                 from kzoo.caffe.weights import load_caffe_weights
-                from kzoo.files import check_space
 
                 model = build_graph(graph)
                 load_caffe_weights(model, graph, weights)
@@ -145,9 +135,9 @@ def export_caffe(
     from kzoo.caffe.exporter import check_like, export_model, model_layers, rename_declared, rename_like
     from kzoo.caffe.writer import write
 
-    out = _suffix(Path(output), (".caffemodel",), "-o")
+    out = output_file(Path(output), (".caffemodel",), "-o")
     if prototxt is not None:
-        _suffix(Path(prototxt), (".prototxt",), "--prototxt")
+        output_file(Path(prototxt), (".prototxt",), "--prototxt")
     reference = read_net(like) if like is not None else None
     ex = export_model(model)
     if reference is not None:

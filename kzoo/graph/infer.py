@@ -31,7 +31,7 @@ def infer(graph: Graph) -> Graph:
     larger = tuple(2 * d if free is None else d for d, free in zip(example, graph.input_shape, strict=True))
     at = f" at {larger[0]}x{larger[1]}, which an input of any size must take"
     for node, other in zip(graph.nodes.values(), _walk(graph, larger, at), strict=True):
-        _compare(graph, node, other, example)
+        _compare(node, other, example)
     return graph
 
 
@@ -49,7 +49,7 @@ def _walk(graph: Graph, shape: tuple[int, ...], at: str) -> Any:
         yield stats
 
 
-def _compare(graph: Graph, node: Node, other: Stats, example: tuple[int, ...]) -> None:
+def _compare(node: Node, other: Stats, example: tuple[int, ...]) -> None:
     mine = node.stats
     assert mine is not None
     if (mine.trainable, mine.non_trainable) != (other.trainable, other.non_trainable):

@@ -100,11 +100,9 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     if not isinstance(variants_data, YMap) or not variants_data:
         raise _fail("variants: maps each variant's name to {architecture, param, set}", data, "variants")
     study = Study(name, str(path), data.get("description"), list(seeds), data.get("baseline"))
-    room = MAX_RUNS // len(seeds)  # variants the study may still have: a grid is counted before it is expanded
     for vname, vdata in variants_data.items():
-        found = _variants(str(vname), vdata, variants_data, data, common_sets, common_params, path, room)
-        study.variants.extend(found)
-        room -= len(found)
+        runs = (len(study.variants), len(seeds))  # a grid is counted against MAX_RUNS before it is expanded
+        study.variants.extend(_variants(str(vname), vdata, variants_data, data, common_sets, common_params, path, runs))
     names = [v.name for v in study.variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -122,8 +120,6 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     if ensembles and len(seeds) < 2:
         raise _fail("ensembles: an ensemble needs at least two seeds", data, "ensembles")
     study.ensembles = list(ensembles)
-    if len(names) * len(seeds) > MAX_RUNS:
-        raise _fail(f"{len(names)} variants x {len(seeds)} seeds is more than {MAX_RUNS} runs", data, "variants")
     for variant in study.variants:
         variant.sets = {**variant.sets, **(sets or {})}
         _check_variant(variant)
@@ -135,7 +131,7 @@ def _folder_name(name: Any) -> bool:
     return isinstance(name, str) and bool(name) and name[0] != "." and all(c.isalnum() or c in "_-." for c in name)
 
 
-def _variants(name, vdata, container, data, common_sets, common_params, path, room) -> list[Variant]:
+def _variants(name, vdata, container, data, common_sets, common_params, path, runs) -> list[Variant]:
     if not _folder_name(name):
         raise _fail(
             f"variant {short(name)}: a name of letters, digits, '_', '-' and '.', not first",
@@ -170,10 +166,11 @@ def _variants(name, vdata, container, data, common_sets, common_params, path, ro
                 f"variant {name!r}: {key} has an empty list of values", vdata, "param" if key in params else "set"
             )
     count = math.prod(len(values) for _, _, values in axes)
-    if count > room:
+    earlier, seeds = runs
+    if (earlier + count) * seeds > MAX_RUNS:
         raise _fail(
-            f"variant {name!r}: its grid has {count:,} combinations, and the study may have at most {MAX_RUNS} "
-            "runs (variants x seeds)",
+            f"variant {name!r} (its grid has {count:,} combinations) brings the study to {earlier + count:,} "
+            f"variants x {seeds} seeds, more than {MAX_RUNS} runs",
             container,
             name,
             hint="fewer values per grid axis, or split the study",

@@ -107,6 +107,7 @@ def check_npz_headers(file: Path) -> None:
     from kzoo.files import human_bytes
     from kzoo.graph.budget import USABLE, available_memory
 
+    memory = available_memory()
     with zipfile.ZipFile(file) as z:
         for info in z.infolist():
             if not info.filename.endswith(".npy"):
@@ -116,19 +117,19 @@ def check_npz_headers(file: Path) -> None:
                 version = np.lib.format.read_magic(f)
                 read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read(f)
-            need = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if dtype.hasobject:
                 continue  # np.load refuses pickled arrays itself
+            need = int(np.prod(shape, dtype=object)) * dtype.itemsize
             if need > info.file_size:
                 raise SpecError(
                     f"{file}: the header of {name} claims {shape} {dtype} ({human_bytes(need)}), and the archive "
                     f"holds {human_bytes(info.file_size)} of it",
                     hint="the file is damaged or not written by numpy; save it again with np.savez",
                 )
-            if need > available_memory() * USABLE:
+            if need > memory * USABLE:
                 raise SpecError(
                     f"{file}: {name} is {shape} {dtype} ({human_bytes(need)}), more than the "
-                    f"{human_bytes(available_memory())} of memory available",
+                    f"{human_bytes(memory)} of memory available",
                     hint="use fewer or smaller images, or a TFDS data set (streamed from disk)",
                 )
 

@@ -52,14 +52,18 @@ def main_output(outputs: Any) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(main)))
 
 
+def probabilities(model: Any, images: Any, tta: list[str], logits: bool) -> np.ndarray:
+    """A batch's class probabilities, averaged over its test-time augmentation views (``logits``: the model's
+    outputs are logits, :func:`kzoo.keras.scores.is_logits`)."""
+    views = [to_probabilities(main_output(model(np.asarray(v), training=False)), logits) for v in variants(images, tta)]
+    return np.mean(views, axis=0)
+
+
 def predict(model: Any, dataset: Any, tta: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (averaged over the TTA variants) and labels of a batched dataset."""
     probs, labels, logits = [], [], is_logits(model)
     for images, y in dataset:
-        views = [
-            to_probabilities(main_output(model(np.asarray(v), training=False)), logits) for v in variants(images, tta)
-        ]
-        probs.append(np.mean(views, axis=0))
+        probs.append(probabilities(model, images, tta, logits))
         labels.append(np.asarray(y))
     return np.concatenate(probs), np.concatenate(labels)
 
