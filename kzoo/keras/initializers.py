@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -88,3 +89,33 @@ class RandomSign(keras.initializers.Initializer):
 
     def get_config(self):
         return {"seed": self.seed}
+
+
+def bilinear_filter(size: int):
+    """FCN's ``upsample_filt``: the (size, size) bilinear interpolation kernel (keras.ops)."""
+    factor = (size + 1) // 2
+    centre = factor - 1 if size % 2 == 1 else factor - 0.5
+    ramp = 1.0 - ops.abs(ops.arange(size, dtype="float32") - centre) / factor
+    return ops.outer(ramp, ramp)
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class Bilinear(keras.initializers.Initializer):
+    """Bilinear interpolation, FCN's initialisation of its upsampling layers (Long et al. 2015, Section 3.3).
+
+    For a (k, k, out, in) ``Conv2DTranspose`` kernel (or a (k, k, in, out) convolution's), channel c of the output
+    is channel c of the input interpolated bilinearly, and no other channel contributes: the kernel is zero except
+    ``w[:, :, c, c]``, the filter of FCN's ``surgery.interp``. A stride-s transposed convolution of kernel 2s
+    then upsamples s times. Needs as many output as input channels and a square kernel.
+    """
+
+    def __call__(self, shape, dtype=None):
+        rows, cols, a, b = shape
+        if rows != cols or a != b:
+            raise ValueError(f"bilinear fills a (k, k, c, c) kernel; received shape={tuple(shape)}")
+        eye = ops.eye(a, dtype="float32")
+        kernel = bilinear_filter(rows)[:, :, None, None] * eye[None, None, :, :]
+        return ops.cast(kernel, dtype or "float32")
+
+    def get_config(self):
+        return {}

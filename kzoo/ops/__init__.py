@@ -1,6 +1,6 @@
 """The layer types of the language, one registry (:data:`OPS`)."""
 
-from kzoo.ops import channels, layers, lenet, merge, norm, pooling, shaping  # noqa: F401  (registers the ops)
+from kzoo.ops import channels, layers, lenet, merge, norm, pooling, resize, shaping  # noqa: F401  (registers the ops)
 from kzoo.ops.base import OPS, FnSpec, Op, OpArgs, ShapeError, Stats, Tensor, register_op
 from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS, FnArgs, register_activation, register_initializer
 

@@ -203,6 +203,13 @@ register_initializer(
 )
 
 register_initializer(
+    "bilinear",
+    FnArgs,
+    _kzoo_obj("initializer", "Bilinear"),
+    "bilinear interpolation, channel by channel: FCN's upsampling kernels (a (k, k, c, c) kernel only)",
+)
+
+register_initializer(
     "random_sign",
     Seeded,
     _kzoo_obj("initializer", "RandomSign"),

@@ -34,6 +34,7 @@ RULES = {
     "random_uniform": ({"minval": -0.3, "maxval": 0.3}, 0.0, 0.6**2 / 12),
     "digit_bitmaps": ({}, None, None),
     "random_sign": ({}, 0.0, 1.0),  # fixed +-1 bitmaps: tested on their own below
+    "bilinear": ({}, None, None),  # an interpolation kernel: tested on their own below
 }
 
 
@@ -96,3 +97,25 @@ def test_caffe_fillers_are_the_keras_initializers_they_name():
     }
     for name, reference in same.items():
         assert np.array_equal(np.asarray(make(name, seed=3)(SHAPE)), np.asarray(reference(SHAPE))), name
+
+
+def test_bilinear_upsamples_each_channel_on_its_own_and_keeps_linear_ramps():
+    """FCN's bilinear init: a stride-s transposed conv of kernel 2s, cropped by s/2, interpolates bilinearly.
+    Checked on what bilinear interpolation must do: constants stay constant and a linear ramp stays a ramp with
+    s times the slope (away from the border), and channels do not mix."""
+    import keras
+
+    w = np.asarray(make("bilinear")((4, 4, 3, 3)))
+    assert np.all(w[:, :, 0, 1] == 0) and np.all(w[:, :, 2, 0] == 0)
+    np.testing.assert_allclose(w[:, :, 1, 1], np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25]))
+    for s in (2, 4, 8):
+        layer = keras.layers.Conv2DTranspose(2, 2 * s, strides=s, use_bias=False, kernel_initializer=make("bilinear"))
+        rows = np.arange(6, dtype="float32")
+        x = np.stack([np.tile(rows[:, None], (1, 6)), np.full((6, 6), 3.0, "float32")], -1)[None]
+        up = np.asarray(layer(x))[0, s // 2 : s // 2 + 6 * s, s // 2 : s // 2 + 6 * s]
+        inner = up[s:-s, s:-s]
+        np.testing.assert_allclose(inner[..., 1], 3.0, atol=1e-5)
+        np.testing.assert_allclose(np.diff(inner[..., 0], axis=0), 1 / s, atol=1e-5)
+        np.testing.assert_allclose(np.diff(inner[..., 0], axis=1), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(k, k, c, c\)"):
+        make("bilinear")((4, 4, 3, 5))

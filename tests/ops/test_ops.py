@@ -33,6 +33,9 @@ SAMPLES = {
     "power": ({"power": 2.0, "scale": 0.5, "shift": 1.0}, [(4, 4, 3)]),
     "multiply": ({}, [(4, 4, 3), (4, 4, 3), (4, 4, 3)]),
     "maximum": ({}, [(4, 4, 3), (4, 4, 3)]),
+    "conv_transpose": ({"filters": 5, "kernel": [4, 3], "stride": 2}, [(5, 6, 3)]),
+    "upsample": ({"factor": [2, 3], "interpolation": "bilinear"}, [(4, 5, 3)]),
+    "crop": ({"offset": [1, 2]}, [(9, 10, 3), (6, 5, 7)]),
 }
 
 # Caffe's variants of existing ops: explicit padding, rounding-up pooling, within-channel LRN, weighted sums
@@ -46,6 +49,9 @@ VARIANTS = [
     ("lrn", {"n": 3, "region": "within"}, [(5, 5, 4)]),
     ("add", {"coeffs": [1.0, -0.5]}, [(4, 4, 3), (4, 4, 3)]),
     ("scale", {}, [(7,)]),
+    ("conv_transpose", {"filters": 3, "kernel": 4, "stride": 2, "padding": "same", "use_bias": False}, [(5, 6, 3)]),
+    ("upsample", {}, [(4, 5, 3), (9, 7, 2)]),  # to the second input's size
+    ("crop", {}, [(6, 6, 2), (6, 6, 1)]),
 ]
 
 
