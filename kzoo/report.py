@@ -99,6 +99,8 @@ def zoo_rows() -> list[dict[str, Any]]:
                 "params": t["params"],
                 "madds": t["madds"],
                 "input_shape": list(graph.input_shape),
+                "example_shape": list(graph.example_shape),
+                "task": graph.meta.get("task", "classification"),
                 "paper": graph.meta.get("paper"),
                 "file": str(find(name)),
             }

@@ -55,7 +55,7 @@ def small_params(name: str) -> dict:
     quarter, a third, half its size), else its own."""
     graph = kzoo.analyse(name)
     params = {"classifier_activation": None} if "classifier_activation" in graph.meta["params"] else {}
-    rows, cols, channels = graph.input_shape
+    rows, cols, channels = graph.example_shape  # an any-size file (FCN): its example size
     for k in (4, 3, 2):
         shape = [rows // k, cols // k, channels]
         try:

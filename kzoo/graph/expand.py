@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean, short
+from kzoo.graph.backbone import attach
 from kzoo.graph.blocks import Blocks
 from kzoo.graph.names import Naming
 from kzoo.graph.node import INPUT, Graph, Node, Ref
@@ -44,18 +45,14 @@ class Expander(Naming, Blocks, OpItems):
         self.counters: dict[tuple[tuple[str, ...], str], int] = {}
         self.blocks: YMap = self.data.get("blocks") or YMap()
         self.work = 0
+        self.depth = 0  # how deep a backbone this file is (kzoo.graph.backbone)
 
     def tick(self, container: Any, key: Any, path: str) -> None:
         """Count one unit of expansion work; nested repeats that multiply past :data:`MAX_WORK` are an error."""
         self.work += 1
         if self.work > MAX_WORK:
-            raise self.fail(
-                f"expanding the file takes more than {MAX_WORK:,} steps",
-                container,
-                key,
-                path,
-                "nested repeat counts multiply; check them (even a repeat of nothing or of when: false items counts)",
-            )
+            hint = "nested repeat counts multiply; check them (even a repeat of nothing or of when: false items counts)"
+            raise self.fail(f"expanding the file takes more than {MAX_WORK:,} steps", container, key, path, hint)
 
     # -- values -----------------------------------------------------------
     def value(self, value: Any, env: Mapping[str, Any], container: Any, key: Any, path: str) -> Any:
@@ -291,8 +288,7 @@ class Expander(Naming, Blocks, OpItems):
                 "parallel: expects a list of branches (each a list of layers)", item, "parallel", path + ".parallel"
             )
         outs = [self.body(b, branches, j, replace(inner, path=path + ".parallel"), x) for j, b in enumerate(branches)]
-        merge = item.get("merge")
-        if merge is None:
+        if item.get("merge") is None:
             raise self.fail(
                 "parallel: needs merge: add or merge: concat",
                 item,
@@ -300,6 +296,15 @@ class Expander(Naming, Blocks, OpItems):
                 path,
                 "the branches' outputs must be combined into one",
             )
+        out = self.merged(item, inner, x, outs, path)
+        out = self.body(item.get("then"), item, "then", inner, out)
+        if named:
+            self.add_symbol("_".join(inner.prefix), out, mark_of(item), path)
+        return out
+
+    def merged(self, item: YMap, scope: Scope, prev: Any, outs: list[Any], path: str) -> Any:
+        """The node merging ``outs`` by ``item``'s ``merge:`` (an op name, or ``{op: {args}}``)."""
+        merge = item["merge"]
         if isinstance(merge, YMap) and len(merge) == 1:
             op_name, margs = next(iter(merge.items()))
             mcont, mkey = merge, op_name
@@ -314,11 +319,7 @@ class Expander(Naming, Blocks, OpItems):
                 path + ".merge",
                 did_you_mean(op_name, merges),
             )
-        out = self.op_item(op_name, margs, mcont, mkey, inner, x, path + ".merge", inputs=outs)
-        out = self.body(item.get("then"), item, "then", inner, out)
-        if named:
-            self.add_symbol("_".join(inner.prefix), out, mark_of(item), path)
-        return out
+        return self.op_item(op_name, margs, mcont, mkey, scope, prev, path + ".merge", inputs=outs)
 
     # -- the whole file ---------------------------------------------------
     def heads(self, root: Scope) -> list[Any]:
@@ -338,7 +339,12 @@ class Expander(Naming, Blocks, OpItems):
                 raise self.fail("a head needs from: (the layer it branches off)", self.data["heads"], name, where)
             scope = replace(root, prefix=(str(name),), path=where)
             scope = self.with_defaults(scope, head.get("defaults"), head, "defaults", where + ".defaults")
-            (x,) = self.inputs(head["from"], root, INPUT, head, "from", where + ".from")
+            xs = self.inputs(head["from"], root, INPUT, head, "from", where + ".from")
+            if len(xs) > 1 and head.get("merge") is None:
+                raise self.fail(
+                    f"a head from {len(xs)} layers needs merge: (add, concat, ...)", head, "from", where + ".from"
+                )
+            x = self.merged(head, scope, xs[0], xs, where) if len(xs) > 1 else xs[0]
             out = self.body(head.get("layers"), head, "layers", scope, x)
             self.add_symbol(str(name), out, mark_of(head), where)
             outs.append(out)
@@ -348,9 +354,10 @@ class Expander(Naming, Blocks, OpItems):
         self.check_blocks()
         self.globals = self.global_env()
         shape, example = self.input_shape(self.globals)
+        start = INPUT if self.data.get("backbone") is None else attach(self, shape, self.depth)
         root = Scope((), self.globals, (), (), "")
         root = self.with_defaults(root, self.data.get("defaults"), self.data, "defaults", "defaults")
-        main = self.body(self.data["layers"], self.data, "layers", root, INPUT)
+        main = self.body(self.data["layers"], self.data, "layers", root, start)
         if main == INPUT:
             raise self.fail("the model has no layers", self.data, "layers", "layers")
         outputs = [main] + self.heads(root)
@@ -379,6 +386,7 @@ class Expander(Naming, Blocks, OpItems):
             "params": dict(self.globals_public()),
             "weights": dict(m.weights or {}),
             "aliases": list(m.aliases),
+            "task": m.task,
         }
 
     def globals_public(self) -> dict[str, Any]:

@@ -63,7 +63,11 @@ GRAMMAR: dict[str, Construct] = {
         (),
         "a block",
     ),
-    "head": Construct({"from": "from", "when": "when", "layers": "body", "defaults": "defaults"}, ("from",), "a head"),
+    "head": Construct(
+        {"from": "from", "merge": "merge", "when": "when", "layers": "body", "defaults": "defaults"},
+        ("from",),
+        "a head",
+    ),
 }
 
 

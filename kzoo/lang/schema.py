@@ -14,6 +14,7 @@ Top-level keys::
     choices: {pooling: [avg, max]}  # a param's allowed values (default: derived, see kzoo.lang.choices)
     tables: {stages: {50: [3, 4, 6, 3]}}   # looked up in expressions: ${stages[depth]}
     defaults: {conv: {init: he_normal}}    # per-op defaults for the whole file
+    backbone: {name: vgg16, params: {include_top: false}}   # layers start from it (kzoo.graph.backbone)
     blocks: {bottleneck: {args: {...}, layers: [...]}}
     layers: [...]                   # the main path
     heads: {aux1: {from: inception4a, when: $aux, layers: [...]}}
@@ -21,6 +22,7 @@ Top-level keys::
     features: [conv2, conv3, ...]   # layers or scopes kzoo.load(features_only=True) returns
     weights: {torchvision: {url: ..., params: {...}, names: [...]}}   # released checkpoints (kzoo.lang.weights)
     train: {...}                    # the paper's training recipe (kzoo train)
+    task: segmentation              # what the model is for (kzoo.tasks; default classification)
 
 ``kzoo schema`` prints :func:`json_schema`.
 """
@@ -68,6 +70,9 @@ class ArchitectureFile(BaseModel):
     )
     tables: dict[str, dict[Any, Any]] = Field(default_factory=dict)
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    backbone: str | dict[str, Any] | None = Field(
+        None, description="an architecture whose graph the layers continue: a name, or {name:, params:}"
+    )
     blocks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     layers: list[Any] | dict[str, Any]
     heads: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -77,6 +82,7 @@ class ArchitectureFile(BaseModel):
         None, description="released checkpoints by name: kind, url, params, names, input transform (kzoo.lang.weights)"
     )
     train: dict[str, Any] | None = None
+    task: str = Field("classification", description="what the model is for: classification or segmentation")
 
 
 def _expr_or(schema: dict[str, Any]) -> dict[str, Any]:
