@@ -34,6 +34,7 @@ LAZY_NAMES = {
     "list_weights": "kzoo.zoo",
     "load": "kzoo.zoo",
     "port_weights": "kzoo.transfer",
+    "convolutionalise": "kzoo.convolutional",
     "finetune": "kzoo.train.finetune",
     "predict": "kzoo.prediction",
     "register_op": "kzoo.ops",
@@ -44,6 +45,7 @@ LAZY_NAMES = {
 UNCHECKED = {"register_op", "register_initializer", "register_activation"}  # decorators: their own checks
 
 if TYPE_CHECKING:
+    from kzoo.convolutional import convolutionalise
     from kzoo.ops import register_activation, register_initializer, register_op
     from kzoo.paths import add_path
     from kzoo.prediction import predict
@@ -110,6 +112,7 @@ __all__ = [
     "add_path",
     "analyse",
     "build",
+    "convolutionalise",
     "find",
     "finetune",
     "list_architectures",

@@ -66,7 +66,12 @@ def build_graph(graph: Graph, front: Any = None, weight_decay: float = 0.0, inpu
 
 def graph_meta(graph: Graph) -> dict[str, Any]:
     """What a model built from ``graph`` knows of itself before training."""
-    return {"architecture": graph.name, "file": graph.file, "params": dict(graph.meta.get("params", {}))}
+    return {
+        "architecture": graph.name,
+        "file": graph.file,
+        "params": dict(graph.meta.get("params", {})),
+        "task": graph.meta.get("task", "classification"),
+    }
 
 
 def set_meta(model: Any, meta: Mapping[str, Any]) -> None:

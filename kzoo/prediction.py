@@ -23,6 +23,7 @@ from kzoo.api import Images, ModelLike, Positive
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.keras.scores import is_logits
+from kzoo.tasks import dense, task_of
 from kzoo.train import images as imgs
 from kzoo.train.evaluate import probabilities
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
@@ -82,7 +83,7 @@ def _zoo_name(text: str) -> bool:
 
 def class_names(model: Any, meta: dict[str, Any]) -> list[str]:
     """The model's class names (saved with it), else "0".."K-1"."""
-    k = main_output_shape(model)
+    k = int(model.outputs[0].shape[-1]) if task_of(meta).name == "segmentation" else main_output_shape(model)
     names = meta.get("class_names")
     if isinstance(names, list) and len(names) == k:
         return [str(n) for n in names]
@@ -102,8 +103,11 @@ def predict(
     top: Positive = 3,
     tta: list[Literal["flip", "crop"]] | None = None,
     batch_size: Positive = 32,
+    output: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model."""
+    """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model.
+    A segmentation model (kzoo.tasks) writes a mask and an overlay per image into ``output`` (default ``masks``)
+    and gives each class's fraction of the pixels."""
 
     files = image_files(images)
     source = str(model) if isinstance(model, (str, Path)) else getattr(model, "name", "model")
@@ -113,6 +117,11 @@ def predict(
     size, channels, pad = model_input(model, info)
     resize = (info.get("input") or {}).get("resize")
     names = class_names(model, info)
+    if task_of(info).name == "segmentation":
+        if tta:
+            raise SpecError("--tta is for classifiers; a segmentation model predicts each image once")
+        masks = dense.predict(model, files, names, size, channels, is_logits(model), Path(output or "masks"))
+        return {"model": source, "task": "segmentation", **masks}
     top = max(1, min(int(top), len(names)))
     rows, logits = [], is_logits(model)
     for start in range(0, len(files), batch_size):
@@ -126,7 +135,9 @@ def predict(
 
 
 def table(result: dict[str, Any]) -> str:
-    """One line per image: the file, then the top classes with their probabilities."""
+    """One line per image: the file, then the top classes with their probabilities (or its mask and classes)."""
+    if result.get("task") == "segmentation":
+        return dense.table(result)
     width = min(60, max(len(r["file"]) for r in result["predictions"]))
     lines = []
     for r in result["predictions"]:

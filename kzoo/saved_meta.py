@@ -46,6 +46,7 @@ class SavedMeta(BaseModel):
     class_names: Annotated[list[StrictStr], Field(min_length=1)] | None = None
     input: InputMeta | None = None
     trained_on: StrictStr | None = None
+    task: StrictStr = "classification"  # what the model is for (kzoo.tasks)
 
     @field_validator("class_names")
     @classmethod

@@ -41,7 +41,7 @@ from kzoo.graph import analyse
 from kzoo.lang.choices import allowed_values
 from kzoo.lang.loader import YMap, load_file, mark_of
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
-from kzoo.train.data import check_source
+from kzoo.tasks import task_of
 from kzoo.train.fit import train
 from kzoo.train.recipe import resolve_recipe
 from kzoo.train.rundir import RunDir
@@ -139,7 +139,7 @@ def _check(dim: Dimension, spec: Spec, declared: dict, arch_train: Any, recipe_f
             else:
                 recipe, _ = resolve_recipe(arch_train, recipe_file, {dim.key: sample}, list(declared))
                 if dim.key in ("data.source", "data"):
-                    check_source(recipe.data.source)
+                    task_of(spec.model.task).check_source(recipe.data.source)
         except SpecError as exc:
             raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", dim.mark, hint=exc.hint) from None
 
@@ -261,7 +261,7 @@ def tune(
         raise SpecError(f"trials must be a whole number >= 1, got {trials!r}")
     spec = load_spec(resolve_source(target), params, "--param")  # read once; each trial adds its values
     fixed, _ = resolve_recipe(spec.data.get("train"), recipe_file, sets, list(spec.data.get("params") or {}))
-    check_source(fixed.data.source)  # a missing data folder fails here, not in every trial
+    task_of(spec.model.task).check_source(fixed.data.source)  # a missing data folder fails here, not in every trial
     dims = load_space(space, spec, recipe_file)
     out = Path(output or f"runs/tune-{Path(target).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     settings = search_settings(target, space, dims, recipe_file, sets, params, algorithm, objective, seed)

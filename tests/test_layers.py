@@ -1,8 +1,8 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
 base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops -> lang
--> graph -> builder -> zoo, transfer, pretrained, report, caffe -> train -> inspect, tune, prediction, study, deploy
--> cli -> kzoo (façade)
+-> graph -> builder -> zoo, transfer, convolutional, pretrained, report, caffe -> train, tasks
+-> inspect, tune, prediction, study, deploy -> cli -> kzoo (façade)
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ LAYERS = [
     ["kzoo.lang"],
     ["kzoo.graph"],
     ["kzoo.builder"],
-    ["kzoo.zoo", "kzoo.transfer", "kzoo.pretrained", "kzoo.report", "kzoo.caffe"],
-    ["kzoo.train"],
+    ["kzoo.zoo", "kzoo.transfer", "kzoo.convolutional", "kzoo.pretrained", "kzoo.report", "kzoo.caffe"],
+    ["kzoo.train", "kzoo.tasks"],
     ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study", "kzoo.deploy"],
     ["kzoo.cli"],
 ]

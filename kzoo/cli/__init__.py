@@ -102,7 +102,13 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("target", nargs="?", metavar="NAME", help="one architecture (default: the whole zoo)")
     _add_train(add("train", cmd_train, "train an architecture with a recipe (default data: the built-in digits)"))
     _add_finetune(add("finetune", cmd_finetune, "adapt a trained network to new images: new head, frozen backbone"))
-    _add_predict(add("predict", cmd_predict, "classify image files with a trained model: top-k class names"))
+    _add_predict(
+        add(
+            "predict",
+            cmd_predict,
+            "predict with a trained model: top-k class names, or a mask per image (segmentation)",
+        )
+    )
     sp = add("inspect", cmd_inspect, "look inside a network: init statistics, filters, feature maps, occlusion, dream")
     from kzoo.inspect.commands import add_arguments
 
@@ -197,6 +203,9 @@ def _add_predict(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--top", type=POSITIVE, default=3, metavar="K", help="the K most probable classes (default 3)")
     sp.add_argument("--tta", metavar="LIST", help="test-time augmentation: flip, crop or flip,crop")
     sp.add_argument("--batch-size", type=POSITIVE, default=32)
+    sp.add_argument(
+        "--output", metavar="DIR", help="segmentation models: where each image's mask and overlay go (default masks/)"
+    )
 
 
 def _add_tune(sp: argparse.ArgumentParser) -> None:

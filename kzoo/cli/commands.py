@@ -210,7 +210,7 @@ def cmd_predict(args: argparse.Namespace) -> JSON:
     from kzoo.prediction import predict, table
 
     tta = [t for t in (args.tta or "").split(",") if t]
-    result = predict(args.model, args.images, top=args.top, tta=tta, batch_size=args.batch_size)
+    result = predict(args.model, args.images, top=args.top, tta=tta, batch_size=args.batch_size, output=args.output)
     if not args.json:
         say(table(result))
     return result

@@ -222,12 +222,10 @@ def _source_relative(source: str, study_file: Path) -> str:
 def _check_variant(variant: Variant) -> None:
     """What kzoo train would refuse, refused now (located at the variant) - nothing trains yet."""
     # Imported here: they import TensorFlow, and the study file's own mistakes are reported without it.
-    from kzoo.train.data import check_source
     from kzoo.train.fit import resolve
 
-    try:
-        _, recipe, _ = resolve(variant.architecture, variant.recipe, variant.sets, variant.params)
-        check_source(recipe.data.source)
+    try:  # resolve checks the recipe against the model, its data source by the model's task included
+        resolve(variant.architecture, variant.recipe, variant.sets, variant.params)
     except SpecError as exc:
         # A mistake inside the variant's architecture or recipe file is reported at its own line; one in the
         # values the study gives (--param, --set) at the variant's line in the study file.

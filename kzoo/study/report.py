@@ -57,6 +57,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
     status = status or {}
     rows = []
     scores: dict[str, dict[int, float]] = {}
+    key = "test_accuracy"  # the runs' score: a segmentation study's is its mean IoU (kzoo.tasks)
     for variant in plan.variants:
         scores[variant.name] = {}
         runs = []
@@ -69,10 +70,10 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
             if isinstance(results, str):  # damaged: named, skipped, the others reported
                 entry.update(status="failed", error=results)
             elif results is not None:
-                entry.update(
-                    status="finished", test_accuracy=results["test_accuracy"], epochs=results.get("epochs_run")
-                )
-                scores[variant.name][seed] = float(results["test_accuracy"])
+                key = "test_mean_iou" if "test_mean_iou" in results else key
+                entry.update(status="finished", epochs=results.get("epochs_run"))
+                entry.update({k: results[k] for k in ("test_accuracy", "test_mean_iou") if k in results})
+                scores[variant.name][seed] = float(results[key])
             elif "error" in state:
                 entry["error"] = state["error"]
             runs.append(entry)
@@ -97,6 +98,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
         "description": plan.description,
         "seeds": plan.seeds,
         "baseline": plan.baseline,
+        "metric": key.replace("_", " ").replace("iou", "IoU"),
         "variants": rows,
         "ensembles": ensembles,
         "failed": failed,
@@ -139,7 +141,8 @@ def _pct(value: float | None, signed: bool = False) -> str:
 
 def table(doc: dict[str, Any]) -> str:
     """The report as a text table: test accuracy (%) mean ± std, and the paired difference to the baseline."""
-    lines = [f"{'variant':<32} {'runs':>5} {'test accuracy %':>17} {'vs ' + str(doc['baseline'] or '-'):>22}"]
+    metric = doc.get("metric", "test accuracy") + " %"
+    lines = [f"{'variant':<32} {'runs':>5} {metric:>17} {'vs ' + str(doc['baseline'] or '-'):>22}"]
     for row in doc["variants"]:
         acc = f"{_pct(row['mean'])} ± {_pct(row['std'])}" if row["mean"] is not None else "-"
         diff = row.get("paired_difference")
@@ -158,10 +161,11 @@ def markdown(doc: dict[str, Any]) -> str:
     if doc.get("description"):
         lines += [str(doc["description"]).strip(), ""]
     lines += [
-        f"Seeds {', '.join(map(str, doc['seeds']))}; test accuracy in %, mean ± standard deviation over the seeds that "
-        f"finished" + (f"; the paired difference to `{base}` over the seeds both finished." if base else "."),
+        f"Seeds {', '.join(map(str, doc['seeds']))}; {doc.get('metric', 'test accuracy')} in %, mean ± standard "
+        f"deviation over the seeds that finished"
+        + (f"; the paired difference to `{base}` over the seeds both finished." if base else "."),
         "",
-        "| variant | runs | test accuracy | " + (f"difference to {base} |" if base else ""),
+        f"| variant | runs | {doc.get('metric', 'test accuracy')} | " + (f"difference to {base} |" if base else ""),
         "|---|---|---|" + ("---|" if base else ""),
     ]
     for row in doc["variants"]:
@@ -218,5 +222,8 @@ def _plots(plan: Study, out: Path, rows: list[dict[str, Any]]) -> list[str]:
     if shown:
         low = min(100 * (r["mean"] - (r["std"] or 0)) for r in shown)
         ax.set_ylim(max(0, low - 2), 100)
+    if any("test_mean_iou" in r for row in rows for r in row["runs"]):
+        ax.set_ylabel("test mean IoU % (mean ± std over seeds)")
+        ax.set_ylim(0, 100)
     written.append(save(fig, out / "accuracy.png"))
     return written

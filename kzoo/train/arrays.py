@@ -30,6 +30,7 @@ class Splits:
     val_size: int = -1  # -1: unknown (TFDS)
     test_size: int = -1
     source_channels: int | None = None  # 1 (grey) or 3 (colour) as the source holds its images; None: unknown
+    task: str = "classification"  # what the targets are (kzoo.tasks): labels, or masks for segmentation
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int = 0) -> list[np.ndarray]:

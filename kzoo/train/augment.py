@@ -138,8 +138,12 @@ def affine_transforms(spec: Any, rows: int, cols: int, batch: Any, seed: Any) ->
     )
 
 
-def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int) -> Callable | None:
-    """A function (images, labels, draw) -> (images, labels) for training batches, or None; see :func:`apply`."""
+def make_augmenter(
+    spec: Any, image_shape: tuple[int, ...], sample: np.ndarray | None, seed: int, follow: Callable | None = None
+) -> Callable | None:
+    """A function (images, labels, draw) -> (images, labels) for training batches, or None; see :func:`apply`.
+    ``follow(labels, transforms, rows, cols)`` moves targets with the affine map (a task's: masks); without it
+    labels are left alone. Elastic distortion moves images only."""
 
     if spec == type(spec)():  # nothing asked for
         return None
@@ -169,6 +173,8 @@ def make_augmenter(spec: Any, image_shape: tuple[int, ...], sample: np.ndarray |
                 interpolation="BILINEAR",
                 fill_mode="CONSTANT",
             )
+        if geometric and follow is not None:
+            labels = follow(labels, transforms, rows, cols)
         if pca is not None:  # a colour shift per image: the same before or after resampling, fill included
             images = colour_pca(images, *pca, spec.color_pca, pair)
         return images, labels

@@ -14,11 +14,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kzoo import scores
 from kzoo.errors import SpecError
 from kzoo.graph.budget import check_training
 from kzoo.report import digest
-from kzoo.train.data import check_source
+from kzoo.tasks import task_of
 
 if TYPE_CHECKING:
     from kzoo.graph import Graph
@@ -32,7 +31,9 @@ TINY_DATA = 5_000  # weights per training image above which training from scratc
 def check_static(recipe: Recipe, graph: Graph) -> None:
     """What the recipe must satisfy for this model, known without data or TensorFlow."""
 
-    check_source(recipe.data.source)
+    task = task_of(graph)
+    task.check_source(recipe.data.source)
+    task.check_recipe(recipe)
     shape = graph.input_shape
     if len(shape) != 3:
         raise SpecError(
@@ -59,22 +60,8 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
             path="augment.crop_padding",
             hint="a few pixels (4 for 32x32 images) is the usual padding",
         )
-    check_outputs(recipe, graph)
+    task.check_outputs(recipe, graph)
     check_training(graph, recipe.batch_size)
-
-
-def check_outputs(recipe: Recipe, graph: Graph) -> None:
-    """Every output gives class probabilities or logits (:mod:`kzoo.scores`); ``loss: map`` needs map_softmax."""
-    for name in graph.outputs:
-        activation, node = graph.final_activation(name)
-        if recipe.loss == "map" and activation != "map_softmax":
-            raise SpecError(
-                f"loss: map needs an output with a rubbish class (map_softmax); {graph.name}'s output {name!r} "
-                f"ends in {activation}",
-                path="loss",
-                hint="LeNet-5's RBF output has one (--param output=rbf); for other outputs --set loss=crossentropy",
-            )
-        scores.kind(activation, node.name, node.source, node.path)
 
 
 def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
@@ -118,7 +105,13 @@ def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
 
 def warn_if_tiny(graph: Graph, splits: Splits) -> None:
     weights = graph.totals()["trainable_params"]
-    if weights > TINY_DATA * splits.train_size:
+    if weights > TINY_DATA * splits.train_size and task_of(graph).name != "classification":
+        print(
+            f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
+            f"{graph.name} may overfit; kzoo.convolutionalise starts an FCN from a trained classifier",
+            file=sys.stderr,
+        )
+    elif weights > TINY_DATA * splits.train_size:
         print(
             f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
             f"{graph.name} may overfit; fine-tuning a pretrained network usually does better "

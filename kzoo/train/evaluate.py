@@ -22,6 +22,7 @@ import tensorflow as tf
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError, clip
 from kzoo.keras.scores import is_logits, to_probabilities
+from kzoo.tasks import dense, task_of
 from kzoo.train.data import load_data
 from kzoo.train.recipe import resolve_recipe
 
@@ -131,6 +132,11 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     names = [meta(m).get("class_names") for m in models]
     if len(models) > 1 and any(n != names[0] for n in names):
         raise SpecError("the models know different classes: an ensemble needs the same classes in the same order")
+    tasks = {task_of(meta(m)).name for m in models}
+    if len(tasks) != 1:
+        raise SpecError(f"the models do different tasks ({', '.join(sorted(tasks))}): evaluate one kind at a time")
+    if tasks != {"classification"}:
+        return _dense(models, runs, task_of(tasks.pop()), base, shapes.pop(), names[0], tta, batch_size)
     splits = load_data(base, shapes.pop())
     for run, known_names in zip(runs, names, strict=True):
         same_classes(known_names, splits.class_names, str(run), splits.source)
@@ -151,6 +157,32 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     return report
 
 
+def _dense(
+    models: list, runs: list[str], task: Any, base: Any, shape: Any, names: Any, tta: Any, batch_size: int
+) -> dict:
+    """Segmentation: pixel accuracy, mean IoU and IoU per class of each model (and of their mean probabilities)."""
+    if tta:
+        raise SpecError("--tta is for classifiers; a segmentation model is scored on each image once")
+    splits = task.load_data(base, shape)
+    for run in runs:
+        same_classes(names, splits.class_names, str(run), splits.source)
+    classes = [int(m.outputs[0].shape[-1]) for m in models]
+    if any(c != splits.classes for c in classes):
+        raise SpecError(f"{splits.source} has {splits.classes} classes, but a model scores {classes[0]}")
+    logits = [is_logits(m) for m in models]
+    report = dense.evaluate(
+        models, splits.test.batch(batch_size), splits.classes, list(names or splits.class_names), logits
+    )
+    return {
+        "task": task.name,
+        **report,
+        "test_images": splits.test_size,
+        "data": splits.source,
+        "models": [str(r) for r in runs],
+        "tta": [],
+    }
+
+
 def same_classes(model_names: list[str] | None, data_names: list[str], model: str, source: str) -> None:
     """Refuse to score a model on data whose classes it names otherwise (a count alone would let "cat, dog" be
     scored against "dog, cat"). Numbers 0..K-1 are no names: a source or model without names is not judged."""
@@ -169,6 +201,8 @@ def same_classes(model_names: list[str] | None, data_names: list[str], model: st
 
 
 def report_text(report: dict) -> str:
+    if report.get("task") == "segmentation":
+        return dense.report_text(report)
     tta = f" with test-time augmentation ({', '.join(report['tta'])})" if report["tta"] else ""
     lines = [f"test accuracy on {report['test_images']} images of {report['data']}{tta}:"]
     for model, acc in zip(report["models"], report["members"], strict=True):

@@ -28,10 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.api import Positive, StrictBool
-from kzoo.builder import image_shape, load_saved, rebuild_with_front, save_atomic
+from kzoo.builder import image_shape, load_saved, meta, rebuild_with_front, save_atomic
 from kzoo.errors import SpecError, printable
 from kzoo.files import atomic_path, write_text_atomic
 from kzoo.pretrained import front
+from kzoo.tasks import task_of
 from kzoo.train.data import check_source, load_data
 from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
 from kzoo.train.pipeline import normalization
@@ -59,7 +60,14 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
 
 
 def check_source_fits(model: Any, source: str) -> tuple[int, ...]:
-    """The model's input shape, which must be an image (rows, cols, 1 or 3)."""
+    """The model's input shape, which must be an image (rows, cols, 1 or 3), of a classifier."""
+    task = task_of(meta(model)).name
+    if task != "classification":
+        raise SpecError(
+            f"--from {source} is a {task} model; kzoo finetune gives a classifier a new head",
+            hint="train a segmentation model with kzoo train; kzoo.convolutionalise(classifier, fcn) starts an FCN "
+            "from a trained classifier's weights",
+        )
     return image_shape(model, f"--from {source}")
 
 

@@ -33,9 +33,9 @@ from kzoo.errors import SpecError, printable
 from kzoo.files import write_text_atomic
 from kzoo.graph import Graph, analyse
 from kzoo.graph.budget import check_training
-from kzoo.keras.losses import NegativeLogLikelihood
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
+from kzoo.tasks import Task, task_of
 from kzoo.train.checks import (
     check_data,
     check_static,
@@ -46,7 +46,7 @@ from kzoo.train.checks import (
     training_shape,
     warn_if_tiny,
 )
-from kzoo.train.data import Splits, known_classes, load_data
+from kzoo.train.data import Splits
 from kzoo.train.optim import make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
 from kzoo.train.pipeline import metric, normalization
@@ -63,10 +63,11 @@ def resolve(
     """The architecture (read once; a loaded Spec is used as it is) and the recipe, checked against each other."""
     spec = target if isinstance(target, Spec) else load_spec(resolve_source(target), params, "--param")
     declared = list(spec.data.get("params") or {})
-    recipe_file = recipe_file or photos_default(sets)
+    if spec.model.task == "classification":  # other tasks train with their file's own recipe
+        recipe_file = recipe_file or photos_default(sets)
     recipe, data = resolve_recipe(spec.data.get("train"), recipe_file, sets, declared)
     graph = analyse(spec)
-    classes = known_classes(recipe.data.source)
+    classes = task_of(graph).known_classes(recipe.data.source)
     if classes is not None:  # a built-in source: classes fixed from the data before TensorFlow starts
         graph = match_classes(spec, graph, classes, params)
     try:
@@ -125,35 +126,30 @@ def prepare_model(graph: Graph, recipe: Recipe, splits: Splits) -> tuple[keras.M
     front = normalization(recipe, splits, graph.input_shape[-1])
     model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
     aux = float(graph.meta["params"].get("aux_weight", 0.3))
-    return model, compile_model(model, recipe, aux_weight=aux)
+    return model, compile_model(model, recipe, aux_weight=aux, task=task_of(graph))
 
 
-def compile_model(model: Any, recipe: Recipe, lr: float | None = None, aux_weight: float = 0.3) -> float:
-    """Compile with the recipe's optimizer (at ``lr``, default the recipe's, batch-scaled); returns the lr."""
+def compile_model(
+    model: Any, recipe: Recipe, lr: float | None = None, aux_weight: float = 0.3, task: Task | None = None
+) -> float:
+    """Compile with the recipe's optimizer (at ``lr``, default the recipe's, batch-scaled) and the task's loss and
+    metrics (kzoo.tasks; classification by default); returns the lr."""
+    task = task or task_of("classification")
     if lr is None:
         lr = recipe.optimizer.lr
         if recipe.schedule.scale_batch:
             lr *= recipe.batch_size / recipe.schedule.scale_batch
     names = list(model.output_names)
-    loss = {n: make_loss(recipe.loss, is_logits(model, i)) for i, n in enumerate(names)}
+    loss = {n: task.loss(recipe, is_logits(model, i)) for i, n in enumerate(names)}
+    metrics = task.metrics(int(model.outputs[0].shape[-1]))
     model.compile(
         optimizer=make_optimizer(recipe.optimizer, lr),
         loss=loss if len(names) > 1 else loss[names[0]],
         loss_weights={n: (1.0 if i == 0 else aux_weight) for i, n in enumerate(names)} if len(names) > 1 else None,
-        metrics={names[0]: ["accuracy"]} if len(names) > 1 else ["accuracy"],
+        metrics={names[0]: metrics} if len(names) > 1 else metrics,
         jit_compile=recipe.jit_compile,
     )
     return lr
-
-
-def make_loss(name: str, logits: bool = False) -> Any:
-    """The recipe's loss: Keras's cross-entropy (``from_logits`` for an output without a softmax, see
-    :mod:`kzoo.scores`), or ``map``, the negative log-likelihood of the output as it is (Eq. 9 of LeCun et al. 1998
-    on a map_softmax output - kzoo train checks the model has one - and equal to the cross-entropy on a softmax,
-    e.g. a new head of kzoo finetune)."""
-    if logits:
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return "sparse_categorical_crossentropy" if name == "crossentropy" else NegativeLogLikelihood()
 
 
 # -- results ----------------------------------------------------------------------------------------------------
@@ -161,7 +157,9 @@ def write_results(run_dir: Path, results: dict[str, Any]) -> None:
     write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     print(
         printable(
-            f"test accuracy {results['test_accuracy']:.4f}, test loss {results['test_loss']:.4f} "
+            f"test accuracy {results['test_accuracy']:.4f}, "
+            + (f"test mean IoU {results['test_mean_iou']:.4f}, " if "test_mean_iou" in results else "")
+            + f"test loss {results['test_loss']:.4f} "
             f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
             f"{results['run_dir']}"
         )
@@ -195,7 +193,7 @@ def train(
     spec, recipe, graph = resolve(target, recipe_file, sets, params)
     with RunDir.open(run_path(recipe, graph.name, output)) as run:
         strategy = start(recipe)
-        splits = load_data(recipe.data, training_shape(recipe, graph))
+        splits = task_of(graph).load_data(recipe.data, training_shape(recipe, graph))
         graph = match_classes(spec, graph, splits.classes, params)
         check_training(graph, recipe.batch_size)
         replicas = strategy.num_replicas_in_sync if strategy is not None else 1

@@ -144,9 +144,12 @@ def fit_phase(
 
 
 def evaluate_test(model: Any, test: Any) -> dict[str, float]:
-    """Test accuracy and loss of the main output."""
+    """Test accuracy and loss of the main output, and its other metrics (``test_mean_iou`` of segmentation)."""
     scores = model.evaluate(test, return_dict=True, verbose=0)
-    return {"test_accuracy": float(scores[metric(model, "accuracy")]), "test_loss": float(scores["loss"])}
+    out = {"test_accuracy": float(scores[metric(model, "accuracy")]), "test_loss": float(scores["loss"])}
+    if metric(model, "mean_iou") in scores:
+        out["test_mean_iou"] = float(scores[metric(model, "mean_iou")])
+    return out
 
 
 def progress(verbose: int) -> int:

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kzoo.tasks import task_of
 from kzoo.train.augment import apply, make_augmenter
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def pipelines(
 
     base = splits.train.cache() if recipe.data.cache else splits.train
     pca_sample = sample(splits.train) if recipe.augment.color_pca else None
-    augment = make_augmenter(recipe.augment, input_shape, pca_sample, recipe.seed)
+    augment = make_augmenter(recipe.augment, input_shape, pca_sample, recipe.seed, task_of(splits).follow)
 
     def epoch(e: Any) -> Any:
         seed = tf.cast(e, tf.int64) + recipe.seed * 1_000_003

@@ -1,0 +1,49 @@
+"""What a task provides (:class:`Task`); kzoo.tasks registers one instance per kind."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from kzoo.graph import Graph
+    from kzoo.train.arrays import Splits
+    from kzoo.train.recipe import DataSpec, Recipe
+
+
+class Task:
+    """One kind of prediction. Subclasses set ``name`` and ``sources`` and implement every method."""
+
+    name: ClassVar[str]
+    sources: ClassVar[str]  # the data sources it reads, for hints
+
+    # -- before TensorFlow --------------------------------------------------------------------------------------
+    def check_outputs(self, recipe: Recipe, graph: Graph) -> None:
+        """The model's outputs are what this task trains (a SpecError at the layer's line otherwise)."""
+        raise NotImplementedError
+
+    def check_recipe(self, recipe: Recipe) -> None:
+        """Recipe fields this task cannot honour are refused by name (never silently ignored)."""
+
+    def check_source(self, source: str) -> None:
+        """The form of ``data.source`` and that its file or folder exists."""
+        raise NotImplementedError
+
+    def known_classes(self, source: str) -> int | None:
+        """The class count of a built-in source, known without reading it; else None."""
+        return None
+
+    # -- data and training ---------------------------------------------------------------------------------------
+    def load_data(self, spec: DataSpec, input_shape: tuple[int, ...]) -> Splits:
+        """Three unbatched tf.data splits of (image, target), the images prepared to ``input_shape``."""
+        raise NotImplementedError
+
+    def follow(self, targets: Any, transforms: Any, rows: int, cols: int) -> Any:
+        """Targets after the images were resampled by ``transforms`` (ImageProjectiveTransformV3's)."""
+        return targets
+
+    def loss(self, recipe: Recipe, logits: bool) -> Any:
+        raise NotImplementedError
+
+    def metrics(self, classes: int) -> list[Any]:
+        """Keras metrics of the main output; the first is named ``accuracy`` (what checkpoints watch)."""
+        raise NotImplementedError

@@ -1,0 +1,122 @@
+"""Semantic segmentation: one class per pixel (FCN, U-Net).
+
+* Output: the main output is (rows, cols, classes) at the input's rows and cols, ending in softmax
+  (probabilities) or linear (scores), checked from the file before TensorFlow starts.
+* Targets: masks of class indices (kzoo.tasks.masks: ``scenes``, ``folder:PATH``, ``voc:PATH``); 255 is
+  ignored. Geometric augmentation (flips, crops, shifts, zoom, rotation) moves a mask with its image, resampled
+  by nearest neighbour, and pixels brought in from outside the image are ignored; colour augmentation leaves
+  masks alone.
+* Loss: per-pixel cross-entropy averaged over the labelled pixels (Keras' ``ignore_class=255``).
+* Metrics: pixel accuracy (``accuracy``) and mean IoU over the classes (``mean_iou``, Keras' MeanIoU with
+  ``ignore_class``), as Long et al. 2015 report them (Section 5); ``kzoo evaluate`` adds IoU per class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kzoo import scores
+from kzoo.errors import SpecError
+from kzoo.tasks.base import Task
+from kzoo.tasks.masks import IGNORE, VOC_CLASSES
+
+SOURCES = "scenes, folder:PATH (images/ and masks/) or voc:PATH"
+
+
+class Segmentation(Task):
+    name = "segmentation"
+    sources = SOURCES
+
+    def check_outputs(self, recipe: Any, graph: Any) -> None:
+        main = graph.outputs[0]
+        node = graph.nodes[main]
+        if len(graph.outputs) > 1:
+            extra = graph.nodes[graph.outputs[1]]
+            raise SpecError(
+                f"a segmentation model has one output; {graph.name} also has {extra.name!r}",
+                extra.source,
+                extra.path,
+                "remove the extra output (or its head)",
+            )
+        shape, given = node.shape, graph.input_shape
+        if len(shape) != 3 or shape[:2] != tuple(given[:2]):
+            raise SpecError(
+                f"a segmentation output is (rows, cols, classes) at the input's size {given[0]}x{given[1]}; "
+                f"{graph.name}'s {node.name!r} is {shape}",
+                node.source,
+                node.path,
+                "upsample the scores to the input (upsample, conv_transpose) and crop: {from: [scores, input]}",
+            )
+        if recipe.loss == "map":
+            raise SpecError("loss: map is for LeNet-5's RBF output", path="loss", hint="--set loss=crossentropy")
+        activation, last = graph.final_activation(main)
+        scores.kind(activation, last.name, last.source, last.path)
+
+    def check_recipe(self, recipe: Any) -> None:
+        if recipe.data.pad:
+            raise SpecError(
+                "data.pad is not used by segmentation (masks would need the same border)",
+                path="data.pad",
+                hint="--set data.pad=0",
+            )
+        if recipe.augment.elastic is not None:
+            raise SpecError(
+                "augment.elastic does not move masks yet; segmentation takes the affine augmentations",
+                path="augment.elastic",
+                hint="--set augment.elastic=null; flips, crops, shifts, zoom and rotation move masks",
+            )
+
+    def check_source(self, source: str) -> None:
+        kind, _, rest = source.partition(":")
+        if source == "scenes":
+            return
+        if kind not in ("folder", "voc") or not rest:
+            raise SpecError(f"unknown segmentation data source {source!r}", path="data.source", hint=SOURCES)
+        if not Path(rest).expanduser().is_dir():
+            raise SpecError(f"{kind}: no such folder {rest}", path="data.source", hint=SOURCES)
+
+    def known_classes(self, source: str) -> int | None:
+        if source == "scenes":
+            from kzoo.tasks.scenes import NAMES
+
+            return len(NAMES)
+        return len(VOC_CLASSES) if source.startswith("voc:") else None
+
+    def load_data(self, spec: Any, input_shape: tuple[int, ...]) -> Any:
+        from kzoo.tasks.masks import load
+
+        self.check_source(spec.source)
+        size = tuple(spec.image_size) if spec.image_size else tuple(input_shape[:2])
+        return load(spec, size, input_shape[-1])
+
+    def follow(self, targets: Any, transforms: Any, rows: int, cols: int) -> Any:
+        import tensorflow as tf
+
+        moved = tf.raw_ops.ImageProjectiveTransformV3(
+            images=tf.cast(targets[..., None], tf.float32),
+            transforms=transforms,
+            output_shape=tf.constant([rows, cols], tf.int32),
+            fill_value=tf.constant(float(IGNORE)),
+            interpolation="NEAREST",
+            fill_mode="CONSTANT",
+        )
+        return tf.cast(moved[..., 0], targets.dtype)
+
+    def loss(self, recipe: Any, logits: bool) -> Any:
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=logits, ignore_class=IGNORE)
+
+    def metrics(self, classes: int) -> list[Any]:
+        import keras
+
+        from kzoo.keras.metrics import PixelAccuracy
+
+        iou = keras.metrics.MeanIoU(classes, name="mean_iou", ignore_class=IGNORE, sparse_y_pred=False)
+        return [PixelAccuracy(IGNORE), iou]
+
+
+from kzoo.tasks import register_task  # noqa: E402
+
+register_task(Segmentation)
