@@ -43,6 +43,20 @@ def torch_releases() -> list[tuple[str, Release]]:
     return [(n, r) for n, r in releases() if r.kind in ("torchvision", "timm")]
 
 
+@pytest.fixture(autouse=True)
+def _release_models():
+    """These tests build VGG-sized models in the suite's own process: each test's models are let go when it ends
+    (Keras' session cleared, Python's cycles collected), so the process does not hold all of them (it reached
+    19.5 GB here without this, 5.8 GB with it)."""
+    yield
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
 def test_every_source_kind_and_release_is_proved():
     assert set(SOURCES.names()) == set(PROVED)
     assert {r.kind for _, r in releases()} <= set(PROVED)
