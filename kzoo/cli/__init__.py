@@ -184,6 +184,12 @@ def _add_finetune(sp: argparse.ArgumentParser) -> None:
     )
     add_recipe(sp, "epochs of the head", "learning rate of the head (x finetune.lr_factor after unfreezing)")
     add_params(sp, refuse_set=False)
+    sp.add_argument(
+        "--to",
+        metavar="NAME",
+        help="a segmentation file (fcn32s, fcn16s, fcn8s) built on --from's architecture and started from its "
+        "weights (fc layers convolutionalised); --param then sets the target's params",
+    )
     sp.add_argument("--classes", type=classes_arg, default="auto", help="classes of the new head (default: the data's)")
     sp.add_argument("--cut", metavar="LAYER", help="the layer whose output feeds the head (default: the classifier's)")
     sp.add_argument("--head", metavar="YAML", help="the new head: a YAML layer list, or a .yaml file of one")

@@ -202,6 +202,18 @@ def cmd_finetune(args: argparse.Namespace) -> JSON:
         "finetune.features": True if args.features else None,
         "finetune.head": args.head,  # YAML text or a .yaml file: read (with marks) by kzoo.transfer.head_model
     }
+    if args.to is not None:
+        from kzoo.train.dense_start import check_target, finetune_to
+
+        given = [f"--{k.split('.')[1]}" for k, v in finetune_flags.items() if v is not None]
+        if given or args.classes != "auto":
+            raise UsageError(
+                f"kzoo finetune: error: {(given or ['--classes'])[0]} is for a new classifier head, not with --to",
+                "with --to the target file's head is trained; its classes follow the data",
+            )
+        check_target(args.to)
+        sets = _recipe_sets(args)
+        return finetune_to(args.source, args.to, args.recipe, sets, _params(args), args.output, args.overwrite)
     sets = _recipe_sets(args, **finetune_flags)
     return finetune(args.source, args.recipe, sets, _params(args), args.output, args.classes, overwrite=args.overwrite)
 

@@ -187,8 +187,11 @@ def train(
     params: dict[str, Any] | None = None,
     output: str | None = None,
     overwrite: bool = False,
+    weights_from: Any = None,
 ) -> dict[str, Any]:
-    """Train a zoo architecture (name, YAML path or loaded Spec) with a recipe; returns results.json's content."""
+    """Train a zoo architecture (name, YAML path or loaded Spec) with a recipe; returns results.json's content.
+    ``weights_from(model)``: gives the built model its starting weights (kzoo finetune --to), before fitting
+    (a resumed run then takes its backup's)."""
     start_time = time.time()
     spec, recipe, graph = resolve(target, recipe_file, sets, params)
     with RunDir.open(run_path(recipe, graph.name, output)) as run:
@@ -215,6 +218,8 @@ def train(
             print(plan)
         with scope(strategy):
             model, lr = prepare_model(graph, recipe, splits)
+            if weights_from is not None:
+                weights_from(model)
         meta = input_meta(recipe, graph, splits)
         run.started = True
         write_text_atomic(run.path / "recipe.yaml", dump(recipe))
