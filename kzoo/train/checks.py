@@ -61,6 +61,12 @@ def check_static(recipe: Recipe, graph: Graph) -> None:
             hint="a few pixels (4 for 32x32 images) is the usual padding",
         )
     task.check_outputs(recipe, graph)
+    if recipe.class_weights is not None and len(graph.outputs) > 1:
+        raise SpecError(
+            f"class_weights weigh one output's targets; {graph.name} has {len(graph.outputs)} outputs",
+            path="class_weights",
+            hint="remove the extra outputs (include_aux=false), or class_weights",
+        )
     check_training(graph, recipe.batch_size)
 
 
@@ -94,6 +100,12 @@ def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
             f"{splits.source} leaves no validation images (data.validation_split is 0), but {watchers[0]} watches them",
             path="data.validation_split",
             hint=f"set data.validation_split above 0, or turn {watchers[0]} off (--set {watchers[0]}=null)",
+        )
+    if isinstance(recipe.class_weights, list) and len(recipe.class_weights) != splits.classes:
+        raise SpecError(
+            f"class_weights has {len(recipe.class_weights)} weights, but {splits.source} has {splits.classes} classes",
+            path="class_weights",
+            hint=f"one weight per class ({', '.join(splits.class_names[:5])}, ...), or class_weights: balanced",
         )
     if splits.test_size == 0:
         raise SpecError(

@@ -77,6 +77,38 @@ def _tensor_seeds_allowed(seed: int) -> Iterator[None]:
         tf.random.set_seed(seed)
 
 
+def class_weights(recipe: Recipe, splits: Splits) -> np.ndarray | None:
+    """The loss's weight of each class: the recipe's list, or ``balanced``: median frequency over frequency
+    (Eigen & Fergus 2015), counted over the training targets (labels, or the labelled pixels of masks); a class
+    absent from training weighs 0. None: every class weighs 1."""
+    given = recipe.class_weights
+    if given is None:
+        return None
+    if given != "balanced":
+        return np.asarray(given, "float32")
+    counts = np.zeros(splits.classes)
+    for _, targets in splits.train.batch(512):
+        values = np.asarray(targets).ravel()
+        values = values[(values >= 0) & (values < splits.classes)]  # 255: ignored pixels
+        counts += np.bincount(values, minlength=splits.classes)
+    freq = counts / max(counts.sum(), 1)
+    present = freq > 0
+    return np.where(present, np.median(freq[present]) / np.where(present, freq, 1), 0.0).astype("float32")
+
+
+def weighted(dataset: Any, weights: np.ndarray) -> Any:
+    """(x, y) batches as (x, y, w): w the weight of each target's class (0 for a target outside 0..K-1: 255)."""
+    table = tf.constant(weights, tf.float32)
+
+    def weigh(x, y):
+        labels = tf.cast(y, tf.int32)
+        inside = (labels >= 0) & (labels < len(weights))
+        w = tf.gather(table, tf.clip_by_value(labels, 0, len(weights) - 1))
+        return x, y, tf.where(inside, w, 0.0)
+
+    return dataset.map(weigh)
+
+
 def keep_partial(recipe: Recipe, replicas: int) -> bool:
     """Whether the last partial batch of an epoch is trained on (the recipe's choice, else: on one replica)."""
     choice = recipe.data.partial_batches
@@ -121,7 +153,11 @@ def pipelines(
 
     with _tensor_seeds_allowed(recipe.seed):
         train = tf.data.Dataset.range(first_epoch, recipe.epochs).flat_map(epoch)
-    train = train.map(fan).prefetch(tf.data.AUTOTUNE)
+    train = train.map(fan)
+    weights = class_weights(recipe, splits)
+    if weights is not None:  # one output (kzoo train checks): the weights go with its targets
+        train = weighted(train, weights)
+    train = train.prefetch(tf.data.AUTOTUNE)
     val = splits.val.batch(recipe.batch_size).map(fan).cache().prefetch(tf.data.AUTOTUNE)
     test = splits.test.batch(recipe.batch_size).map(fan).prefetch(tf.data.AUTOTUNE)
     return train, val, test

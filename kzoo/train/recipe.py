@@ -214,6 +214,11 @@ class Recipe(Part):
         description="crossentropy, or map: LeCun et al.'s MAP criterion (1998, Eq. 9) for an output with a "
         "rubbish class (map_softmax, LeNet-5's RBF output)",
     )
+    class_weights: list[Annotated[float, Field(ge=0)]] | Literal["balanced"] | None = Field(
+        None,
+        description="the loss's weight of each class (one per class), or balanced: median-frequency weights of the "
+        "training targets (Eigen & Fergus 2015); pixels labelled 255 weigh nothing",
+    )
     callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
     jit_compile: bool | Literal["auto"] = "auto"
