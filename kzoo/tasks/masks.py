@@ -5,6 +5,8 @@
 * ``folder:PATH`` — ``PATH/images/`` and ``PATH/masks/`` (a mask is the PNG with its image's stem), or
   ``train/``, ``val/``, ``test/`` folders each holding both; ``PATH/classes.txt`` names the classes, one per
   line (else they are numbered, as many as the largest index + 1).
+* ``tfds:NAME`` — a TensorFlow Datasets set with an ``image`` and a ``segmentation_mask`` (or ``mask``) image
+  feature (oxford_iiit_pet); its classes are numbered, as many as the largest index in training + 1.
 * ``voc:PATH`` — PASCAL VOC's ``JPEGImages/``, ``SegmentationClass/`` and ``ImageSets/Segmentation/train.txt``
   and ``val.txt`` (VOC 2012's test masks are not public: val.txt is the test split here, and the validation
   images are held out of train.txt); its 21 classes.
@@ -196,6 +198,38 @@ def array_dataset(x: np.ndarray, y: np.ndarray, size: tuple[int, int], channels:
     return tf.data.Dataset.from_tensor_slices((prepare(x, size, channels), masks))
 
 
+MASK_FEATURES = ("segmentation_mask", "mask")
+
+
+def tfds_splits(name: str, spec: Any, size: tuple[int, int], channels: int) -> tuple[dict[str, Any], int]:
+    """A TFDS data set with an ``image`` and a ``segmentation_mask`` (or ``mask``) image feature, as
+    oxford_iiit_pet has: its splits of (image, mask), and its class count (the largest index in training + 1)."""
+    import tensorflow as tf
+
+    from kzoo.train.data import tfds_plan
+    from kzoo.train.images import prepare
+
+    builder, plan = tfds_plan(name, spec)
+    features = builder.info.features
+    key = next((k for k in MASK_FEATURES if k in features), None)
+    if key is None or "image" not in features:
+        raise SpecError(
+            f"TFDS data set {name!r} has no image and segmentation mask (it has {', '.join(features)})",
+            path="data.source",
+            hint=f"a segmentation data set has an image and one of {', '.join(MASK_FEATURES)}",
+        )
+
+    def pair(example):
+        image = tf.image.convert_image_dtype(example["image"], tf.float32)
+        mask = tf.cast(example[key], tf.int32)
+        return prepare(image, size, channels), resize_mask(mask[..., 0] if mask.shape.rank == 3 else mask, size)
+
+    ds = {k: builder.as_dataset(split=split).map(pair) for k, split in plan.items()}
+    labelled = lambda _, m: tf.reduce_max(tf.where(m == IGNORE, 0, m))  # noqa: E731
+    top = int(ds["train"].map(labelled).reduce(tf.constant(0), tf.maximum).numpy())
+    return ds, max(top + 1, 2)
+
+
 def load(spec: Any, size: tuple[int, int], channels: int) -> Any:
     """The Splits of a segmentation source (``task`` segmentation)."""
     from kzoo.tasks import scenes
@@ -209,6 +243,13 @@ def load(spec: Any, size: tuple[int, int], channels: int) -> Any:
         return Splits(
             ds["train"], ds["val"], ds["test"], len(scenes.NAMES), list(scenes.NAMES), n["train"], "scenes",
             n["val"], n["test"], 1, task="segmentation",
+        )  # fmt: skip
+    if kind == "tfds":
+        ds, classes = tfds_splits(rest, spec, size, channels)
+        n = {k: int(d.reduce(0, lambda c, _: c + 1).numpy()) for k, d in ds.items()}
+        return Splits(
+            ds["train"], ds["val"], ds["test"], classes, [str(i) for i in range(classes)], n["train"],
+            spec.source, n["val"], n["test"], task="segmentation",
         )  # fmt: skip
     root = Path(rest).expanduser()
     lists, names = (voc_lists if kind == "voc" else folder_lists)(root, spec)

@@ -21,7 +21,7 @@ from kzoo.errors import SpecError
 from kzoo.tasks.base import Task
 from kzoo.tasks.masks import IGNORE, VOC_CLASSES
 
-SOURCES = "scenes, folder:PATH (images/ and masks/) or voc:PATH"
+SOURCES = "scenes, folder:PATH (images/ and masks/), voc:PATH or tfds:NAME"
 
 
 class Segmentation(Task):
@@ -69,7 +69,7 @@ class Segmentation(Task):
 
     def check_source(self, source: str) -> None:
         kind, _, rest = source.partition(":")
-        if source == "scenes":
+        if source == "scenes" or (kind == "tfds" and rest):
             return
         if kind not in ("folder", "voc") or not rest:
             raise SpecError(f"unknown segmentation data source {source!r}", path="data.source", hint=SOURCES)

@@ -217,7 +217,9 @@ def load_folder(path: str, spec: Any, size: tuple[int, int], channels: int) -> S
 
 
 # -- TFDS -------------------------------------------------------------------------------------------------------
-def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
+def tfds_plan(name: str, spec: Any) -> tuple[Any, dict[str, str]]:
+    """A prepared TFDS builder and the split each of train, val and test reads (held out of train where the data
+    set has none)."""
     try:
         import tensorflow_datasets as tfds  # an optional dependency (pip install kzoo[tfds])
     except ImportError:
@@ -254,6 +256,11 @@ def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Spl
     splits["train"] = f"train[{cut}%:]" if cut else "train"
     splits.setdefault("val", val_split)
     splits.setdefault("test", test_split)
+    return builder, splits
+
+
+def load_tfds(name: str, spec: Any, size: tuple[int, int], channels: int) -> Splits:
+    builder, splits = tfds_plan(name, spec)
     keys = builder.info.supervised_keys or ("image", "label")
     label = builder.info.features[keys[1]]
     if not hasattr(label, "num_classes"):
