@@ -276,3 +276,60 @@ def test_a_pascal_voc_tree_loads_with_its_21_classes_and_val_as_test(tmp_path):
     (root / "JPEGImages" / f"{stems[10]}.jpg").unlink()
     with pytest.raises(kzoo.SpecError, match=f"val.txt: .*{stems[10]}.jpg is missing"):
         TASKS.get("segmentation").load_data(DataSpec(source=f"voc:{root}"), (32, 32, 3))
+
+
+def test_class_weights_balanced_are_median_frequency_and_ignored_pixels_weigh_nothing():
+    import tensorflow as tf
+
+    from kzoo.train.arrays import Splits
+    from kzoo.train.pipeline import class_weights, weighted
+    from kzoo.train.recipe import Recipe
+
+    masks = np.array([[[0, 0, 0, 0], [0, 0, 1, 1], [2, IGNORE, IGNORE, 0]]] * 2, "int32")  # 7 x 0, 2 x 1, 1 x 2
+    data = tf.data.Dataset.from_tensor_slices((np.zeros((2, 3, 4, 1), "float32"), masks))
+    splits = Splits(data, data, data, 4, list("abcd"), 2, "test", 2, 2, task="segmentation")
+    w = class_weights(Recipe(class_weights="balanced"), splits)
+    freq = np.array([7, 2, 1]) / 10
+    np.testing.assert_allclose(w, [*(np.median(freq) / freq), 0.0], rtol=1e-6)  # class d never appears: 0
+    assert class_weights(Recipe(), splits) is None
+    _, _, pixel = next(iter(weighted(data.batch(2), np.array([1.0, 2.0, 3.0, 4.0], "float32"))))
+    expected = np.array([[1, 1, 1, 1], [1, 1, 2, 2], [3, 0, 0, 1]], "float32")
+    np.testing.assert_array_equal(np.asarray(pixel)[0], expected)
+
+
+def test_a_tfds_segmentation_set_built_offline(tmp_path):
+    """A TFDS data set with an image and a segmentation_mask feature (oxford_iiit_pet's layout), generated here."""
+    tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
+
+    from kzoo.train.recipe import DataSpec
+
+    class KzooTinyMasks(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            features = tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(8, 8, 3)),
+                    "segmentation_mask": tfds.features.Image(shape=(8, 8, 1)),
+                }
+            )
+            return tfds.core.DatasetInfo(builder=self, features=features)
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(20), "test": self._generate_examples(5)}
+
+        def _generate_examples(self, n):
+            for i in range(n):
+                mask = np.zeros((8, 8, 1), np.uint8)
+                mask[: 2 + i % 5, :, 0] = 1 + i % 2  # classes 0, 1, 2
+                yield i, {"image": np.repeat(mask * 100, 3, -1), "segmentation_mask": mask}
+
+    KzooTinyMasks(data_dir=str(tmp_path)).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+    )
+    spec = DataSpec(source="tfds:kzoo_tiny_masks", data_dir=str(tmp_path), validation_split=0.25)
+    splits = TASKS.get("segmentation").load_data(spec, (16, 16, 3))
+    assert splits.classes == 3 and (splits.train_size, splits.val_size, splits.test_size) == (15, 5, 5)
+    image, mask = next(iter(splits.test))
+    assert image.shape == (16, 16, 3) and mask.shape == (16, 16)
+    np.testing.assert_array_equal(np.asarray(mask)[::2, ::2] > 0, np.asarray(image)[::2, ::2, 0] > 0.2)

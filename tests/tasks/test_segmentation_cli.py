@@ -124,3 +124,53 @@ def test_train_evaluate_and_predict_masks_for_images_of_other_sizes(tmp_path, ru
         )
     rc, _, err = run("finetune", "--from", out, "--data", "digits", "--output", tmp_path / "ft")
     assert rc == 2 and "is a segmentation model" in err, err
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--to", "vgg16"], "--to vgg16: expects a dense-prediction file built on a backbone"),
+        (["--to", "fcn8s", "--cut", "block3"], "--cut is for a new classifier head, not with --to"),
+        (["--to", "fcn8s", "--classes", "3"], "--classes is for a new classifier head"),
+    ],
+)
+def test_finetune_to_a_segmentation_file_refuses_what_it_cannot_do(tmp_path, run, extra, expected):
+    rc, _, err = run("finetune", "--from", "vgg11", *extra, "--output", tmp_path / "ft")
+    assert rc == 2 and expected in err and "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_finetune_to_fcn_starts_from_the_classifiers_weights(tmp_path, run):
+    """Long et al.'s central step from the command line: a digit classifier becomes FCN-8s's backbone."""
+    import keras
+
+    import kzoo  # noqa: F401  (registers kzoo's Keras objects)
+
+    clf = tmp_path / "clf"
+    thin = ["--param", "input=[32,32,1]", "--param", "widths=[8,8,16,16,16]"]
+    rc, _, err = run("train", "vgg11", *thin, "--set", "epochs=1", "--set", "data.pad=0", "--output", clf)
+    assert rc == 0, err
+    fcn = tmp_path / "fcn"
+    rc, stdout, err = run(
+        "finetune", "--from", clf, "--to", "fcn8s", "--param", "fc_width=64", "--set", "epochs=1",
+        "--set", "data.image_size=[32,32]", "--output", fcn,
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "8 layers start from clf" in err and "test mean IoU" in stdout
+    before = keras.saving.load_model(clf / "model.keras").get_layer("block1_conv1").get_weights()[0]
+    after = keras.saving.load_model(fcn / "model.keras").get_layer("block1_conv1").get_weights()[0]
+    assert after.shape == before.shape == (3, 3, 1, 8)
+    assert np.corrcoef(before.ravel(), after.ravel())[0, 1] > 0.9  # one epoch moved it a little, from there
+
+
+def test_class_weights_of_the_wrong_length_are_refused_by_field(tmp_path, run):
+    rc, _, err = run(*TRAIN, "--set", "class_weights=[1, 2]", "--output", tmp_path / "run")
+    assert rc == 2 and "class_weights has 2 weights, but scenes has 11 classes" in err, err
+
+
+@pytest.mark.slow
+def test_balanced_class_weights_train(tmp_path, run):
+    rc, stdout, err = run(*TRAIN, "--set", "class_weights=balanced", "--set", "data.image_size=[32,32]",
+                          "--output", tmp_path / "run")  # fmt: skip
+    assert rc == 0, err
+    assert "class_weights: balanced" in (tmp_path / "run" / "recipe.yaml").read_text()
