@@ -48,6 +48,15 @@ def locate(text: str | Path, kind: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def architecture_files() -> dict[str, Path]:
+    """name -> file of every architecture in :func:`architecture_dirs` (the first folder holding a name wins)."""
+    files: dict[str, Path] = {}
+    for d in architecture_dirs():
+        for f in sorted(d.glob("*.yaml")):
+            files.setdefault(f.stem, f)
+    return files
+
+
 def add_path(folder: str | Path) -> None:
     """Let the zoo find the YAML files in ``folder`` (for plugins)."""
     _extra_paths.append(Path(folder))

@@ -22,24 +22,16 @@ from kzoo.graph import analyse as analyse_spec
 from kzoo.lang.loader import load_file
 from kzoo.lang.resolve import Spec, load_with_extends
 from kzoo.lang.weights import FILE_KINDS, Release, choose, is_release_name, releases
-from kzoo.paths import architecture_dirs, locate
+from kzoo.paths import architecture_files, locate
 
 Source = one_of((str, Path, Spec), "a zoo name or alias, a YAML file's path, or a Spec")
 Buildable = one_of((str, Path, Spec, Graph), "a zoo name or alias, a YAML file's path, a Spec or a Graph")
 
 
-def _files() -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for d in architecture_dirs():
-        for f in sorted(d.glob("*.yaml")):
-            files.setdefault(f.stem, f)
-    return files
-
-
 def aliases() -> dict[str, str]:
     """alias → architecture name, from every file's ``aliases:``."""
     out: dict[str, str] = {}
-    for name, path in _files().items():
+    for name, path in architecture_files().items():
         data = load_file(path)
         for alias in (data.get("aliases") or []) if isinstance(data, dict) else []:
             if alias in out and out[alias] != name:
@@ -50,12 +42,12 @@ def aliases() -> dict[str, str]:
 
 def list_architectures() -> list[str]:
     """Every architecture name the zoo knows, sorted."""
-    return sorted(_files())
+    return sorted(architecture_files())
 
 
 def find(name: str) -> Path:
     """The file of an architecture name or alias; a SpecError names near misses."""
-    files = _files()
+    files = architecture_files()
     if name in files:
         return files[name]
     table = aliases()
@@ -256,7 +248,7 @@ def architectures_with_weights(kind: str = "imagenet") -> list[str]:
     """The zoo architectures with a release of source ``kind`` (any release for ``imagenet``)."""
     return sorted(
         name
-        for name, path in _files().items()
+        for name, path in architecture_files().items()
         if any(kind in ("imagenet", r.kind, r.name) for r in file_releases(path))
     )
 
@@ -270,7 +262,7 @@ def list_weights(name: str | None = None) -> list[dict[str, Any]]:
     from kzoo.pretrained.download import cached_path  # no Keras: a path and a file name
 
     rows = []
-    for arch in [name] if name is not None else list(_files()):
+    for arch in [name] if name is not None else list(architecture_files()):
         label = Path(str(resolve_source(arch))).stem
         for i, r in enumerate(file_releases(arch)):
             rows.append({

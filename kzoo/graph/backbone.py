@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kzoo.errors import SpecError, did_you_mean, short
 from kzoo.lang.loader import mark_of
 from kzoo.lang.resolve import load_spec
-from kzoo.paths import architecture_dirs
+from kzoo.paths import architecture_files
 
 if TYPE_CHECKING:
     from kzoo.graph.expand import Expander
@@ -40,10 +40,7 @@ def backbone_file(name: str, spec_file: str, mark: Any) -> Path:
             if cand.is_file():
                 return cand
         raise SpecError(f"backbone: no such file {name}", mark, "backbone", f"relative to {Path(spec_file).parent}")
-    names: dict[str, Path] = {}
-    for folder in architecture_dirs():
-        for f in sorted(folder.glob("*.yaml")):
-            names.setdefault(f.stem, f)
+    names = architecture_files()
     if name not in names:
         raise SpecError(f"backbone: unknown architecture {name!r}", mark, "backbone", did_you_mean(name, names))
     return names[name]

@@ -57,19 +57,17 @@ def scores(matrix: np.ndarray, names: list[str]) -> dict[str, Any]:
 
 def evaluate(models: list[Any], test: Any, classes: int, names: list[str], logits: list[bool]) -> dict[str, Any]:
     """Each model's scores on a batched test split of (image, mask), and, for several, their mean probabilities'."""
-    import keras
+    from kzoo.keras.scores import to_probabilities
 
     members = [np.zeros((classes, classes), "int64") for _ in models]
     together = np.zeros((classes, classes), "int64")
     for images, masks in test:
         labels = np.asarray(masks)
-        probs = []
-        for m, raw in zip(models, logits, strict=True):
-            out = np.asarray(m(images, training=False))
-            probs.append(np.asarray(keras.ops.softmax(out, axis=-1)) if raw else out)
+        probs = [to_probabilities(m(images, training=False), raw) for m, raw in zip(models, logits, strict=True)]
         for k, p in enumerate(probs):
             members[k] += confusion(labels, p.argmax(-1), classes)
-        together += confusion(labels, np.mean(probs, 0).argmax(-1), classes)
+        if len(models) > 1:
+            together += confusion(labels, np.mean(probs, 0).argmax(-1), classes)
     report = {"members": [scores(m, names) for m in members]}
     if len(models) > 1:
         report["ensemble"] = scores(together, names)
@@ -105,9 +103,9 @@ def predict(
     """A mask per image at the image's own size (the model's probabilities, at its input size, resized back
     bilinearly), written to ``output`` as ``STEM.png`` (palette) and ``STEM_overlay.png``; per image the fraction
     of its pixels in each class."""
-    import keras
     import tensorflow as tf
 
+    from kzoo.keras.scores import to_probabilities
     from kzoo.train.images import decode, prepare
 
     colours = palette()
@@ -117,9 +115,8 @@ def predict(
     for f in files:
         pixels = decode(f, channels)
         x = prepare(pixels.astype("float32")[None] / 255.0, size, channels)
-        out = np.asarray(model(x, training=False))
-        probs = keras.ops.softmax(out, axis=-1) if logits else out
-        probs = tf.image.resize(np.asarray(probs), pixels.shape[:2], method="bilinear")
+        probs = to_probabilities(model(x, training=False), logits)
+        probs = tf.image.resize(probs, pixels.shape[:2], method="bilinear")
         mask = np.asarray(probs)[0].argmax(-1).astype("uint8")
         stem = f.stem if f.stem not in used else f"{f.stem}_{len(used)}"
         used.add(stem)

