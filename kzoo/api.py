@@ -24,6 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 Positive = Annotated[int, Strict(), Field(ge=1)]
 StrictBool = Annotated[bool, Strict()]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 InputShape = Annotated[tuple[Positive | None, ...], Field(min_length=1, max_length=3)]
 
 

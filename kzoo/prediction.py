@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from kzoo.api import Images, ModelLike, Positive
+from kzoo.api import Fraction, Images, ModelLike, Positive
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.keras.scores import is_logits
-from kzoo.tasks import dense, task_of
+from kzoo.tasks import dense, detection, task_of
 from kzoo.train import images as imgs
 from kzoo.train.evaluate import probabilities
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
@@ -83,7 +83,13 @@ def _zoo_name(text: str) -> bool:
 
 def class_names(model: Any, meta: dict[str, Any]) -> list[str]:
     """The model's class names (saved with it), else "0".."K-1"."""
-    k = int(model.outputs[0].shape[-1]) if task_of(meta).name == "segmentation" else main_output_shape(model)
+    task = task_of(meta).name
+    if task == "detection":
+        from kzoo.tasks.detection import classes_of
+
+        k = classes_of(model)
+    else:
+        k = int(model.outputs[0].shape[-1]) if task == "segmentation" else main_output_shape(model)
     names = meta.get("class_names")
     if isinstance(names, list) and len(names) == k:
         return [str(n) for n in names]
@@ -104,10 +110,14 @@ def predict(
     tta: list[Literal["flip", "crop"]] | None = None,
     batch_size: Positive = 32,
     output: str | Path | None = None,
+    score: Fraction = detection.SCORE,
+    iou: Fraction = detection.IOU,
 ) -> dict[str, Any]:
     """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model.
     A segmentation model (kzoo.tasks) writes a mask and an overlay per image into ``output`` (default ``masks``)
-    and gives each class's fraction of the pixels."""
+    and gives each class's fraction of the pixels. A detector (kzoo.tasks.detection) gives each image's boxes
+    whose class-specific score reaches ``score``, suppressed where they overlap by more than ``iou``, and writes
+    an annotated copy of each image into ``output`` (default ``detections``)."""
 
     files = image_files(images)
     source = str(model) if isinstance(model, (str, Path)) else getattr(model, "name", "model")
@@ -122,6 +132,11 @@ def predict(
             raise SpecError("--tta is for classifiers; a segmentation model predicts each image once")
         masks = dense.predict(model, files, names, size, channels, is_logits(model), Path(output or "masks"))
         return {"model": source, "task": "segmentation", **masks}
+    if task_of(info).name == "detection":
+        if tta:
+            raise SpecError("--tta is for classifiers; a detector predicts each image once")
+        found = detection.predict(model, files, names, size, channels, Path(output or "detections"), score, iou)
+        return {"model": source, "task": "detection", **found}
     top = max(1, min(int(top), len(names)))
     rows, logits = [], is_logits(model)
     for start in range(0, len(files), batch_size):
@@ -138,6 +153,8 @@ def table(result: dict[str, Any]) -> str:
     """One line per image: the file, then the top classes with their probabilities (or its mask and classes)."""
     if result.get("task") == "segmentation":
         return dense.table(result)
+    if result.get("task") == "detection":
+        return detection.table(result)
     width = min(60, max(len(r["file"]) for r in result["predictions"]))
     lines = []
     for r in result["predictions"]:

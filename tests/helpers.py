@@ -75,3 +75,28 @@ def relative_difference(a, b):
     """max |a - b| over max |a|: the difference relative to the output's scale."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64).reshape(np.shape(a))
     return float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-12))
+
+
+def write_coco(root, count=6, size=(40, 48), seed=0, split="train", name="annotations.json"):
+    """A COCO folder of real digit scenes: images/*.png and a COCO JSON file beside them (category ids 1-10)."""
+    import json
+
+    from PIL import Image
+
+    from kzoo.tasks import scenes
+
+    made = scenes.make(split, count, size, seed=seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i, (image, found) in enumerate(zip(made.images, made.boxes, strict=True)):
+        Image.fromarray((image * 255).astype("uint8")).save(root / "images" / f"s{i:03d}.png")
+        images.append({"id": 100 + i, "file_name": f"s{i:03d}.png", "width": size[1], "height": size[0]})
+        for cls, r0, c0, r1, c1 in found.tolist():
+            annotations.append(
+                {"id": len(annotations) + 1, "image_id": 100 + i, "category_id": cls,
+                 "bbox": [c0, r0, c1 - c0, r1 - r0], "area": (c1 - c0) * (r1 - r0), "iscrowd": 0}
+            )  # fmt: skip
+    categories = [{"id": d + 1, "name": f"digit{d}"} for d in range(10)]
+    doc = {"images": images, "annotations": annotations, "categories": categories}
+    (root / name).write_text(json.dumps(doc, indent=1))
+    return root / name, made

@@ -66,6 +66,7 @@ from kzoo.cli.flags import (
     add_params,
     add_recipe,
     classes_arg,
+    fraction,
     seeds_arg,
     shape_arg,
     whole_number,
@@ -210,7 +211,16 @@ def _add_predict(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--tta", metavar="LIST", help="test-time augmentation: flip, crop or flip,crop")
     sp.add_argument("--batch-size", type=POSITIVE, default=32)
     sp.add_argument(
-        "--output", metavar="DIR", help="segmentation models: where each image's mask and overlay go (default masks/)"
+        "--output",
+        metavar="DIR",
+        help="where a segmentation model's masks and overlays go (default masks/), or a detector's annotated "
+        "pictures (default detections/)",
+    )
+    sp.add_argument(
+        "--score", type=fraction, default=0.2, metavar="P", help="detectors: the least class-specific score kept (0.2)"
+    )
+    sp.add_argument(
+        "--iou", type=fraction, default=0.5, metavar="F", help="detectors: suppress boxes overlapping more (0.5)"
     )
 
 

@@ -222,7 +222,9 @@ def cmd_predict(args: argparse.Namespace) -> JSON:
     from kzoo.prediction import predict, table
 
     tta = [t for t in (args.tta or "").split(",") if t]
-    result = predict(args.model, args.images, top=args.top, tta=tta, batch_size=args.batch_size, output=args.output)
+    result = predict(
+        args.model, args.images, args.top, tta, args.batch_size, args.output, score=args.score, iou=args.iou
+    )
     if not args.json:
         say(table(result))
     return result

@@ -1,10 +1,11 @@
-"""Shape and regularisation ops: ``flatten``, ``dropout``, ``zeropad``, ``activation``.
+"""Shape and regularisation ops: ``flatten``, ``reshape``, ``dropout``, ``zeropad``, ``activation``.
 
 YAML::
 
     - zeropad: 3                      # 3 rows/cols of zeros on every side
     - zeropad: [[0, 1], [0, 1]]       # [[top, bottom], [left, right]]
     - flatten
+    - reshape: [7, 7, 30]             # the same values as (7, 7, 30) per image (YOLO's grid)
     - dropout: 0.5                    # shorthand for {rate: 0.5}
     - activation: relu                # or a bare activation name: `- relu`
     - activation: {leaky_relu: {beta: 0.1}}
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import Field
 
-from kzoo.ops.base import FnSpec, Op, OpArgs, SameShape, Stats, Tensor, fn, register_op, spatial
+from kzoo.ops.base import FnSpec, Op, OpArgs, SameShape, ShapeError, Stats, Tensor, fn, register_op, spatial
 
 NonNeg = Annotated[int, Field(ge=0)]
 NonNegPair = Annotated[list[NonNeg], Field(min_length=2, max_length=2)]
@@ -38,6 +40,32 @@ class Flatten(Op):
         import keras
 
         return keras.layers.Flatten(name=name)
+
+
+class ReshapeArgs(OpArgs):
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]
+
+
+@register_op
+class Reshape(Op):
+    """The same values in another shape, batch axis kept (Keras ``Reshape``): a dense layer's units as a grid."""
+
+    name = "reshape"
+    Args = ReshapeArgs
+    primary = "shape"
+
+    def infer(self, args: ReshapeArgs, inputs: list[Tensor]) -> Stats:
+        size = int(np.prod(inputs[0].shape))
+        if int(np.prod(args.shape)) != size:
+            raise ShapeError(
+                f"reshape to {args.shape} ({int(np.prod(args.shape))} values) from {inputs[0].shape} ({size} values)"
+            )
+        return Stats(Tensor(tuple(args.shape), None, inputs[0].jump))
+
+    def keras_layer(self, args: ReshapeArgs, name: str) -> Any:
+        import keras
+
+        return keras.layers.Reshape(tuple(args.shape), name=name)
 
 
 class DropoutArgs(OpArgs):

@@ -10,6 +10,7 @@ ask the task instead of testing layer names or activations.
 
 * ``classification`` (kzoo.tasks.classification): one class per image.
 * ``segmentation`` (kzoo.tasks.segmentation): one class per pixel.
+* ``detection`` (kzoo.tasks.detection): boxes with a class each (YOLO v1).
 
 Adding a task is a new module registered with :func:`register_task`.
 """
@@ -45,6 +46,6 @@ def task_of(what: Any) -> Task:
     return TASKS.get(name, mark, "task")
 
 
-from kzoo.tasks import classification, segmentation  # noqa: E402, F401  (registers the tasks)
+from kzoo.tasks import classification, detection, segmentation  # noqa: E402, F401  (registers the tasks)
 
 __all__ = ["TASKS", "Task", "register_task", "task_of"]

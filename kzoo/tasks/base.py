@@ -41,9 +41,14 @@ class Task:
         """Targets after the images were resampled by ``transforms`` (ImageProjectiveTransformV3's)."""
         return targets
 
-    def loss(self, recipe: Recipe, logits: bool) -> Any:
+    def loss(self, recipe: Recipe, logits: bool, model: Any = None) -> Any:
+        """The Keras loss of an output (``model``: the model compiled, whose kzoo params a task may need)."""
         raise NotImplementedError
 
-    def metrics(self, classes: int) -> list[Any]:
+    def metrics(self, classes: int, model: Any = None) -> list[Any]:
         """Keras metrics of the main output; the first is named ``accuracy`` (what checkpoints watch)."""
         raise NotImplementedError
+
+    def test_scores(self, model: Any, splits: Splits, batch_size: int) -> dict[str, float]:
+        """Scores ``kzoo train`` adds to its results beyond the compiled metrics' (detection: COCO's mAP)."""
+        return {}

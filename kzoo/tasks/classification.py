@@ -47,7 +47,7 @@ class Classification(Task):
 
         return load_data(spec, input_shape)
 
-    def loss(self, recipe: Any, logits: bool) -> Any:
+    def loss(self, recipe: Any, logits: bool, model: Any = None) -> Any:
         """The recipe's loss: Keras's cross-entropy (``from_logits`` for an output without a softmax), or ``map``,
         the negative log-likelihood of the output as it is (Eq. 9 of LeCun et al. 1998 on a map_softmax output,
         and equal to the cross-entropy on a softmax)."""
@@ -59,7 +59,7 @@ class Classification(Task):
             return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         return "sparse_categorical_crossentropy" if recipe.loss == "crossentropy" else NegativeLogLikelihood()
 
-    def metrics(self, classes: int) -> list[Any]:
+    def metrics(self, classes: int, model: Any = None) -> list[Any]:
         return ["accuracy"]
 
 

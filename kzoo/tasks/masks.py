@@ -111,7 +111,7 @@ def _class_names(root: Path) -> list[str] | None:
     return names
 
 
-def _split(pairs: list, fractions: tuple[float, ...]) -> list[list]:
+def divide(pairs: list, fractions: tuple[float, ...]) -> list[list]:
     """Parts of ``pairs`` by ``fractions`` (the last part the rest), in a fixed random order."""
     order = np.random.default_rng(0).permutation(len(pairs))
     parts, start = [], 0
@@ -131,9 +131,9 @@ def folder_lists(root: Path, spec: Any) -> tuple[dict[str, list], list[str] | No
     else:
         lists = {"train": _pairs(root / "images", root / "masks")}
     if "test" not in lists:
-        lists["test"], lists["train"] = _split(lists["train"], (spec.test_split,))
+        lists["test"], lists["train"] = divide(lists["train"], (spec.test_split,))
     if "val" not in lists:
-        lists["val"], lists["train"] = _split(lists["train"], (spec.validation_split,))
+        lists["val"], lists["train"] = divide(lists["train"], (spec.validation_split,))
     return lists, _class_names(root)
 
 
@@ -149,7 +149,7 @@ def voc_lists(root: Path, spec: Any) -> tuple[dict[str, list], list[str]]:
         for image, _ in lists[split]:
             if not image.is_file():
                 raise SpecError(f"{sets / file}: {image} is missing")
-    lists["val"], lists["train"] = _split(lists["train"], (spec.validation_split,))
+    lists["val"], lists["train"] = divide(lists["train"], (spec.validation_split,))
     return lists, list(VOC_CLASSES)
 
 

@@ -103,12 +103,12 @@ class Segmentation(Task):
         )
         return tf.cast(moved[..., 0], targets.dtype)
 
-    def loss(self, recipe: Any, logits: bool) -> Any:
+    def loss(self, recipe: Any, logits: bool, model: Any = None) -> Any:
         import keras
 
         return keras.losses.SparseCategoricalCrossentropy(from_logits=logits, ignore_class=IGNORE)
 
-    def metrics(self, classes: int) -> list[Any]:
+    def metrics(self, classes: int, model: Any = None) -> list[Any]:
         import keras
 
         from kzoo.keras.metrics import PixelAccuracy

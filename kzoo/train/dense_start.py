@@ -46,10 +46,11 @@ def finetune_to(
             hint="put its YAML file in a folder of KZOO_PATH, so that --to can build on it",
         )
     channels = image_shape(classifier, f"--from {source}")[2]
+    rows, cols = check_target(to).input_shape[:2]  # the target's size (None: any), the classifier's channels
     given = {
         "backbone": name,
         "backbone_params": {**declared, "include_top": False},
-        "input": [None, None, channels],
+        "input": [rows, cols, channels],
         **(params or {}),
     }
 
@@ -67,13 +68,14 @@ def finetune_to(
     return train(to, recipe_file, sets, given, output, overwrite, weights_from=start)
 
 
-def check_target(to: str) -> None:
-    """``--to`` names a file whose task is not classification and which takes a backbone."""
+def check_target(to: str) -> Any:
+    """``--to`` names a file whose task is not classification and which takes a backbone; its graph."""
     from kzoo.zoo import analyse
 
     graph = analyse(to)
     if task_of(graph).name == "classification" or "backbone" not in graph.meta["params"]:
         raise SpecError(
-            f"--to {to}: expects a dense-prediction file built on a backbone (fcn32s, fcn16s, fcn8s)",
+            f"--to {to}: expects a segmentation or detection file built on a backbone (fcn8s, yolo_v1, ...)",
             hint="kzoo finetune without --to gives a classifier a new head",
         )
+    return graph

@@ -22,7 +22,8 @@ import tensorflow as tf
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError, clip
 from kzoo.keras.scores import is_logits, to_probabilities
-from kzoo.tasks import dense, task_of
+from kzoo.tasks import dense, detection, task_of
+from kzoo.tasks.detection import IOU, SCORE_ALL
 from kzoo.train.data import load_data
 from kzoo.train.recipe import resolve_recipe
 
@@ -160,19 +161,22 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
 def _dense(
     models: list, runs: list[str], task: Any, base: Any, shape: Any, names: Any, tta: Any, batch_size: int
 ) -> dict:
-    """Segmentation: pixel accuracy, mean IoU and IoU per class of each model (and of their mean probabilities)."""
+    """Segmentation: pixel accuracy, mean IoU and IoU per class of each model (and of their mean probabilities).
+    Detection: COCO's evaluation of each model."""
     if tta:
-        raise SpecError("--tta is for classifiers; a segmentation model is scored on each image once")
+        raise SpecError(f"--tta is for classifiers; a {task.name} model is scored on each image once")
     splits = task.load_data(base, shape)
     for run in runs:
         same_classes(names, splits.class_names, str(run), splits.source)
-    classes = [int(m.outputs[0].shape[-1]) for m in models]
+    classes = [detection.classes_of(m) if task.name == "detection" else int(m.outputs[0].shape[-1]) for m in models]
     if any(c != splits.classes for c in classes):
         raise SpecError(f"{splits.source} has {splits.classes} classes, but a model scores {classes[0]}")
-    logits = [is_logits(m) for m in models]
-    report = dense.evaluate(
-        models, splits.test.batch(batch_size), splits.classes, list(names or splits.class_names), logits
-    )
+    names = list(names or splits.class_names)
+    if task.name == "detection":
+        report = detection.evaluate_models(models, splits.test.batch(batch_size), names, SCORE_ALL, IOU)
+    else:
+        logits = [is_logits(m) for m in models]
+        report = dense.evaluate(models, splits.test.batch(batch_size), splits.classes, names, logits)
     return {
         "task": task.name,
         **report,
@@ -203,6 +207,8 @@ def same_classes(model_names: list[str] | None, data_names: list[str], model: st
 def report_text(report: dict) -> str:
     if report.get("task") == "segmentation":
         return dense.report_text(report)
+    if report.get("task") == "detection":
+        return detection.report_text(report)
     tta = f" with test-time augmentation ({', '.join(report['tta'])})" if report["tta"] else ""
     lines = [f"test accuracy on {report['test_images']} images of {report['data']}{tta}:"]
     for model, acc in zip(report["models"], report["members"], strict=True):

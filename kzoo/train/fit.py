@@ -140,8 +140,8 @@ def compile_model(
         if recipe.schedule.scale_batch:
             lr *= recipe.batch_size / recipe.schedule.scale_batch
     names = list(model.output_names)
-    loss = {n: task.loss(recipe, is_logits(model, i)) for i, n in enumerate(names)}
-    metrics = task.metrics(int(model.outputs[0].shape[-1]))
+    loss = {n: task.loss(recipe, is_logits(model, i), model) for i, n in enumerate(names)}
+    metrics = task.metrics(int(model.outputs[0].shape[-1]), model)
     model.compile(
         optimizer=make_optimizer(recipe.optimizer, lr),
         loss=loss if len(names) > 1 else loss[names[0]],
@@ -159,6 +159,11 @@ def write_results(run_dir: Path, results: dict[str, Any]) -> None:
         printable(
             f"test accuracy {results['test_accuracy']:.4f}, "
             + (f"test mean IoU {results['test_mean_iou']:.4f}, " if "test_mean_iou" in results else "")
+            + (
+                f"test mAP@.5 {results['test_map50']:.4f}, mAP@[.5:.95] {results['test_map']:.4f}, "
+                if "test_map50" in results
+                else ""
+            )
             + f"test loss {results['test_loss']:.4f} "
             f"after {results['epochs_run']} epochs ({results['wall_seconds']:.1f} s); model, logs and results in "
             f"{results['run_dir']}"
@@ -234,7 +239,7 @@ def train(
             replicas=replicas,
             strategy=strategy,
         )
-        scores = evaluate_test(model, test)
+        scores = {**evaluate_test(model, test), **task_of(graph).test_scores(model, splits, recipe.batch_size)}
         save_atomic(model, run.path / "model.keras", graph=graph, **meta)
         results = {
             "architecture": graph.name,

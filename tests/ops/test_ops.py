@@ -18,6 +18,7 @@ SAMPLES = {
     "global_avgpool": ({}, [(5, 5, 4)]),
     "global_maxpool": ({"keepdims": True}, [(5, 5, 4)]),
     "flatten": ({}, [(3, 4, 5)]),
+    "reshape": ({"shape": [2, 3, 5]}, [(30,)]),
     "dropout": ({"rate": 0.3}, [(4, 4, 2)]),
     "batchnorm": ({"epsilon": 1e-5}, [(4, 4, 6)]),
     "lrn": ({"n": 5, "alpha_mode": "sum"}, [(4, 4, 8)]),

@@ -129,7 +129,7 @@ def test_train_evaluate_and_predict_masks_for_images_of_other_sizes(tmp_path, ru
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        (["--to", "vgg16"], "--to vgg16: expects a dense-prediction file built on a backbone"),
+        (["--to", "vgg16"], "--to vgg16: expects a segmentation or detection file built on a backbone"),
         (["--to", "fcn8s", "--cut", "block3"], "--cut is for a new classifier head, not with --to"),
         (["--to", "fcn8s", "--classes", "3"], "--classes is for a new classifier head"),
     ],
