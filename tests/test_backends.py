@@ -55,6 +55,8 @@ def small_params(name: str) -> dict:
     quarter, a third, half its size), else its own."""
     graph = kzoo.analyse(name)
     params = {"classifier_activation": None} if "classifier_activation" in graph.meta["params"] else {}
+    if "fc_width" in graph.meta["params"] and graph.meta["task"] == "detection":  # YOLO's 4,096-unit layer
+        params.update(fc_width=64, head_width=32)
     rows, cols, channels = graph.example_shape  # an any-size file (FCN): its example size
     for k in (4, 3, 2):
         shape = [rows // k, cols // k, channels]

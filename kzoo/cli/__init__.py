@@ -5,8 +5,8 @@
   kzoo build FILE|NAME [--param k=v] [-o m.keras]   build with Keras, summarise, save
   kzoo train FILE|NAME [--recipe R] [--data SRC] [--set k=v] [--param k=v]   train, write a run directory
   kzoo finetune --from MODEL --data SRC [--unfreeze NAMES] [--features]   adapt to new images
-  kzoo predict MODEL|NAME:RELEASE IMAGE|FOLDER ... [--top K] [--tta flip,crop]   classify new images
-  kzoo evaluate RUN [RUN ...] [--tta flip,crop]     test accuracy, TTA, ensembles
+  kzoo predict MODEL|NAME:RELEASE IMAGE|FOLDER ... [--top K] [--score P --iou F]   classes, masks or boxes
+  kzoo evaluate RUN [RUN ...] [--tta flip,crop]     test accuracy, TTA, ensembles; mean IoU; COCO mAP
   kzoo tune FILE|NAME --space S [--data SRC] [--algorithm grid|random|bayesian] [--trials N]   hyperparameter search
   kzoo study FILE.yaml [--output DIR] [--variant NAME ...] [--seeds 0,1] [--set k=v] [--report]   variants x seeds
   kzoo inspect init|filters|activations|occlusion|dream|curves ...   pictures of what is inside
@@ -107,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
         add(
             "predict",
             cmd_predict,
-            "predict with a trained model: top-k class names, or a mask per image (segmentation)",
+            "predict with a trained model: top-k class names, a mask per image (segmentation) or boxes (detection)",
         )
     )
     sp = add("inspect", cmd_inspect, "look inside a network: init statistics, filters, feature maps, occlusion, dream")

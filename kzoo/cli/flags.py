@@ -116,7 +116,12 @@ def add_recipe(sp: argparse.ArgumentParser, epochs_help: str = "epochs", lr_help
 
     optimizers = OptimizerSpec.model_fields["name"].annotation.__args__  # type: ignore[union-attr]
     sp.add_argument("--recipe", metavar="FILE", help="a recipe YAML (over the architecture's train: section)")
-    sp.add_argument("--data", metavar="SOURCE", help="digits, mnist5000[:0-4], npz:PATH, folder:PATH or tfds:NAME")
+    sp.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="digits, mnist5000[:0-4], scene_digits, npz:PATH, folder:PATH or tfds:NAME; segmentation and "
+        "detection: scenes, folder:/voc: (masks), coco:PATH.json, yolo:PATH (boxes)",
+    )
     sp.add_argument("--epochs", type=POSITIVE, help=epochs_help)
     sp.add_argument("--batch-size", type=POSITIVE, help="global batch size")
     sp.add_argument("--lr", type=positive_float, help=lr_help)

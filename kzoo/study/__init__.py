@@ -14,6 +14,8 @@ A study file::
     variants:
       he_relu: {param: {init: he_normal, activation: relu}}
       grid: {param: {init: [torch_legacy, glorot_uniform], activation: [tanh, relu]}}   # four variants
+      classifier: {architecture: lenet5_modern, set: {data.source: scene_digits}}
+      pretrained: {architecture: yolo_v1, from: classifier}   # kzoo finetune --from (its seed's run) --to yolo_v1
 
 A list value in a variant's ``param:`` or ``set:`` is a grid axis: the variant expands into
 one variant per combination, named ``grid-torch_legacy-tanh`` and so on (to give a param a
@@ -23,10 +25,14 @@ where it stopped (finished runs are read, an interrupted one resumes), several p
 can share ``OUTPUT`` (a run another process holds is left to it) and a failing variant is
 reported while the others go on. ``ensembles: [VARIANT]`` also scores the variant's seeds'
 models together (mean of their probabilities, and majority vote; :func:`kzoo.train.evaluate.evaluate`).
+A variant with ``from:`` trains a segmentation or detection file on a classifier's backbone, as ``kzoo finetune
+--from START --to ARCHITECTURE``: an earlier variant of the study (each seed from that variant's run of the same
+seed), a run directory, a .keras file or NAME:RELEASE. Each variant is scored by its own task's measure; the
+report's is the baseline's.
 The report - ``study.json``, ``report.md``, ``curves.png``
-and ``accuracy.png`` - gives each variant's test accuracy (mean and standard deviation over
-the seeds that finished) and its paired difference to the baseline (over the seeds both
-finished).
+and ``accuracy.png`` - gives each variant's test accuracy (a detection study's test mAP@.5, a segmentation
+study's mean IoU; mean and standard deviation over the seeds that finished) and its paired difference to the
+baseline (over the seeds both finished).
 
 Modules: :mod:`kzoo.study.plan` (the file read and checked; imports no TensorFlow until it checks a variant),
 :mod:`kzoo.study.run` (:func:`~kzoo.study.run.study`: the runs, then the report) and :mod:`kzoo.study.report`.

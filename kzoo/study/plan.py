@@ -18,7 +18,7 @@ KEYS = {
     "name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants",
     "ensembles",
 }  # fmt: skip
-VARIANT_KEYS = {"architecture", "recipe", "set", "param", "description"}
+VARIANT_KEYS = {"architecture", "recipe", "set", "param", "description", "from"}
 MAX_RUNS = 1000
 
 
@@ -30,6 +30,8 @@ class Variant:
     sets: dict[str, Any]
     params: dict[str, Any]
     mark: Mark | None = None
+    start: str | None = None  # ``from:``: the classifier (an earlier variant, seed by seed, a run, a .keras file
+    # or NAME:RELEASE) a detector or segmenter starts from, as kzoo finetune --from START --to ARCHITECTURE
 
 
 @dataclass
@@ -120,9 +122,15 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     if ensembles and len(seeds) < 2:
         raise _fail("ensembles: an ensemble needs at least two seeds", data, "ensembles")
     study.ensembles = list(ensembles)
-    for variant in study.variants:
+    for k, variant in enumerate(study.variants):
         variant.sets = {**variant.sets, **(sets or {})}
-        _check_variant(variant)
+        if variant.start in names and variant.start not in names[:k]:
+            raise SpecError(
+                f"variant {variant.name!r} starts from variant {variant.start!r}, which must come before it",
+                variant.mark,
+                hint="list the classifier's variant first: it trains first",
+            )
+        _check_variant(variant, variant.start in names)
     return study
 
 
@@ -178,6 +186,13 @@ def _variants(name, vdata, container, data, common_sets, common_params, path, ru
         )
     if isinstance(sets.get("data.source"), str):
         sets["data.source"] = _source_relative(sets["data.source"], path)
+    start = vdata.get("from")
+    if start is not None:
+        if not isinstance(start, str) or not start:
+            raise _fail("from: a classifier's run directory, .keras file or NAME:RELEASE", vdata, "from")
+        # as on the command line: relative to the current folder (else to the study file, where it is there)
+        if not Path(start).exists() and (path.parent / start).exists():
+            start = str(path.parent / start)
     out = []
     for combo in itertools.product(*[values for _, _, values in axes]) if axes else [()]:
         vsets, vparams = dict(sets), dict(params)
@@ -186,7 +201,9 @@ def _variants(name, vdata, container, data, common_sets, common_params, path, ru
         suffix = "".join(f"-{_label(v)}" for v in combo)
         mark = mark_of(container, name, of_key=True)
         out.append(
-            Variant(name + suffix, architecture, recipe, {**common_sets, **vsets}, {**common_params, **vparams}, mark)
+            Variant(
+                name + suffix, architecture, recipe, {**common_sets, **vsets}, {**common_params, **vparams}, mark, start
+            )
         )
     return out
 
@@ -219,12 +236,14 @@ def _source_relative(source: str, study_file: Path) -> str:
     return source
 
 
-def _check_variant(variant: Variant) -> None:
+def _check_variant(variant: Variant, from_variant: bool = False) -> None:
     """What kzoo train would refuse, refused now (located at the variant) - nothing trains yet."""
     # Imported here: they import TensorFlow, and the study file's own mistakes are reported without it.
     from kzoo.train.fit import resolve
 
     try:  # resolve checks the recipe against the model, its data source by the model's task included
+        if variant.start is not None:
+            _check_start(variant, from_variant)
         resolve(variant.architecture, variant.recipe, variant.sets, variant.params)
     except SpecError as exc:
         # A mistake inside the variant's architecture or recipe file is reported at its own line; one in the
@@ -243,6 +262,21 @@ def _check_variant(variant: Variant) -> None:
         raise SpecError(
             f"variant {variant.name!r}: {exc.message}", where, exc.path if in_file else None, hint
         ) from None
+
+
+def _check_start(variant: Variant, from_variant: bool) -> None:
+    """``from:`` names an earlier variant, a run, a model file or a release, and the architecture takes a
+    backbone."""
+    from kzoo.train.dense_start import check_target
+
+    check_target(variant.architecture)
+    start = variant.start or ""
+    if not from_variant and not Path(start).exists() and ":" not in start:
+        raise SpecError(
+            f"from: no run or model {start}",
+            hint="name a variant of the study that trains the classifier (seed by seed), a run directory, a .keras "
+            "file, or a release (NAME:imagenet)",
+        )
 
 
 def run_dir(out: Path, variant: str, seed: int) -> Path:

@@ -52,15 +52,20 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return mean, std
 
 
+#: a run's score, by task: the first of these its results hold (detection, segmentation, classification)
+SCORES = {"test_map50": "test mAP@.5", "test_mean_iou": "test mean IoU", "test_accuracy": "test accuracy"}
+
+
 def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Read every run's results (finished by this process or another) and write study.json, report.md and plots."""
     status = status or {}
     rows = []
     scores: dict[str, dict[int, float]] = {}
-    key = "test_accuracy"  # the runs' score: a segmentation study's is its mean IoU (kzoo.tasks)
+    keys: dict[str, str] = {}  # each variant's score: a classifier's accuracy, a segmenter's mean IoU, ...
     for variant in plan.variants:
         scores[variant.name] = {}
         runs = []
+        key = "test_accuracy"
         for seed in plan.seeds:
             folder = run_dir(out, variant.name, seed)
             results_file = folder / "results.json"
@@ -70,20 +75,26 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
             if isinstance(results, str):  # damaged: named, skipped, the others reported
                 entry.update(status="failed", error=results)
             elif results is not None:
-                key = "test_mean_iou" if "test_mean_iou" in results else key
+                key = next(k for k in SCORES if k in results or k == "test_accuracy")
                 entry.update(status="finished", epochs=results.get("epochs_run"))
-                entry.update({k: results[k] for k in ("test_accuracy", "test_mean_iou") if k in results})
+                entry.update({k: results[k] for k in (*SCORES, "test_map") if k in results})
                 scores[variant.name][seed] = float(results[key])
             elif "error" in state:
                 entry["error"] = state["error"]
             runs.append(entry)
         mean, std = _mean_std(list(scores[variant.name].values()))
+        keys[variant.name] = key
         rows.append({"variant": variant.name, "architecture": variant.architecture, "param": variant.params,
+                     "metric": SCORES[key],
                      "set": {k: v for k, v in variant.sets.items() if k != "data.source"},
                      "finished": len(scores[variant.name]), "mean": mean, "std": std, "runs": runs})  # fmt: skip
+    main = keys[plan.baseline] if plan.baseline is not None else max(keys.values(), key=list(keys.values()).count)
     if plan.baseline is not None:
         base = scores[plan.baseline]
         for row in rows:
+            if keys[row["variant"]] != main:  # another task's score (the classifier a detector starts from)
+                row["paired_difference"], row["paired_std"], row["paired_seeds"] = None, None, 0
+                continue
             paired = [
                 scores[row["variant"]][s] - base[s] for s in plan.seeds if s in base and s in scores[row["variant"]]
             ]
@@ -98,7 +109,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
         "description": plan.description,
         "seeds": plan.seeds,
         "baseline": plan.baseline,
-        "metric": key.replace("_", " ").replace("iou", "IoU"),
+        "metric": SCORES[main],
         "variants": rows,
         "ensembles": ensembles,
         "failed": failed,
@@ -139,6 +150,12 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{100 * value:+.2f}" if signed else f"{100 * value:.2f}"
 
 
+def _named(row: dict[str, Any], doc: dict[str, Any]) -> str:
+    """A variant's name, with its score's name where it is not the study's (a classifier among detectors)."""
+    own = row.get("metric", doc.get("metric"))
+    return row["variant"] if own == doc.get("metric") else f"{row['variant']} ({own})"
+
+
 def table(doc: dict[str, Any]) -> str:
     """The report as a text table: test accuracy (%) mean ± std, and the paired difference to the baseline."""
     metric = doc.get("metric", "test accuracy") + " %"
@@ -147,7 +164,8 @@ def table(doc: dict[str, Any]) -> str:
         acc = f"{_pct(row['mean'])} ± {_pct(row['std'])}" if row["mean"] is not None else "-"
         diff = row.get("paired_difference")
         vs = f"{_pct(diff, True)} ± {_pct(row.get('paired_std'))}" if diff is not None else "-"
-        lines.append(f"{row['variant']:<32} {row['finished']:>2}/{len(row['runs']):<2} {acc:>17} {vs:>22}")
+        name = _named(row, doc)
+        lines.append(f"{name:<32} {row['finished']:>2}/{len(row['runs']):<2} {acc:>17} {vs:>22}")
     for ens in doc.get("ensembles", []):
         label = f"{ens['variant']} (ensemble)"
         value = _pct(ens.get("mean_probability")) if "error" not in ens else ens["error"]
@@ -170,7 +188,7 @@ def markdown(doc: dict[str, Any]) -> str:
     ]
     for row in doc["variants"]:
         acc = f"{_pct(row['mean'])} ± {_pct(row['std'])}" if row["mean"] is not None else "-"
-        line = f"| {row['variant']} | {row['finished']}/{len(row['runs'])} | {acc} |"
+        line = f"| {_named(row, doc)} | {row['finished']}/{len(row['runs'])} | {acc} |"
         if base:
             diff = row.get("paired_difference")
             line += f" {_pct(diff, True)} ± {_pct(row.get('paired_std'))} |" if diff is not None else " - |"
@@ -222,8 +240,9 @@ def _plots(plan: Study, out: Path, rows: list[dict[str, Any]]) -> list[str]:
     if shown:
         low = min(100 * (r["mean"] - (r["std"] or 0)) for r in shown)
         ax.set_ylim(max(0, low - 2), 100)
-    if any("test_mean_iou" in r for row in rows for r in row["runs"]):
-        ax.set_ylabel("test mean IoU % (mean ± std over seeds)")
+    other = next((k for k in SCORES if any(k in r for row in rows for r in row["runs"])), "test_accuracy")
+    if other != "test_accuracy":
+        ax.set_ylabel(f"{SCORES[other]} % (mean ± std over seeds)")
         ax.set_ylim(0, 100)
     written.append(save(fig, out / "accuracy.png"))
     return written

@@ -12,6 +12,7 @@ from kzoo.errors import KzooError, SpecError, clip, did_you_mean, printable
 from kzoo.study.plan import load_study, run_dir
 from kzoo.study.report import report
 from kzoo.train import train
+from kzoo.train.dense_start import finetune_to
 
 
 def study(
@@ -46,9 +47,15 @@ def study(
             print(printable(f"[{k}/{total}] {variant.name} seed {seed}: {folder}"), flush=True)
             keras.backend.clear_session()
             try:
-                results = train(
-                    variant.architecture, variant.recipe, {**variant.sets, "seed": seed}, variant.params, str(folder)
-                )
+                run_sets = {**variant.sets, "seed": seed}
+                if variant.start is not None:  # a classifier's backbone first (kzoo finetune --from S --to A)
+                    named = {v.name for v in plan.variants}
+                    start = str(run_dir(out, variant.start, seed)) if variant.start in named else variant.start
+                    results = finetune_to(
+                        start, variant.architecture, variant.recipe, run_sets, variant.params, str(folder)
+                    )
+                else:
+                    results = train(variant.architecture, variant.recipe, run_sets, variant.params, str(folder))
                 status[(variant.name, seed)] = {"status": "finished", "test_accuracy": results.get("test_accuracy")}
             except KzooError as exc:
                 state = "elsewhere" if "in use by another kzoo process" in exc.message else "failed"

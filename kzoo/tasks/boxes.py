@@ -26,6 +26,7 @@ annotation (COCO). A source without a split of its own is divided by ``data.vali
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ def _image_root(path: Path, images: list[dict]) -> Path:
     )
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _field(path: Path, what: str, record: Any, key: str, kind: Any) -> Any:
     value = record.get(key) if isinstance(record, dict) else None
     if not isinstance(value, kind) or isinstance(value, bool):
@@ -86,6 +91,8 @@ def coco_records(path: Path) -> tuple[list[tuple[Path, np.ndarray]], list[str]]:
     names = [str(_field(path, f"category {c['id']}", c, "name", str)) for c in cats]
     if len(index) != len(cats) or not cats:
         raise SpecError(f"{path}: categories need distinct ids (and there must be at least one)")
+    if not data["images"]:
+        raise SpecError(f"{path}: 'images' lists no images")
     root = _image_root(path, data["images"])
     images: dict[int, tuple[Path, float, float]] = {}
     for n, im in enumerate(data["images"]):
@@ -94,12 +101,15 @@ def coco_records(path: Path) -> tuple[list[tuple[Path, np.ndarray]], list[str]]:
         if not file.is_file():
             raise SpecError(f"{path}: {what} {file} does not exist", hint="each image in 'images' must be a file")
         width, height = im.get("width"), im.get("height")
-        if not isinstance(width, (int, float)) or not isinstance(height, (int, float)):
+        if not (_number(width) and _number(height) and width > 0 and height > 0):
             from PIL import Image
 
             with Image.open(file) as opened:
                 width, height = opened.size
-        images[_field(path, what, im, "id", int)] = (file, float(width), float(height))
+        key = _field(path, what, im, "id", int)
+        if key in images:
+            raise SpecError(f"{path}: {what} has the id {key} of an earlier image", hint="image ids are distinct")
+        images[key] = (file, float(width), float(height))
     boxes: dict[int, list] = {k: [] for k in images}
     for n, ann in enumerate(data["annotations"]):
         what = f"annotations[{n}] (id {ann.get('id') if isinstance(ann, dict) else '?'})"
@@ -110,7 +120,7 @@ def coco_records(path: Path) -> tuple[list[tuple[Path, np.ndarray]], list[str]]:
         if cat not in index:
             raise SpecError(f"{path}: {what} has category {cat}, which 'categories' does not list")
         bbox = ann.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_number(v) for v in bbox)):
             raise SpecError(f"{path}: {what}: bbox is [x, y, width, height] in pixels, got {bbox!r}")
         if ann.get("iscrowd"):
             continue
@@ -139,13 +149,15 @@ def read_labels(path: Path, classes: int | None) -> np.ndarray:
     if not path.is_file():
         return EMPTY
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), 1):
         fields = line.split()
         if not fields:
             continue
         where = f"{path}:{number}"
         try:
             cls, xc, yc, w, h = int(fields[0]), *(float(v) for v in fields[1:])
+            if not all(math.isfinite(v) for v in (xc, yc, w, h)):
+                raise ValueError("not finite")
         except ValueError:
             raise SpecError(
                 f"{where}: expected 'class x_centre y_centre width height', got {line.strip()!r}",
@@ -330,6 +342,8 @@ def load(spec: Any, size: tuple[int, int], channels: int) -> Any:
     if names is None:
         top = max((int(b[:, 0].max()) for v in lists.values() for _, b in v if len(b)), default=0)
         names = [str(i) for i in range(max(top + 1, 1))]
+    if not any(len(b) for _, b in lists["train"]):
+        raise SpecError(f"{source}: the training images hold no boxes", hint="a detector learns from labelled objects")
     most = max(1, max(len(b) for v in lists.values() for _, b in v))
     ds = {k: file_dataset(lists[k], size, channels, most) for k in ("train", "val", "test")}
     from kzoo.train.images import colour_or_grey

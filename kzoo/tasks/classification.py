@@ -17,7 +17,7 @@ from kzoo.tasks.base import Task
 
 class Classification(Task):
     name = "classification"
-    sources = "digits, mnist5000, npz:PATH, folder:PATH or tfds:NAME"
+    sources = "digits, mnist5000, scene_digits, npz:PATH, folder:PATH or tfds:NAME"
 
     def check_outputs(self, recipe: Any, graph: Any) -> None:
         """Every output gives class probabilities or logits; ``loss: map`` needs map_softmax."""

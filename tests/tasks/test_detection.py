@@ -265,6 +265,10 @@ def test_coco_records_are_read_as_fractions(tmp_path):
         (lambda d: d["annotations"][0].update(bbox=[1, 2, 0, 3]), "has no area"),
         (lambda d: d["images"][1].update(file_name="gone.png"), "images[1]"),
         (lambda d: d.pop("categories"), "'categories' is missing"),
+        (lambda d: d["annotations"][1].update(bbox=[1, 2, float("nan"), 3]), "bbox is [x, y, width, height]"),
+        (lambda d: d["annotations"][1].update(bbox=[1, 2, True, 3]), "bbox is [x, y, width, height]"),
+        (lambda d: d["images"][1].update(id=100), "has the id 100 of an earlier image"),
+        (lambda d: d.update(images=[]), "'images' lists no images"),
     ],
 )
 def test_coco_errors_are_located(tmp_path, spoil, message):
@@ -292,10 +296,16 @@ def test_yolo_labels_are_checked_at_their_line(tmp_path):
     path.write_text("3 0.5 0.5 0.2\n")
     with pytest.raises(SpecError, match=r"a.txt:1: expected 'class x_centre y_centre width height'"):
         boxes.read_labels(path, 5)
+    for bad in ("3 nan 0.5 0.2 0.4", "3 0.5 0.5 inf 0.4", "3 0.5 0.5 0.2 0.4 0.9"):
+        path.write_text(bad + "\n")
+        with pytest.raises(SpecError, match=r"a.txt:1: expected 'class x_centre"):
+            boxes.read_labels(path, 5)
     path.write_text("7 0.5 0.5 0.2 0.2\n")
     with pytest.raises(SpecError, match=r"a.txt:1: class 7, but there are 5 classes"):
         boxes.read_labels(path, 5)
     path.write_text("3 0.5 0.5 0.2 0.4\n")
+    np.testing.assert_allclose(boxes.read_labels(path, 5), [[3, 0.3, 0.4, 0.7, 0.6]], rtol=1e-6)
+    path.write_text("\ufeff3 0.5 0.5 0.2 0.4\n")  # a byte-order mark (Windows' editors) is not part of the class
     np.testing.assert_allclose(boxes.read_labels(path, 5), [[3, 0.3, 0.4, 0.7, 0.6]], rtol=1e-6)
     assert boxes.read_labels(tmp_path / "none.txt", 5).shape == (0, 5)  # no label file: no objects
 
@@ -355,3 +365,50 @@ def test_a_detector_without_boxes_param_is_refused():
 
     with pytest.raises(KzooError, match="param boxes"):
         boxes_of({}, "net")
+
+
+def test_a_tfds_detection_set_built_offline(tmp_path):
+    """A TFDS data set with an image and objects of bbox and label (voc's and coco's layout), generated here."""
+    tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
+
+    from kzoo.train.recipe import DataSpec
+
+    class KzooTinyBoxes(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            objects = tfds.features.Sequence(
+                {"bbox": tfds.features.BBoxFeature(), "label": tfds.features.ClassLabel(names=["ring", "dot"])}
+            )
+            features = tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(10, 10, 3)), "objects": objects})
+            return tfds.core.DatasetInfo(builder=self, features=features)
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(20), "test": self._generate_examples(4)}
+
+        def _generate_examples(self, n):
+            for i in range(n):
+                image = np.zeros((10, 10, 3), np.uint8)
+                image[2:6, 1 + i % 4 : 5 + i % 4] = 200
+                box = tfds.features.BBox(ymin=0.2, xmin=(1 + i % 4) / 10, ymax=0.6, xmax=(5 + i % 4) / 10)
+                yield i, {"image": image, "objects": {"bbox": [box] * (1 + i % 2), "label": [i % 2] * (1 + i % 2)}}
+
+    KzooTinyBoxes(data_dir=str(tmp_path)).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+    )
+    spec = DataSpec(source="tfds:kzoo_tiny_boxes", data_dir=str(tmp_path), validation_split=0.25)
+    splits = TASKS.get("detection").load_data(spec, (20, 20, 3))
+    assert splits.class_names == ["ring", "dot"] and (splits.train_size, splits.val_size, splits.test_size) == (
+        15,
+        5,
+        4,
+    )
+    for image, found in splits.test:
+        assert image.shape == (20, 20, 3) and found.shape == (boxes.TFDS_MOST, 5)
+        found = np.asarray(found)
+        kept = found[found[:, 0] >= 0]
+        assert len(kept) == 1 + kept[0, 0] and set(kept[:, 0]) == {kept[0, 0]}  # label i % 2, 1 + i % 2 boxes
+        np.testing.assert_allclose(kept[:, [1, 3]], [[0.2, 0.6]] * len(kept), atol=1e-6)
+        np.testing.assert_allclose(kept[:, 4] - kept[:, 2], 0.4, atol=1e-6)
+        x0 = float(kept[0, 2])  # the box is where the picture's bright square is
+        assert np.asarray(image)[8, int(round(x0 * 20)) + 1, 0] > 0.5 > np.asarray(image)[1, 0, 0]

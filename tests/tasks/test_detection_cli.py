@@ -37,6 +37,9 @@ def _spoil(path, how):
     elif how == "category":
         doc["annotations"][0]["category_id"] = 42
         message = "annotations[0] (id 1) has category 42, which 'categories' does not list"
+    elif how == "empty":
+        doc["annotations"] = []
+        message = "the training images hold no boxes"
     else:
         doc["images"][2]["file_name"] = "missing.png"
         message = "images[2]"
@@ -44,7 +47,7 @@ def _spoil(path, how):
     return message
 
 
-@pytest.mark.parametrize("how", ["outside", "category", "image"])
+@pytest.mark.parametrize("how", ["outside", "category", "image", "empty"])
 def test_bad_coco_files_are_refused_before_training(tmp_path, run, how):
     path, _ = write_coco(tmp_path, count=8)
     message = _spoil(path, how)
@@ -140,3 +143,27 @@ def test_a_coco_folder_trains_evaluates_as_pycocotools_and_predicts_other_sizes(
         for b in row["boxes"]:
             x0, y0, x1, y1 = b["box"]
             assert 0 <= x0 <= x1 <= 90 and 0 <= y0 <= y1 <= 70 and b["score"] >= 0.01
+
+
+@pytest.mark.slow
+def test_a_study_starts_a_detector_from_its_own_classifier_variant(tmp_path, run):
+    """yolo_scenes' shape, a run each: the classifier trains first, the detector starts from its seed's run."""
+    from pathlib import Path
+
+    import kzoo
+
+    net = Path(kzoo.__file__).parent / "studies" / "nets" / "yolo_lenet.yaml"
+    (tmp_path / "s.yaml").write_text(
+        f"name: s\narchitecture: {net}\ndata: scenes\nseeds: [3]\nset: {{epochs: 1, verbose: 0}}\nbaseline: scratch\n"
+        "variants:\n  classifier: {architecture: lenet5_modern, set: {data.source: scene_digits, data.pad: 2}}\n"
+        "  scratch: {}\n  pretrained: {from: classifier}\n"
+    )
+    rc, out, err = run("study", tmp_path / "s.yaml", "--output", tmp_path / "out", "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["metric"] == "test mAP@.5" and not doc["failed"]
+    rows = {r["variant"]: r for r in doc["variants"]}
+    assert rows["classifier"]["metric"] == "test accuracy" and rows["classifier"]["mean"] > 0.5
+    assert rows["classifier"]["paired_difference"] is None and rows["pretrained"]["paired_seeds"] == 1
+    assert "kzoo finetune: 3 layers start from seed3" in err  # c1, c3 and c5 of the classifier's seed-3 run
+    assert "classifier (test accuracy)" in (tmp_path / "out" / "report.md").read_text()
