@@ -17,15 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from kzoo.api import Fraction, Images, ModelLike, Positive
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.keras.scores import is_logits
-from kzoo.tasks import dense, detection, task_of
-from kzoo.train import images as imgs
-from kzoo.train.evaluate import probabilities
+from kzoo.tasks import task_of
+from kzoo.tasks.detection import IOU, SCORE
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
 
 
@@ -83,24 +80,11 @@ def _zoo_name(text: str) -> bool:
 
 def class_names(model: Any, meta: dict[str, Any]) -> list[str]:
     """The model's class names (saved with it), else "0".."K-1"."""
-    task = task_of(meta).name
-    if task == "detection":
-        from kzoo.tasks.detection import classes_of
-
-        k = classes_of(model)
-    else:
-        k = int(model.outputs[0].shape[-1]) if task == "segmentation" else main_output_shape(model)
+    k = task_of(meta).classes_of(model)
     names = meta.get("class_names")
     if isinstance(names, list) and len(names) == k:
         return [str(n) for n in names]
     return [str(i) for i in range(k)]
-
-
-def main_output_shape(model: Any) -> int:
-    out = model.outputs[0]
-    if len(out.shape) != 2:
-        raise SpecError(f"the model's output has shape {tuple(out.shape)}, not one score per class")
-    return int(out.shape[-1])
 
 
 def predict(
@@ -110,8 +94,8 @@ def predict(
     tta: list[Literal["flip", "crop"]] | None = None,
     batch_size: Positive = 32,
     output: str | Path | None = None,
-    score: Fraction = detection.SCORE,
-    iou: Fraction = detection.IOU,
+    score: Fraction = SCORE,
+    iou: Fraction = IOU,
 ) -> dict[str, Any]:
     """Top-``top`` classes with probabilities for each image (files or folders); ``model``: a path or a model.
     A segmentation model (kzoo.tasks) writes a mask and an overlay per image into ``output`` (default ``masks``)
@@ -125,39 +109,16 @@ def predict(
         model = open_model(model)
     info = meta(model)
     size, channels, pad = model_input(model, info)
-    resize = (info.get("input") or {}).get("resize")
-    names = class_names(model, info)
-    if task_of(info).name == "segmentation":
-        if tta:
-            raise SpecError("--tta is for classifiers; a segmentation model predicts each image once")
-        masks = dense.predict(model, files, names, size, channels, is_logits(model), Path(output or "masks"))
-        return {"model": source, "task": "segmentation", **masks}
-    if task_of(info).name == "detection":
-        if tta:
-            raise SpecError("--tta is for classifiers; a detector predicts each image once")
-        found = detection.predict(model, files, names, size, channels, Path(output or "detections"), score, iou)
-        return {"model": source, "task": "detection", **found}
-    top = max(1, min(int(top), len(names)))
-    rows, logits = [], is_logits(model)
-    for start in range(0, len(files), batch_size):
-        chunk = files[start : start + batch_size]
-        batch = np.stack([imgs.load(f, size, channels, pad, resize) for f in chunk])
-        probs = probabilities(model, batch, tta or [], logits)
-        for f, p in zip(chunk, probs, strict=True):
-            order = np.argsort(-p)[:top]
-            rows.append({"file": str(f), "top": [{"class": names[i], "p": float(p[i])} for i in order]})
-    return {"model": source, "classes": names, "tta": list(tta or []), "predictions": rows}
+    task = task_of(info)
+    options = {
+        "size": size, "channels": channels, "pad": pad, "resize": (info.get("input") or {}).get("resize"),
+        "logits": is_logits(model), "top": top, "tta": tta, "batch_size": batch_size, "output": output,
+        "score": score, "iou": iou,
+    }  # fmt: skip
+    result = task.predict(model, files, class_names(model, info), options)
+    return {"model": source, **({"task": task.name} if task.name != "classification" else {}), **result}
 
 
 def table(result: dict[str, Any]) -> str:
-    """One line per image: the file, then the top classes with their probabilities (or its mask and classes)."""
-    if result.get("task") == "segmentation":
-        return dense.table(result)
-    if result.get("task") == "detection":
-        return detection.table(result)
-    width = min(60, max(len(r["file"]) for r in result["predictions"]))
-    lines = []
-    for r in result["predictions"]:
-        best = "  ".join(f"{t['class']} {t['p']:.3f}" for t in r["top"])
-        lines.append(f"{r['file']:<{width}}  {best}")
-    return "\n".join(lines)
+    """One line per image, as the model's task writes it (top classes, a mask, or boxes)."""
+    return task_of(result.get("task") or "classification").table(result)

@@ -52,3 +52,33 @@ class Task:
     def test_scores(self, model: Any, splits: Splits, batch_size: int) -> dict[str, float]:
         """Scores ``kzoo train`` adds to its results beyond the compiled metrics' (detection: COCO's mAP)."""
         return {}
+
+    # -- using trained models: kzoo evaluate and kzoo predict -------------------------------------------------
+    def classes_of(self, model: Any) -> int:
+        """How many classes a model of this task scores (its output's last axis)."""
+        return int(model.outputs[0].shape[-1])
+
+    def score(self, models: list[Any], splits: Splits, names: list[str], tta: list[str], batch_size: int) -> dict:
+        """``kzoo evaluate``: each model's scores on the test split (and, where the task has them, their
+        ensemble's); ``names`` are the class names."""
+        raise NotImplementedError
+
+    def report_text(self, report: dict[str, Any]) -> str:
+        """``kzoo evaluate``'s report as text."""
+        raise NotImplementedError
+
+    def predict(self, model: Any, files: list[Any], names: list[str], options: dict[str, Any]) -> dict[str, Any]:
+        """``kzoo predict`` on image files; ``options``: size, channels, pad, resize, logits, top, tta,
+        batch_size, output, score, iou (each task reads what it uses)."""
+        raise NotImplementedError
+
+    def table(self, result: dict[str, Any]) -> str:
+        """``kzoo predict``'s result as text, a line per image."""
+        raise NotImplementedError
+
+    def refuse_tta(self, tta: list[str] | None) -> None:
+        """Test-time augmentation is a classifier's: other tasks refuse it by name."""
+        if tta:
+            from kzoo.errors import SpecError
+
+            raise SpecError(f"--tta is for classifiers; a {self.name} model scores each image once")

@@ -81,7 +81,8 @@ class Detection(Task):
             raise SpecError(f"unknown detection data source {source!r}", path="data.source", hint=SOURCES)
         path = Path(rest).expanduser()
         if kind == "coco" and not path.is_file():
-            raise SpecError(f"coco: no such file {rest}", path="data.source", hint="coco:PATH/annotations.json")
+            what = "is a folder, not a JSON file" if path.is_dir() else "no such file"
+            raise SpecError(f"coco: {rest} {what}", path="data.source", hint="coco:PATH/annotations.json")
         if kind == "yolo" and not path.is_dir():
             raise SpecError(f"yolo: no such folder {rest}", path="data.source", hint="yolo:PATH (images/, labels/)")
 
@@ -114,6 +115,28 @@ class Detection(Task):
         found = evaluate_models([model], splits.test.batch(batch_size), splits.class_names, SCORE_ALL, IOU)
         return {"test_map": found["members"][0]["map"], "test_map50": found["members"][0]["map50"]}
 
+    def classes_of(self, model: Any) -> int:
+        """The classes a detector scores: its output's last axis less 5 per predictor."""
+        return int(model.outputs[0].shape[-1]) - 5 * _boxes(model)
+
+    def score(self, models: list[Any], splits: Any, names: list[str], tta: list[str], batch_size: int) -> dict:
+        """COCO's evaluation of each model (every box scoring at least 0.001, as COCO's evaluation expects)."""
+        self.refuse_tta(tta)
+        return evaluate_models(models, splits.test.batch(batch_size), names, SCORE_ALL, IOU)
+
+    def report_text(self, report: dict[str, Any]) -> str:
+        return report_text(report)
+
+    def predict(self, model: Any, files: list[Any], names: list[str], options: dict[str, Any]) -> dict[str, Any]:
+        self.refuse_tta(options["tta"])
+        output = Path(options["output"] or "detections")
+        return predict(
+            model, files, names, options["size"], options["channels"], output, options["score"], options["iou"]
+        )
+
+    def table(self, result: dict[str, Any]) -> str:
+        return table(result)
+
 
 SCORE_ALL = 0.001  # the score threshold for mAP: every candidate box counts (COCO keeps 100 per image)
 
@@ -122,11 +145,6 @@ def _boxes(model: Any) -> int:
     from kzoo.builder import meta
 
     return boxes_of(meta(model).get("params") or {}, getattr(model, "name", "the model"))
-
-
-def classes_of(model: Any) -> int:
-    """The classes a detector scores: its output's last axis less 5 per predictor."""
-    return int(model.outputs[0].shape[-1]) - 5 * _boxes(model)
 
 
 def evaluate_models(models: list, test: Any, names: list[str], score: float, iou: float) -> dict[str, Any]:

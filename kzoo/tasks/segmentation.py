@@ -116,6 +116,32 @@ class Segmentation(Task):
         iou = keras.metrics.MeanIoU(classes, name="mean_iou", ignore_class=IGNORE, sparse_y_pred=False)
         return [PixelAccuracy(IGNORE), iou]
 
+    def score(self, models: list[Any], splits: Any, names: list[str], tta: list[str], batch_size: int) -> dict:
+        from kzoo.keras.scores import is_logits
+        from kzoo.tasks import dense
+
+        self.refuse_tta(tta)
+        logits = [is_logits(m) for m in models]
+        return dense.evaluate(models, splits.test.batch(batch_size), splits.classes, names, logits)
+
+    def report_text(self, report: dict[str, Any]) -> str:
+        from kzoo.tasks import dense
+
+        return dense.report_text(report)
+
+    def predict(self, model: Any, files: list[Any], names: list[str], options: dict[str, Any]) -> dict[str, Any]:
+        from kzoo.keras.scores import is_logits
+        from kzoo.tasks import dense
+
+        self.refuse_tta(options["tta"])
+        size, channels, output = options["size"], options["channels"], Path(options["output"] or "masks")
+        return dense.predict(model, files, names, size, channels, is_logits(model), output)
+
+    def table(self, result: dict[str, Any]) -> str:
+        from kzoo.tasks import dense
+
+        return dense.table(result)
+
 
 from kzoo.tasks import register_task  # noqa: E402
 

@@ -22,9 +22,7 @@ import tensorflow as tf
 from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError, clip
 from kzoo.keras.scores import is_logits, to_probabilities
-from kzoo.tasks import dense, detection, task_of
-from kzoo.tasks.detection import IOU, SCORE_ALL
-from kzoo.train.data import load_data
+from kzoo.tasks import task_of
 from kzoo.train.recipe import resolve_recipe
 
 TTA = ("flip", "crop")
@@ -136,55 +134,19 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     tasks = {task_of(meta(m)).name for m in models}
     if len(tasks) != 1:
         raise SpecError(f"the models do different tasks ({', '.join(sorted(tasks))}): evaluate one kind at a time")
-    if tasks != {"classification"}:
-        return _dense(models, runs, task_of(tasks.pop()), base, shapes.pop(), names[0], tta, batch_size)
-    splits = load_data(base, shapes.pop())
+    task = task_of(tasks.pop())
+    if task.name != "classification":
+        task.refuse_tta(tta)
+    splits = task.load_data(base, shapes.pop())
     for run, known_names in zip(runs, names, strict=True):
         same_classes(known_names, splits.class_names, str(run), splits.source)
-    test = splits.test.batch(batch_size)
-    results = [predict(m, test, tta or []) for m in models]
-    labels = results[0][1]
-    classes = [p.shape[1] for p, _ in results]
+    classes = [task.classes_of(m) for m in models]
     if any(c != splits.classes for c in classes):
         raise SpecError(f"{splits.source} has {splits.classes} classes, but a model scores {classes[0]}")
-    report = ensemble([p for p, _ in results], labels)
-    class_names = names[0] if names[0] else splits.class_names
-    mean = np.mean([p for p, _ in results], axis=0).argmax(1)
-    report["per_class"] = {
-        str(n): float((mean[labels == c] == c).mean()) if (labels == c).any() else None
-        for c, n in enumerate(class_names)
-    }
-    report.update(tta=list(tta or []), data=splits.source, models=[str(r) for r in runs])
+    report = task.score(models, splits, list(names[0] or splits.class_names), list(tta or []), batch_size)
+    report.setdefault("test_images", splits.test_size)
+    report.update(task=task.name, tta=list(tta or []), data=splits.source, models=[str(r) for r in runs])
     return report
-
-
-def _dense(
-    models: list, runs: list[str], task: Any, base: Any, shape: Any, names: Any, tta: Any, batch_size: int
-) -> dict:
-    """Segmentation: pixel accuracy, mean IoU and IoU per class of each model (and of their mean probabilities).
-    Detection: COCO's evaluation of each model."""
-    if tta:
-        raise SpecError(f"--tta is for classifiers; a {task.name} model is scored on each image once")
-    splits = task.load_data(base, shape)
-    for run in runs:
-        same_classes(names, splits.class_names, str(run), splits.source)
-    classes = [detection.classes_of(m) if task.name == "detection" else int(m.outputs[0].shape[-1]) for m in models]
-    if any(c != splits.classes for c in classes):
-        raise SpecError(f"{splits.source} has {splits.classes} classes, but a model scores {classes[0]}")
-    names = list(names or splits.class_names)
-    if task.name == "detection":
-        report = detection.evaluate_models(models, splits.test.batch(batch_size), names, SCORE_ALL, IOU)
-    else:
-        logits = [is_logits(m) for m in models]
-        report = dense.evaluate(models, splits.test.batch(batch_size), splits.classes, names, logits)
-    return {
-        "task": task.name,
-        **report,
-        "test_images": splits.test_size,
-        "data": splits.source,
-        "models": [str(r) for r in runs],
-        "tta": [],
-    }
 
 
 def same_classes(model_names: list[str] | None, data_names: list[str], model: str, source: str) -> None:
@@ -205,17 +167,5 @@ def same_classes(model_names: list[str] | None, data_names: list[str], model: st
 
 
 def report_text(report: dict) -> str:
-    if report.get("task") == "segmentation":
-        return dense.report_text(report)
-    if report.get("task") == "detection":
-        return detection.report_text(report)
-    tta = f" with test-time augmentation ({', '.join(report['tta'])})" if report["tta"] else ""
-    lines = [f"test accuracy on {report['test_images']} images of {report['data']}{tta}:"]
-    for model, acc in zip(report["models"], report["members"], strict=True):
-        lines.append(f"  {acc:.4f}  {model}")
-    if len(report["members"]) > 1:
-        lines.append(f"  {report['mean_probability']:.4f}  ensemble, mean of probabilities")
-        lines.append(f"  {report['majority_vote']:.4f}  ensemble, majority vote")
-    per = ", ".join(f"{k} {v:.3f}" for k, v in report["per_class"].items() if v is not None)
-    lines.append(f"per class: {per}")
-    return "\n".join(lines)
+    """The report as text, as its task writes it."""
+    return task_of(report.get("task") or "classification").report_text(report)

@@ -314,7 +314,8 @@ def test_detection_sources_are_checked_before_tensorflow(tmp_path):
     task = TASKS.get("detection")
     for bad, message in [
         ("digits", "unknown detection data source"),
-        ("coco:" + str(tmp_path / "no.json"), "coco: no such file"),
+        ("coco:" + str(tmp_path / "no.json"), "no.json no such file"),
+        ("coco:" + str(tmp_path), "is a folder, not a JSON file"),
         ("yolo:" + str(tmp_path / "none"), "yolo: no such folder"),
     ]:
         with pytest.raises(SpecError, match=message):

@@ -71,7 +71,7 @@ def test_yolo_folders_with_bad_labels_are_refused_at_the_line(tmp_path, run):
 
 def test_unknown_sources_and_thresholds_are_refused(tmp_path, run):
     rc, out, err = run("train", "yolo_v1", *SMALL, "--data", "coco:" + str(tmp_path / "none.json"))
-    assert rc != 0 and "coco: no such file" in err
+    assert rc != 0 and "none.json no such file" in err
     rc, out, err = run("predict", "yolo_v1", str(tmp_path), "--score", "2")
     assert rc != 0 and "expected a number from 0 to 1" in err
 
