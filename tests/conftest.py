@@ -61,3 +61,17 @@ def run_kzoo(*args, cwd: str | Path | None = None, timeout: int = 900, env: dict
         timeout=timeout,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
     )
+
+
+@pytest.fixture
+def run(capsys):
+    """run(*argv) -> (exit code, stdout, stderr) of the kzoo command line, in this process."""
+    from kzoo.cli import main
+
+    def go(*argv):
+        capsys.readouterr()
+        rc = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return go

@@ -119,7 +119,7 @@ def warn_if_tiny(graph: Graph, splits: Splits) -> None:
     weights = graph.totals()["trainable_params"]
     if weights > TINY_DATA * splits.train_size:
         hint = (
-            "kzoo.convolutionalise starts an FCN from a trained classifier"
+            "a backbone pretrained as a classifier usually does better (kzoo finetune --from CLASSIFIER --to FILE)"
             if task_of(graph).name != "classification"
             else "fine-tuning a pretrained network usually does better "
             f"(kzoo finetune --from resnet18:imagenet --param include_top=false --data {splits.source})"

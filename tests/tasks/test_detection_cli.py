@@ -16,19 +16,6 @@ from kzoo.tasks import scenes
 SMALL = ["--param", "backbone=lenet5_modern", "--param", "head_convs=0", "--param", "fc_width=64"]
 
 
-@pytest.fixture
-def run(capsys):
-    from kzoo.cli import main
-
-    def go(*argv):
-        capsys.readouterr()
-        rc = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return go
-
-
 def _spoil(path, how):
     doc = json.loads(path.read_text())
     if how == "outside":

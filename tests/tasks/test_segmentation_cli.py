@@ -31,19 +31,6 @@ def write_folder(root, count=40, size=(40, 48), seed=0, split="train"):
     return root
 
 
-@pytest.fixture
-def run(capsys):
-    from kzoo.cli import main
-
-    def go(*argv):
-        capsys.readouterr()
-        rc = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return go
-
-
 TRAIN = ["train", "unet", "--param", "width=4", "--param", "depth=2", "--set", "epochs=1"]
 
 
