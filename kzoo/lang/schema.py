@@ -34,10 +34,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TOP_LEVEL_KEYS = (
-    "name extends aliases paper reference differences description input example_size params choices "
-    "tables defaults blocks layers heads outputs features weights train"
-).split()
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 

@@ -43,7 +43,12 @@ Fraction = Annotated[float, Field(ge=0, lt=1)]
 class DataSpec(Part):
     """Where the images come from and how they are split."""
 
-    source: str = Field("digits", description="digits | npz:PATH | folder:PATH | tfds:NAME")
+    source: str = Field(
+        "digits",
+        description="classification: digits | mnist5000[:DIGITS] | scene_digits | npz:PATH | folder:PATH | tfds:NAME; "
+        "segmentation: scenes | folder:PATH | voc:PATH | tfds:NAME; detection: scenes | coco:PATH.json | yolo:PATH | "
+        "tfds:NAME",
+    )
     data_dir: str | None = Field(None, description="TFDS data folder")
     download: bool = Field(False, description="let TFDS download and prepare the data set")
     validation_split: Fraction = Field(0.15, description="held out of training when the source has no validation set")
