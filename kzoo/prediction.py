@@ -110,6 +110,7 @@ def predict(
     info = meta(model)
     size, channels, pad = model_input(model, info)
     task = task_of(info)
+    task.refuse_tta(tta)
     options = {
         "size": size, "channels": channels, "pad": pad, "resize": (info.get("input") or {}).get("resize"),
         "logits": is_logits(model), "top": top, "tta": tta, "batch_size": batch_size, "output": output,

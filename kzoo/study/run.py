@@ -39,6 +39,7 @@ def study(
     runs = f"{len(variants)} variants x {len(plan.seeds)} seeds = {total} runs"
     print(printable(f"kzoo study {plan.name}: {runs} into {out}"))
     status: dict[tuple[str, int], dict[str, Any]] = {}
+    named = {v.name for v in plan.variants}  # a from: that names one starts from its run of the same seed
     k = 0
     for variant in variants:
         for seed in plan.seeds:
@@ -49,7 +50,6 @@ def study(
             try:
                 run_sets = {**variant.sets, "seed": seed}
                 if variant.start is not None:  # a classifier's backbone first (kzoo finetune --from S --to A)
-                    named = {v.name for v in plan.variants}
                     start = str(run_dir(out, variant.start, seed)) if variant.start in named else variant.start
                     results = finetune_to(
                         start, variant.architecture, variant.recipe, run_sets, variant.params, str(folder)

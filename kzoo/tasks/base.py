@@ -21,6 +21,19 @@ class Task:
         """The model's outputs are what this task trains (a SpecError at the layer's line otherwise)."""
         raise NotImplementedError
 
+    def check_one_output(self, graph: Graph) -> None:
+        """A dense-prediction model has one output: a second one is an error at its line."""
+        if len(graph.outputs) > 1:
+            from kzoo.errors import SpecError
+
+            extra = graph.nodes[graph.outputs[1]]
+            raise SpecError(
+                f"a {self.name} model has one output; {graph.name} also has {extra.name!r}",
+                extra.source,
+                extra.path,
+                "remove the extra output (or its head)",
+            )
+
     def check_recipe(self, recipe: Recipe) -> None:
         """Recipe fields this task cannot honour are refused by name (never silently ignored)."""
 
@@ -77,7 +90,8 @@ class Task:
         raise NotImplementedError
 
     def refuse_tta(self, tta: list[str] | None) -> None:
-        """Test-time augmentation is a classifier's: other tasks refuse it by name."""
+        """Test-time augmentation is a classifier's (which overrides this): other tasks refuse it by name. Called
+        by kzoo evaluate and kzoo predict before anything loads."""
         if tta:
             from kzoo.errors import SpecError
 

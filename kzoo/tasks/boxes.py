@@ -229,22 +229,9 @@ def padded(boxes: list[np.ndarray], most: int) -> np.ndarray:
 
 def file_dataset(records: list[tuple[Path, np.ndarray]], size: tuple[int, int], channels: int, most: int) -> Any:
     """(image, boxes) of files as a tf.data dataset, images prepared to ``size``, boxes padded to ``most``."""
-    import tensorflow as tf
+    from kzoo.train.images import dataset
 
-    from kzoo.train.images import decode, prepare
-
-    def read(file: Any) -> np.ndarray:
-        return decode(file.decode() if isinstance(file, bytes) else str(file), channels)
-
-    def load(file, boxes):
-        x = tf.numpy_function(read, [file], tf.uint8, stateful=False)
-        x.set_shape([None, None, channels])
-        return prepare(tf.cast(x, tf.float32) / 255.0, size, channels), boxes
-
-    files = [str(f) for f, _ in records]
-    return tf.data.Dataset.from_tensor_slices((files, padded([b for _, b in records], most))).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    return dataset([str(f) for f, _ in records], padded([b for _, b in records], most), size, channels)
 
 
 def scene_records(split: str, count: int, size: tuple[int, int]) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -68,6 +68,9 @@ class Classification(Task):
             raise SpecError(f"the model's output has shape {tuple(out.shape)}, not one score per class")
         return int(out.shape[-1])
 
+    def refuse_tta(self, tta: list[str] | None) -> None:
+        """A classifier takes test-time augmentation."""
+
     def score(self, models: list[Any], splits: Any, names: list[str], tta: list[str], batch_size: int) -> dict:
         """Test accuracy of each model, of their mean probabilities and majority vote, and per class."""
         import numpy as np

@@ -39,13 +39,8 @@ class Detection(Task):
     sources = SOURCES
 
     def check_outputs(self, recipe: Any, graph: Any) -> None:
+        self.check_one_output(graph)
         node = graph.nodes[graph.outputs[0]]
-        if len(graph.outputs) > 1:
-            extra = graph.nodes[graph.outputs[1]]
-            raise SpecError(
-                f"a detector has one output; {graph.name} also has {extra.name!r}", extra.source, extra.path,
-                "remove the extra output (or its head)",
-            )  # fmt: skip
         boxes = boxes_of(graph.meta["params"], graph.name)
         shape = node.shape
         if len(shape) != 3 or shape[0] != shape[1] or shape[2] is None or shape[2] <= 5 * boxes:
@@ -121,14 +116,12 @@ class Detection(Task):
 
     def score(self, models: list[Any], splits: Any, names: list[str], tta: list[str], batch_size: int) -> dict:
         """COCO's evaluation of each model (every box scoring at least 0.001, as COCO's evaluation expects)."""
-        self.refuse_tta(tta)
         return evaluate_models(models, splits.test.batch(batch_size), names, SCORE_ALL, IOU)
 
     def report_text(self, report: dict[str, Any]) -> str:
         return report_text(report)
 
     def predict(self, model: Any, files: list[Any], names: list[str], options: dict[str, Any]) -> dict[str, Any]:
-        self.refuse_tta(options["tta"])
         output = Path(options["output"] or "detections")
         return predict(
             model, files, names, options["size"], options["channels"], output, options["score"], options["iou"]

@@ -29,16 +29,9 @@ class Segmentation(Task):
     sources = SOURCES
 
     def check_outputs(self, recipe: Any, graph: Any) -> None:
+        self.check_one_output(graph)
         main = graph.outputs[0]
         node = graph.nodes[main]
-        if len(graph.outputs) > 1:
-            extra = graph.nodes[graph.outputs[1]]
-            raise SpecError(
-                f"a segmentation model has one output; {graph.name} also has {extra.name!r}",
-                extra.source,
-                extra.path,
-                "remove the extra output (or its head)",
-            )
         shape, given = node.shape, graph.input_shape
         if len(shape) != 3 or shape[:2] != tuple(given[:2]):
             raise SpecError(
@@ -120,7 +113,6 @@ class Segmentation(Task):
         from kzoo.keras.scores import is_logits
         from kzoo.tasks import dense
 
-        self.refuse_tta(tta)
         logits = [is_logits(m) for m in models]
         return dense.evaluate(models, splits.test.batch(batch_size), splits.classes, names, logits)
 
@@ -133,7 +125,6 @@ class Segmentation(Task):
         from kzoo.keras.scores import is_logits
         from kzoo.tasks import dense
 
-        self.refuse_tta(options["tta"])
         size, channels, output = options["size"], options["channels"], Path(options["output"] or "masks")
         return dense.predict(model, files, names, size, channels, is_logits(model), output)
 

@@ -135,8 +135,7 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
     if len(tasks) != 1:
         raise SpecError(f"the models do different tasks ({', '.join(sorted(tasks))}): evaluate one kind at a time")
     task = task_of(tasks.pop())
-    if task.name != "classification":
-        task.refuse_tta(tta)
+    task.refuse_tta(tta)
     splits = task.load_data(base, shapes.pop())
     for run, known_names in zip(runs, names, strict=True):
         same_classes(known_names, splits.class_names, str(run), splits.source)

@@ -164,8 +164,9 @@ def verify(files: Iterable[str | Path], channels: int) -> None:
         raise ImageError(f"{bad[0].message}{more}", hint="remove or replace the file, then run again")
 
 
-def dataset(files: Sequence[str], labels: Sequence[int], size: Sequence[int], channels: int, pad: int = 0) -> Any:
-    """A tf.data dataset of (image, label): each file decoded by Pillow, then :func:`prepare`'d."""
+def dataset(files: Sequence[str], labels: Any, size: Sequence[int], channels: int, pad: int = 0) -> Any:
+    """A tf.data dataset of (image, target): each file decoded by Pillow, then :func:`prepare`'d. Integer labels
+    become int32; other targets (a detector's padded boxes, float32) are kept as they are."""
 
     def read(path: Any) -> np.ndarray:
         return decode(path.decode() if isinstance(path, bytes) else str(path), channels)
@@ -175,6 +176,8 @@ def dataset(files: Sequence[str], labels: Sequence[int], size: Sequence[int], ch
         image.set_shape([None, None, channels])
         return prepare(tf.cast(image, tf.float32) / 255.0, size, channels, pad), label
 
-    return tf.data.Dataset.from_tensor_slices((list(map(str, files)), np.asarray(labels, "int32"))).map(
+    targets = np.asarray(labels)
+    targets = targets.astype("int32") if targets.dtype.kind in "iub" or targets.size == 0 else targets
+    return tf.data.Dataset.from_tensor_slices((list(map(str, files)), targets)).map(
         load_one, num_parallel_calls=tf.data.AUTOTUNE
     )
