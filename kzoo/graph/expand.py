@@ -1,7 +1,8 @@
 """Expansion: a :class:`Spec` becomes a flat DAG of concrete :class:`Node` s.
 
 Expressions are evaluated, scoped ``defaults`` applied, ``repeat`` unrolled,
-blocks called (kzoo.graph.blocks), ``parallel`` branches merged, ``when`` items
+blocks called (kzoo.graph.blocks; an item's key may be an expression
+that names the block: ``"${kind}": {filters: 64}``), ``parallel`` branches merged, ``when`` items
 dropped, op items validated (kzoo.graph.op_items) and ``from:`` references
 resolved (kzoo.graph.names). Every node keeps the mark of the YAML item it came
 from. The keys each construct takes are kzoo.lang.grammar's table.
@@ -22,7 +23,7 @@ from kzoo.graph.op_items import OpItems
 from kzoo.graph.reach import unused_defaults
 from kzoo.graph.scope_tools import Scope, sub_path, toposort
 from kzoo.lang.choices import allowed_values, is_allowed
-from kzoo.lang.expr import substitute
+from kzoo.lang.expr import is_expression, substitute
 from kzoo.lang.grammar import check_keys
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.resolve import Spec
@@ -237,7 +238,12 @@ class Expander(Naming, Blocks, OpItems):
                 "write each layer as its own list item",
             )
         key = keys[0]
-        return self.call_or_op(key, item[key], item, key, scope, prev, f"{path}.{key}")
+        name = key
+        if is_expression(key):  # a block (or op) chosen by an expression: "${kind}": {filters: 64}
+            name = substitute(key, scope.env, mark_of(item, key, of_key=True), f"{path}.{key}")
+            if not isinstance(name, str):
+                raise self.fail(f"{key} names no op or block: {short(name)}", item, key, path, of_key=True)
+        return self.call_or_op(name, item[key], item, key, scope, prev, f"{path}.{key}")
 
     def call_or_op(self, key: Any, args: Any, container: Any, ckey: Any, scope: Scope, prev: Any, path: str) -> Any:
         if isinstance(key, str) and key in self.blocks:

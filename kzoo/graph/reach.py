@@ -7,7 +7,8 @@ leaves ``arg`` to the defaults, because each sets it itself or because there is 
 item at all (``defaults: {dense: {units: 256}}`` in a file whose dense layers all give
 ``units``): that is reported where the entry is written. Items are judged as written,
 whatever their ``when:`` (a default used only by a head that a param switches off is
-still used), so the check holds for every value of the params.
+still used), and an item whose key is an expression reaches every block, so the check holds for every
+value of the params.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from kzoo.lang.expr import is_expression
 from kzoo.lang.loader import YMap
 from kzoo.ops import ACTIVATIONS, OPS
 
@@ -129,6 +131,10 @@ class _Reach:
 
     def named(self, key: Any, args: Any, out: Items) -> None:
         if not isinstance(key, str):
+            return
+        if is_expression(key):  # a block chosen by an expression may be any of them
+            for name in self.blocks:
+                self.named(name, args, out)
             return
         if key in self.blocks:
             if key not in self.done:

@@ -4,7 +4,8 @@
 this file's mappings are merged into it key by key, recursively (so a
 variant can change one param or one default), while lists and scalars
 replace. ``aliases`` is never inherited; ``weights`` is inherited whole and
-replaced whole (a file that declares releases declares all of its own).
+replaced whole (a file that declares releases declares all of its own). ``weights: FILE.yaml`` reads
+the releases from a releases file beside it (``releases:``, and the ``tables:`` they look up).
 
 Overrides (``--set depth=101``, ``kzoo.load("resnet", depth=101)``) may
 only name params the file declares, with a value of the declared type;
@@ -29,6 +30,7 @@ from kzoo.lang.validate import validate
 MAX_EXTENDS = 16
 NOT_INHERITED = ("aliases", "extends")
 REPLACED_WHOLE = ("weights",)
+EXAMPLES = {"extends": "extends: families/resnet.yaml", "weights": "weights: weights/resnet.yaml"}
 
 
 @dataclass
@@ -72,50 +74,89 @@ def _inside(path: Path, folders: list[Path]) -> bool:
     return any(path == f or f in path.parents for f in folders)
 
 
-def find_parent(data: YMap, path: Path, root: Path) -> Path:
-    """The file ``data``'s ``extends:`` names: a ``.yaml`` path relative to ``path``'s folder that stays inside
-    the folder of the file the user named (``root``) or the current folder, or a file of the zoo's folders
-    (``families/resnet.yaml``). Absolute paths, other suffixes and paths that climb out are refused."""
+def find_file(data: YMap, path: Path, root: Path, key: str = "extends") -> Path:
+    """The file ``data``'s ``extends:`` (or ``weights:``) names: a ``.yaml`` path relative to ``path``'s folder that
+    stays inside the folder of the file the user named (``root``) or the current folder, or a file of the zoo's
+    folders (``families/resnet.yaml``). Absolute paths, other suffixes and paths that climb out are refused."""
     from kzoo.paths import architecture_dirs
 
-    parent = data.get("extends")
-    mark = mark_of(data, "extends")
-    if not isinstance(parent, str) or not parent.strip():
+    named = data.get(key)
+    mark = mark_of(data, key)
+    example = EXAMPLES[key]
+    if not isinstance(named, str) or not named.strip():
+        raise SpecError(f"{key} must be the path of a .yaml file", mark, key, f"e.g. {example}")
+    if not named.endswith((".yaml", ".yml")):
+        raise SpecError(f"{key}: {named!r} is not a .yaml file", mark, key, f"e.g. {example}")
+    if Path(named).is_absolute():
         raise SpecError(
-            "extends must be the path of a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml"
-        )
-    if not parent.endswith((".yaml", ".yml")):
-        raise SpecError(
-            f"extends: {parent!r} is not a .yaml file", mark, "extends", "e.g. extends: families/resnet.yaml"
-        )
-    if Path(parent).is_absolute():
-        raise SpecError(
-            f"extends: {parent!r} is an absolute path",
+            f"{key}: {named!r} is an absolute path",
             mark,
-            "extends",
-            "write it relative to this file (or name a zoo file: families/resnet.yaml)",
+            key,
+            f"write it relative to this file (or name a zoo file: {example.split(': ')[1]})",
         )
     zoo = [_real(d, mark) for d in architecture_dirs()]
     allowed = [_real(root, mark), _real(Path.cwd(), mark), *zoo]
-    candidates = [path.parent / parent] + [d / parent for d in zoo]
+    candidates = [path.parent / named] + [d / named for d in zoo]
     for cand in candidates:
         real = _real(cand, mark)
         if _inside(real, allowed) and real.exists():
             return real  # reading it refuses a directory, a pipe or a device
-    real = _real(path.parent / parent, mark)
+    real = _real(path.parent / named, mark)
     if real.exists() and not _inside(real, allowed):
         raise SpecError(
-            f"extends: {parent!r} lies outside {root}",
+            f"{key}: {named!r} lies outside {root}",
             mark,
-            "extends",
-            "a file may extend files under its own folder, the current folder, or the zoo's (families/...)",
+            key,
+            "a file may name files under its own folder, the current folder, or the zoo's (families/...)",
         )
     raise SpecError(
-        f"extends: no such file {parent}",
+        f"{key}: no such file {named}",
         mark,
-        "extends",
+        key,
         f"paths are relative to {path.parent} or to the zoo's folder",
     )
+
+
+def load_releases(data: YMap, path: Path, root: Path) -> None:
+    """``weights: FILE.yaml``: the releases that file declares (its ``releases:``) become this file's ``weights:``,
+    and the tables they look up (its ``tables:``) join this file's tables; in place."""
+    if not isinstance(data.get("weights"), str):
+        return
+    file = find_file(data, path, root, "weights")
+    loaded = load_file(file, "releases file")
+    where = mark_of(loaded) or Mark(str(file), 1, 1)
+    if not isinstance(loaded, YMap) or not isinstance(loaded.get("releases"), YMap):
+        raise SpecError(
+            "a releases file is a mapping with releases: (name -> release) and, if they use any, tables:",
+            where,
+            hint="see kzoo/architectures/weights/resnet.yaml",
+        )
+    for key in loaded:
+        if key not in ("releases", "tables"):
+            raise SpecError(
+                f"unknown key {key!r} in a releases file",
+                mark_of(loaded, key, of_key=True),
+                key,
+                did_you_mean(key, ["releases", "tables"]),
+            )
+    tables = loaded.get("tables")
+    if tables is not None:
+        if not isinstance(tables, YMap):
+            raise SpecError("tables: maps table names to tables", mark_of(loaded, "tables"), "tables")
+        own = data.get("tables")
+        if not isinstance(own, YMap):
+            data.take(loaded, "tables")
+        else:
+            for name in tables:
+                if name in own:
+                    raise SpecError(
+                        f"table {name!r} is declared in both {path.name} and {file.name}",
+                        mark_of(tables, name, of_key=True),
+                        f"tables.{name}",
+                        "rename one of them",
+                    )
+                own.take(tables, name)
+    data.put("weights", loaded["releases"], mark_of(loaded, "releases"), mark_of(data, "weights", of_key=True))
 
 
 def load_with_extends(path: Path, chain: tuple[str, ...] = (), root: Path | None = None) -> YMap:
@@ -131,11 +172,12 @@ def load_with_extends(path: Path, chain: tuple[str, ...] = (), root: Path | None
         raise SpecError(
             "an architecture file must be a mapping (name:, input:, layers: ...)", mark_of(data) or Mark(str(path))
         )
+    load_releases(data, path, root)
     own = dict(data.get("params") or {}) if isinstance(data.get("params"), dict) else {}
     if data.get("extends") is None:
         data.param_defaults = own
         return data
-    parent_path = find_parent(data, path, root)
+    parent_path = find_file(data, path, root)
     try:
         base = load_with_extends(parent_path, chain + (key,), root)
     except SpecError as exc:

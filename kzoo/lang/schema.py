@@ -21,6 +21,7 @@ Top-level keys::
     outputs: [name, ...]            # optional; default: main path, then heads
     features: [conv2, conv3, ...]   # layers or scopes kzoo.load(features_only=True) returns
     weights: {torchvision: {url: ..., params: {...}, names: [...]}}   # released checkpoints (kzoo.lang.weights)
+    weights: weights/resnet.yaml    # ... or the releases file that declares them
     train: {...}                    # the paper's training recipe (kzoo train)
     task: segmentation              # what the model is for (kzoo.tasks; default classification)
 
@@ -74,8 +75,10 @@ class ArchitectureFile(BaseModel):
     heads: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: list[str] | None = None
     features: list[str] | None = None
-    weights: dict[str, dict[str, Any]] | None = Field(
-        None, description="released checkpoints by name: kind, url, params, names, input transform (kzoo.lang.weights)"
+    weights: dict[str, dict[str, Any]] | str | None = Field(
+        None,
+        description="released checkpoints by name: kind, url, params, names, input transform (kzoo.lang.weights); "
+        "or the path of a releases file that declares them",
     )
     train: dict[str, Any] | None = None
     task: str = Field("classification", description="what the model is for: classification or segmentation")
