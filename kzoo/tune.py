@@ -1,8 +1,8 @@
 """``kzoo tune``: hyperparameter search over recipe fields and architecture params, through KerasTuner.
 
-A search space is YAML in the two namespaces of the command line: ``set:`` holds
-recipe fields (dotted, as for ``--set``), ``param:`` architecture params (as for
-``--param``); each value is a list of values or a range::
+A search space (kzoo.search_space: its schema) is YAML in the two namespaces of the
+command line: ``set:`` holds recipe fields (dotted, as for ``--set``), ``param:``
+architecture params (as for ``--param``); each value is a list of values or a range::
 
     set:
       optimizer.lr: {min: 1.0e-4, max: 0.1, log: true}  # a float range (log-uniform)
@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,12 @@ import keras
 import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 
-from kzoo.errors import KzooError, Mark, SpecError, clip, did_you_mean, short
+from kzoo.errors import KzooError, SpecError, clip, did_you_mean, short
 from kzoo.files import write_text_atomic
 from kzoo.graph import analyse
 from kzoo.lang.choices import allowed_values
-from kzoo.lang.loader import YMap, load_file, mark_of
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
+from kzoo.search_space import Dimension, read_space
 from kzoo.tasks import task_of
 from kzoo.train.fit import train
 from kzoo.train.recipe import resolve_recipe
@@ -48,65 +47,14 @@ from kzoo.train.rundir import RunDir
 from kzoo.zoo import resolve_source
 
 
-@dataclass
-class Dimension:
-    name: str  # "--set optimizer.lr" or "--param depth": the flag that sets it
-    values: list[Any] | None = None
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    log: bool = False
-    mark: Mark | None = None
-
-    @property
-    def flag(self) -> str:
-        return self.name.split(" ", 1)[0]
-
-    @property
-    def key(self) -> str:
-        return self.name.split(" ", 1)[1]
-
-    @property
-    def is_int(self) -> bool:
-        return all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)) and (
-            self.step is None or isinstance(self.step, int)
-        )
-
-
-SECTIONS = {"set": "--set", "param": "--param"}
-MAX_VALUES = 256  # values of one dimension: each is checked (a param's by static analysis) before the first trial
-
-
 def load_space(path: str | Path, target: str | Spec, recipe_file: str | None = None) -> list[Dimension]:
     """Read and check a search space (errors carry the space file's line and column); ``target``: the
     architecture (a name, a file, or its loaded Spec, which is then not read again)."""
-    data = load_file(path, "search space")
-    if not isinstance(data, YMap) or not data:
-        raise SpecError(
-            "a search space is a mapping: set: {FIELD: values} and param: {NAME: values}", Mark(str(path), 1, 1)
-        )
+    dims = read_space(path)
     spec = target if isinstance(target, Spec) else load_spec(resolve_source(target))
     declared, arch_train = dict(spec.data.get("params") or {}), spec.data.get("train")
-    dims = []
-    for section, fields in data.items():
-        if section not in SECTIONS:
-            hint = (
-                f"write it under param: ({section.split('.', 1)[-1]}: ...)"
-                if str(section).startswith("params.")
-                else None
-            )
-            raise SpecError(
-                f"unknown section {short(section)} in a search space",
-                mark_of(data, section, of_key=True),
-                hint=hint or "set: {recipe field: values} and param: {architecture param: values}",
-            )
-        if not isinstance(fields, YMap) or not fields:
-            raise SpecError(f"{section}: maps names to values or ranges", mark_of(data, section))
-        for key, value in fields.items():
-            dim = _dimension(f"{SECTIONS[section]} {key}", value, mark_of(fields, key))
-            dim.mark = mark_of(fields, key, of_key=True)
-            _check(dim, spec, declared, arch_train, recipe_file)
-            dims.append(dim)
+    for dim in dims:
+        _check(dim, spec, declared, arch_train, recipe_file)
     return dims
 
 
@@ -142,43 +90,6 @@ def _check(dim: Dimension, spec: Spec, declared: dict, arch_train: Any, recipe_f
                     task_of(spec.model.task).check_source(recipe.data.source)
         except SpecError as exc:
             raise SpecError(f"{dim.name} = {sample!r}: {exc.message}", dim.mark, hint=exc.hint) from None
-
-
-def _dimension(name: str, value: Any, mark: Mark | None) -> Dimension:
-    if isinstance(value, list):
-        if not value:
-            raise SpecError(f"{name}: an empty list of values", mark)
-        if len(value) > MAX_VALUES:
-            raise SpecError(
-                f"{name}: {len(value):,} values; a dimension takes at most {MAX_VALUES}",
-                mark,
-                hint="a search samples a few dozen trials: give a range {min, max} (with step) instead",
-            )
-        if len({json.dumps(v, sort_keys=True, default=str) for v in value}) != len(value):
-            raise SpecError(f"{name}: a value is listed twice", mark)
-        kinds = {type(v) for v in value}
-        if len(kinds) > 1 and not kinds <= {int, float}:
-            raise SpecError(
-                f"{name}: values of one type only (got {', '.join(sorted(k.__name__ for k in kinds))})", mark
-            )
-        if not kinds <= {int, float, str, bool}:
-            raise SpecError(f"{name}: values must be numbers, strings or booleans", mark)
-        return Dimension(name, values=list(value))  # checked as written; KerasTuner gets one type (hyperparameters)
-    if isinstance(value, dict):
-        unknown = set(value) - {"min", "max", "step", "log"}
-        if unknown or not {"min", "max"} <= set(value):
-            raise SpecError(
-                f"{name}: a range is {{min, max}} with optional step and log",
-                mark,
-                hint=f"unknown: {', '.join(sorted(map(str, unknown)))}" if unknown else None,
-            )
-        low, high = value["min"], value["max"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or low >= high:
-            raise SpecError(f"{name}: min and max must be numbers with min < max", mark)
-        if value.get("log") and low <= 0:
-            raise SpecError(f"{name}: a log range needs min > 0", mark)
-        return Dimension(name, low=low, high=high, step=value.get("step"), log=bool(value.get("log", False)))
-    raise SpecError(f"{name}: expected a list of values or a range {{min, max}}", mark)
 
 
 def _samples(dim: Dimension) -> list[Any]:

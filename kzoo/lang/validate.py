@@ -43,8 +43,8 @@ def _clean_loc(loc: tuple, source: Any) -> tuple:
         if present:
             out.append(part)
             container = container[part]
-        elif isinstance(part, str) and not part.isidentifier() or part in _TYPE_WORDS:
-            continue
+        elif isinstance(part, str) and (not part.isidentifier() or part[:1].isupper()) or part in _TYPE_WORDS:
+            continue  # a union member's tag: 'list[int]', 'constrained-int', a model's name
         else:
             out.append(part)
             container = None
@@ -67,7 +67,7 @@ def _walk(source: Any, loc: tuple) -> tuple[Any, Any]:
 
 
 def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, path: str, what: str) -> SpecError:
-    errors = exc.errors()
+    errors = [e for e in exc.errors() if not _other_branch(e, source)] or exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])  # a typo explains a 'missing'
     loc = _clean_loc(tuple(err["loc"]), source)
     container, key = _walk(source, loc)
@@ -76,11 +76,12 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
     kind = err["type"]
     if kind == "extra_forbidden":
         mark = mark_of(container, key, of_key=True)
-        known = _nested(model, loc[:-1]).model_fields
+        known = _known(_nested(model, loc[:-1]))
         return SpecError(f"unknown key {short(key)} in {what}", mark, where, did_you_mean(key, known))
     mark = mark_of(container, key) if key is not None else mark_of(source)
-    if kind == "missing":
-        return SpecError(f"{what} needs {field!r}", mark_of(source), where, _describe(model, loc))
+    if kind == "missing":  # at the mapping that lacks the key
+        mark = mark_of(*_walk(source, loc[:-1])) if len(loc) > 1 else None
+        return SpecError(f"{what} needs {field!r}", mark or mark_of(source), where, _describe(model, loc))
     value = err.get("input")
     raw = raw_of(container, key)
     if raw is not None and isinstance(value, bool):
@@ -96,31 +97,77 @@ def to_spec_error(exc: ValidationError, model: type[BaseModel], source: Any, pat
     return SpecError(f"invalid {field!r} in {what}: {message}, got {short(value)}", mark, where, _describe(model, loc))
 
 
+def _field(model: type[BaseModel], part: Any) -> Any:
+    """The field a location part names: by its name or its alias (``from`` for ``start``)."""
+    if not isinstance(part, str):
+        return None
+    return model.model_fields.get(part) or next((f for f in model.model_fields.values() if f.alias == part), None)
+
+
+def _models_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """(the model an annotation holds, whether it is reached through a mapping's values or a list's items)."""
+    for a in (annotation, *get_args(annotation)):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a, False
+        if get_origin(a) in (dict, list):
+            inner, _ = _models_in(get_args(a)[-1]) if get_args(a) else (None, False)
+            if inner is not None:
+                return inner, True
+    return None, False
+
+
+def _other_branch(error: dict, source: Any) -> bool:
+    """Whether an error only says the input is not the shape of one member of a union (a list where the
+    value is a mapping matched the other member): the member the input's shape chose explains it better."""
+    loc = tuple(error["loc"])
+    return (
+        bool(loc)
+        and error["type"].endswith("_type")
+        and len(_clean_loc(loc, source)) < len(loc)
+        and (_clean_loc(loc, source) == _clean_loc(loc[:-1], source))
+    )
+
+
 def _nested(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
-    """The (nested) model a location points into: Recipe, ('optimizer',) -> OptimizerSpec."""
-    for part in loc:
-        info = model.model_fields.get(part) if isinstance(part, str) else None
-        inner = [a for a in (info.annotation, *get_args(info.annotation)) if isinstance(a, type)] if info else []
-        nested = next((a for a in inner if issubclass(a, BaseModel)), None)
+    """The (nested) model a location points into: Recipe, ('optimizer',) -> OptimizerSpec; StudyFile,
+    ('variants', 'a') -> VariantEntry."""
+    parts = list(loc)
+    while parts:
+        info = _field(model, parts.pop(0))
+        nested, through = _models_in(info.annotation) if info else (None, False)
         if nested is None:
             return model
+        if through:
+            if not parts:
+                return model
+            parts.pop(0)  # the mapping's key or the list's index
         model = nested
     return model
+
+
+def _known(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 _TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnSpec", "function-after", "literal"}
 
 
 def _describe(model: type[BaseModel], loc: tuple) -> str | None:
-    info = None
-    for part in loc:  # descend through nested models (recipe: optimizer.lr)
-        if not isinstance(part, str) or part not in model.model_fields:
+    """The expected type and the description of the field a location points at (or of the field whose
+    list or plain mapping holds it)."""
+    info, parts = None, list(loc)
+    while parts:  # descend through nested models (recipe: optimizer.lr; study: variants.a.set)
+        info = _field(model, parts.pop(0))
+        if info is None:
             return None
-        info = model.model_fields[part]
-        inner = [a for a in (info.annotation, *get_args(info.annotation)) if isinstance(a, type)]
-        nested = next((a for a in inner if issubclass(a, BaseModel)), None)
-        if nested is None or part == loc[-1]:
+        nested, through = _models_in(info.annotation)
+        if nested is None or not parts:
             break
+        if through:
+            parts.pop(0)
+            if not parts:  # a value of the mapping (or an item of the list) itself
+                value = get_args(info.annotation)[-1] if get_args(info.annotation) else info.annotation
+                return f"expected {type_text(value)}" + (f"; {info.description}" if info.description else "")
         model = nested
     if info is None:
         return None

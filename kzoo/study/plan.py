@@ -12,13 +12,10 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean, short
 from kzoo.lang.loader import YMap, load_file, mark_of
+from kzoo.lang.validate import validate
 from kzoo.paths import locate
+from kzoo.study.schema import StudyFile, VariantEntry
 
-KEYS = {
-    "name", "description", "architecture", "recipe", "data", "seeds", "set", "param", "baseline", "variants",
-    "ensembles",
-}  # fmt: skip
-VARIANT_KEYS = {"architecture", "recipe", "set", "param", "description", "from"}
 MAX_RUNS = 1000
 
 
@@ -49,17 +46,9 @@ def _fail(message: str, data: Any, key: Any, hint: str | None = None, of_key: bo
     return SpecError(message, mark_of(data, key, of_key=of_key) if data is not None else None, hint=hint)
 
 
-def _mapping(data: YMap, key: str) -> dict[str, Any]:
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, YMap):
-        raise _fail(f"{key}: maps names to values", data, key)
-    return {str(k): _plain(v) for k, v in value.items()}
-
-
 def _plain(value: Any) -> Any:
-    if isinstance(value, YMap):
+    """Plain dicts and lists (no marks), keys as strings: what a variant's sets and params are."""
+    if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -76,35 +65,29 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
     data = load_file(path, "study file")
     if not isinstance(data, YMap) or not data:
         raise SpecError("a study file is a mapping with variants: and seeds:", Mark(str(path), 1, 1))
-    for key in data:
-        if key not in KEYS:
-            raise _fail(f"unknown key {short(key)} in a study", data, key, did_you_mean(key, KEYS), of_key=True)
-    for key in ("variants", "seeds"):
-        if key not in data:
-            raise SpecError(f"a study needs {key}:", Mark(str(path), 1, 1), hint="see kzoo.study's documentation")
-    seeds = data["seeds"] if override_seeds is None else override_seeds
+    plain = dict(data)
+    if isinstance(data.get("variants"), YMap):  # a variant written `name:` with nothing is {}
+        plain["variants"] = {k: YMap() if v is None else v for k, v in data["variants"].items()}
+    model = validate(StudyFile, plain, data, "", "a study file", Mark(str(path), 1, 1))
+    seeds = model.seeds if override_seeds is None else override_seeds
     if not (isinstance(seeds, list) and seeds and all(type(s) is int and 0 <= s < 2**32 for s in seeds)):
         raise _fail("seeds: a list of whole numbers 0 .. 2^32-1", data, "seeds", hint="e.g. seeds: [0, 1, 2]")
     if len(set(seeds)) != len(seeds):
         raise _fail("seeds: each seed once", data, "seeds")
-    name = data.get("name", path.stem)
+    name = model.name if model.name is not None else path.stem
     if not _folder_name(name):
         hint = "it names the output folder"
         if "name" not in data:
             hint += f"; the file's stem {name!r} is the default: give name:"
         raise _fail("name: letters, digits, '_', '-' and '.', not first", data, "name", hint=hint)
-    common_sets, common_params = _mapping(data, "set"), _mapping(data, "param")
-    if data.get("data") is not None:
-        if not isinstance(data["data"], str):
-            raise _fail("data: a data source (digits, mnist5000, npz:PATH, folder:PATH, tfds:NAME)", data, "data")
-        common_sets = {"data.source": _source_relative(data["data"], path), **common_sets}
-    variants_data = data["variants"]
-    if not isinstance(variants_data, YMap) or not variants_data:
-        raise _fail("variants: maps each variant's name to {architecture, param, set}", data, "variants")
-    study = Study(name, str(path), data.get("description"), list(seeds), data.get("baseline"))
-    for vname, vdata in variants_data.items():
+    common_sets, common_params = _plain(model.set), _plain(model.param)
+    if model.data is not None:
+        common_sets = {"data.source": _source_relative(model.data, path), **common_sets}
+    study = Study(name, str(path), model.description, list(seeds), model.baseline)
+    for vname, entry in model.variants.items():
         runs = (len(study.variants), len(seeds))  # a grid is counted against MAX_RUNS before it is expanded
-        study.variants.extend(_variants(str(vname), vdata, variants_data, data, common_sets, common_params, path, runs))
+        where = (data["variants"], data["variants"][vname] or YMap())
+        study.variants.extend(_variants(str(vname), entry, where, model, common_sets, common_params, path, runs))
     names = [v.name for v in study.variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -113,9 +96,7 @@ def load_study(path: str | Path, sets: dict[str, Any] | None = None, override_se
         raise _fail(
             f"baseline {short(study.baseline)} is no variant", data, "baseline", did_you_mean(study.baseline, names)
         )
-    ensembles = data.get("ensembles") or []
-    if not isinstance(ensembles, list) or not all(isinstance(e, str) for e in ensembles):
-        raise _fail("ensembles: a list of variant names", data, "ensembles", hint="e.g. ensembles: [big_dropout]")
+    ensembles = model.ensembles
     for name_ in ensembles:
         if name_ not in names:
             raise _fail(f"ensembles: {short(name_)} is no variant", data, "ensembles", did_you_mean(name_, names))
@@ -139,7 +120,19 @@ def _folder_name(name: Any) -> bool:
     return isinstance(name, str) and bool(name) and name[0] != "." and all(c.isalnum() or c in "_-." for c in name)
 
 
-def _variants(name, vdata, container, data, common_sets, common_params, path, runs) -> list[Variant]:
+def _variants(
+    name: str,
+    entry: VariantEntry,
+    where: tuple[YMap, YMap],
+    model: StudyFile,
+    common_sets: dict[str, Any],
+    common_params: dict[str, Any],
+    path: Path,
+    runs: tuple[int, int],
+) -> list[Variant]:
+    """The variants one entry of ``variants:`` stands for (a grid: one per combination of its list values);
+    ``where``: the ``variants:`` mapping and the entry's own, for marks."""
+    container, vdata = where
     if not _folder_name(name):
         raise _fail(
             f"variant {short(name)}: a name of letters, digits, '_', '-' and '.', not first",
@@ -148,24 +141,14 @@ def _variants(name, vdata, container, data, common_sets, common_params, path, ru
             hint="it names the variant's folder under runs/",
             of_key=True,
         )
-    if vdata is None:
-        vdata = YMap()
-    if not isinstance(vdata, YMap):
-        raise _fail(f"variant {name!r}: a mapping of architecture, param, set", container, name)
-    for key in vdata:
-        if key not in VARIANT_KEYS:
-            hint = did_you_mean(key, VARIANT_KEYS)
-            raise _fail(f"unknown key {short(key)} in variant {name!r}", vdata, key, hint, of_key=True)
-    architecture = vdata.get("architecture", data.get("architecture"))
-    if not isinstance(architecture, str) or not architecture:
+    architecture = entry.architecture or model.architecture
+    if architecture is None:
         raise _fail(f"variant {name!r} names no architecture", container, name, "give architecture: NAME|FILE")
     architecture = _relative(architecture, path)
-    recipe = vdata.get("recipe", data.get("recipe"))
+    recipe = entry.recipe or model.recipe
     if recipe is not None:
-        if not isinstance(recipe, str):
-            raise _fail("recipe: the path of a recipe file", vdata if "recipe" in vdata else data, "recipe")
         recipe = _relative(recipe, path, always=True)
-    sets, params = _mapping(vdata, "set"), _mapping(vdata, "param")
+    sets, params = _plain(entry.set), _plain(entry.param)
     axes = [("set", k, v) for k, v in sets.items() if isinstance(v, list)]
     axes += [("param", k, v) for k, v in params.items() if isinstance(v, list)]
     for _, key, values in axes:
@@ -186,10 +169,8 @@ def _variants(name, vdata, container, data, common_sets, common_params, path, ru
         )
     if isinstance(sets.get("data.source"), str):
         sets["data.source"] = _source_relative(sets["data.source"], path)
-    start = vdata.get("from")
+    start = entry.start
     if start is not None:
-        if not isinstance(start, str) or not start:
-            raise _fail("from: a classifier's run directory, .keras file or NAME:RELEASE", vdata, "from")
         # as on the command line: relative to the current folder (else to the study file, where it is there)
         if not Path(start).exists() and (path.parent / start).exists():
             start = str(path.parent / start)

@@ -305,7 +305,7 @@ SPACES = cases(
     ("space_value", "tune {w}/tiny.yaml --space {w}/s/value.yaml --output {w}/out/t", "optimizer.lr"),
     ("space_field", "tune {w}/tiny.yaml --space {w}/s/field.yaml --output {w}/out/t", "momentun"),
     ("space_choice", "tune {w}/tiny.yaml --space {w}/s/choice.yaml --output {w}/out/t", "must be one of"),
-    ("space_section", "tune {w}/tiny.yaml --space {w}/s/section.yaml --output {w}/out/t", "unknown section 'sett'"),
+    ("space_section", "tune {w}/tiny.yaml --space {w}/s/section.yaml --output {w}/out/t", "unknown key 'sett'"),
     ("space_old_form", "tune {w}/tiny.yaml --space {w}/s/old_form.yaml --output {w}/out/t", "under param:"),
     ("space_classes", "tune {w}/tiny.yaml --space {w}/s/classes.yaml --output {w}/out/t", "cannot be searched"),
     ("trials_zero", "tune {w}/tiny.yaml --space {w}/space_ok.yaml --trials 0", "--trials"),

@@ -55,7 +55,7 @@ def test_a_space_of_recipe_fields_and_params(write):
         ("set:\n  batch_size: [32]\n  optimizer.lr: [0.1, -1.0]\n", "optimizer.lr = -1.0", 3),
         ("set:\n  optimizer.nme: [sgd]\n", "optimizer.nme", 2),
         ("set:\n  epochs: {min: 5, max: 2}\n", "min < max", 2),
-        ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown: stride", 2),
+        ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown key 'stride'", 2),
         ("set:\n  seed: []\n", "empty list", 2),
         ("set:\n  epochs: [1, 2.5]\n", "epochs = 2.5: invalid 'epochs'", 2),  # the bad value, as written
         ("set:\n  seed: [1, a]\n", "one type only", 2),
