@@ -1,8 +1,9 @@
 """The layers of kzoo, lowest first; no module imports from a layer above its own (inside functions neither).
 
-base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops -> lang
+base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops
+-> lang, search_space
 -> graph -> builder -> zoo, transfer, convolutional, pretrained, report, caffe -> train, tasks
--> inspect, tune, prediction, study, deploy -> cli -> kzoo (façade)
+-> inspect, tune, prediction, study, deploy, reference -> cli -> kzoo (façade)
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ LAYERS = [
     ],
     ["kzoo.keras"],
     ["kzoo.ops"],
-    ["kzoo.lang"],
+    ["kzoo.lang", "kzoo.search_space"],
     ["kzoo.graph"],
     ["kzoo.builder"],
     ["kzoo.zoo", "kzoo.transfer", "kzoo.convolutional", "kzoo.pretrained", "kzoo.report", "kzoo.caffe"],
     ["kzoo.train", "kzoo.tasks"],
-    ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study", "kzoo.deploy"],
+    ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study", "kzoo.deploy", "kzoo.reference"],
     ["kzoo.cli"],
 ]
 

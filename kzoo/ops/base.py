@@ -48,9 +48,10 @@ class FnSpec(BaseModel):
         return {self.name: dict(self.args)} if self.args else self.name
 
 
-def fn(name: str, **args: Any) -> Any:
-    """A FnSpec default for an op's ``Args`` (``init: FnSpec = fn("he_normal")``)."""
-    return Field(default_factory=lambda: FnSpec(name=name, args=args))
+def fn(name: str, description: str | None = None, **args: Any) -> Any:
+    """A FnSpec field of an op's ``Args`` with its default and description
+    (``init: FnSpec = fn("he_normal", "the kernel's initializer")``)."""
+    return Field(default_factory=lambda: FnSpec(name=name, args=args), description=description)
 
 
 PosInt = Annotated[int, Field(ge=1)]

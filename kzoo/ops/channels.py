@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from kzoo.ops.base import Op, OpArgs, SameShape, Stats, Tensor, register_op
 from kzoo.ops.merge import same_shape
 
 
 class ScaleArgs(OpArgs):
-    bias: bool = True
+    bias: bool = Field(True, description="also learn a per-channel shift beta")
 
 
 @register_op
@@ -62,9 +64,9 @@ class Bias(Op):
 
 
 class PowerArgs(OpArgs):
-    power: float = 1.0
-    scale: float = 1.0
-    shift: float = 0.0
+    power: float = Field(1.0, description="the exponent of (shift + scale x)")
+    scale: float = Field(1.0, description="the factor of x")
+    shift: float = Field(0.0, description="added after scaling")
 
 
 @register_op

@@ -40,21 +40,23 @@ from kzoo.ops.base import (
 
 
 class WeightedArgs(OpArgs):
-    use_bias: bool = True
+    use_bias: bool = Field(True, description="add a learned bias per output")
     weight_decay: float = Field(0.0, ge=0, description="this layer's L2 coefficient lambda (0: the recipe's)")
-    init: FnSpec = fn("glorot_uniform")
-    bias_init: FnSpec = fn("zeros")
-    activation: FnSpec = fn("linear")
+    init: FnSpec = fn("glorot_uniform", "the kernel's initializer (see Initializers)")
+    bias_init: FnSpec = fn("zeros", "the bias's initializer")
+    activation: FnSpec = fn("linear", "applied to the output (see Activations)")
 
 
 class ConvArgs(WeightedArgs):
-    filters: PosInt
-    kernel: Size
-    stride: Size = 1
-    padding: Literal["valid", "same"] = "valid"
+    filters: PosInt = Field(description="number of output channels")
+    kernel: Size = Field(description="window size: rows and cols (one number for both, or [rows, cols])")
+    stride: Size = Field(1, description="step between windows, rows and cols")
+    padding: Literal["valid", "same"] = Field(
+        "valid", description="valid: no padding; same: pad so that the output has ceil(n / stride) rows and cols"
+    )
     pad: Pad = Field(0, description="zeros added on both sides, rows and cols (Caffe's pad; needs padding: valid)")
-    dilation: Size = 1
-    groups: PosInt = 1
+    dilation: Size = Field(1, description="spacing between the kernel's taps (1: a plain conv)")
+    groups: PosInt = Field(1, description="channel groups, each convolved on its own (AlexNet's two GPUs: 2)")
 
 
 def keras_fn(spec: FnSpec, registry: Any) -> Any:

@@ -45,11 +45,11 @@ Table = Annotated[list[Annotated[list[Annotated[int, Field(ge=0)]], Field(min_le
 
 
 class PartialConvArgs(WeightedArgs):
-    filters: PosInt
-    kernel: Size
+    filters: PosInt = Field(description="number of output maps")
+    kernel: Size = Field(description="window size, rows and cols")
     table: Table = Field(description="for each output map, the input maps it reads")
-    stride: Size = 1
-    padding: Literal["valid", "same"] = "valid"
+    stride: Size = Field(1, description="step between windows")
+    padding: Literal["valid", "same"] = Field("valid", description="valid or same, as conv's")
 
 
 @register_op
@@ -89,13 +89,13 @@ class PartialConv(Op):
 
 
 class SubsampleArgs(OpArgs):
-    pool: Size = 2
-    stride: Size | None = None
-    padding: Literal["valid", "same"] = "valid"
-    mode: Literal["sum", "mean"] = "sum"
-    init: FnSpec = fn("constant", value=0.25)  # starts as an average
-    bias_init: FnSpec = fn("zeros")
-    activation: FnSpec = fn("linear")
+    pool: Size = Field(2, description="window size, rows and cols")
+    stride: Size | None = Field(None, description="step between windows (default: the window size)")
+    padding: Literal["valid", "same"] = Field("valid", description="valid or same, as pooling's")
+    mode: Literal["sum", "mean"] = Field("sum", description="the window's sum (LeNet-5's) or mean")
+    init: FnSpec = fn("constant", "each map's coefficient (0.25: an average)", value=0.25)
+    bias_init: FnSpec = fn("zeros", "each map's bias")
+    activation: FnSpec = fn("linear", "applied to coefficient x window + bias")
 
 
 @register_op
@@ -128,9 +128,9 @@ class Subsample(Op):
 
 
 class RBFArgs(OpArgs):
-    units: PosInt
-    init: FnSpec = fn("digit_bitmaps")
-    trainable: bool = False
+    units: PosInt = Field(description="number of output units (classes)")
+    init: FnSpec = fn("digit_bitmaps", "the prototypes, one column per unit")
+    trainable: bool = Field(False, description="learn the prototypes (LeNet-5 keeps them fixed)")
 
 
 @register_op

@@ -29,10 +29,10 @@ from kzoo.ops.base import Op, OpArgs, SameShape, Stats, Tensor, register_op
 
 
 class BatchNormArgs(OpArgs):
-    momentum: float = Field(0.99, ge=0, le=1)
-    epsilon: float = Field(1e-3, gt=0)
-    center: bool = True
-    scale: bool = True
+    momentum: float = Field(0.99, ge=0, le=1, description="moving averages: m <- momentum m + (1 - momentum) x")
+    epsilon: float = Field(1e-3, gt=0, description="added to the variance before its square root")
+    center: bool = Field(True, description="learn a shift beta")
+    scale: bool = Field(True, description="learn a factor gamma")
 
 
 @register_op
@@ -57,11 +57,15 @@ class BatchNorm(Op):
 
 class LRNArgs(OpArgs):
     n: int = Field(5, ge=1, description="channels in the window (odd)")
-    k: float = 2.0
-    alpha: float = Field(1e-4, ge=0)
-    beta: float = 0.75
-    alpha_mode: Literal["mean", "sum"] = "mean"
-    region: Literal["across", "within"] = "across"
+    k: float = Field(2.0, description="the constant of the denominator, k + alpha sum(x^2)")
+    alpha: float = Field(1e-4, ge=0, description="the squares' weight")
+    beta: float = Field(0.75, description="the denominator's exponent")
+    alpha_mode: Literal["mean", "sum"] = Field(
+        "mean", description="mean: alpha/n times the sum (Caffe, GoogLeNet); sum: alpha times it (Krizhevsky, tf.nn)"
+    )
+    region: Literal["across", "within"] = Field(
+        "across", description="across channels, or within one channel's n x n window (Caffe's WITHIN_CHANNEL)"
+    )
 
 
 @register_op

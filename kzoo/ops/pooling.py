@@ -22,9 +22,9 @@ from kzoo.ops.base import Op, OpArgs, Pad, ShapeError, Size, Stats, Tensor, pair
 
 
 class PoolArgs(OpArgs):
-    pool: Size = 2
-    stride: Size | None = None
-    padding: Literal["valid", "same"] = "valid"
+    pool: Size = Field(2, description="window size, rows and cols")
+    stride: Size | None = Field(None, description="step between windows (default: the window size)")
+    padding: Literal["valid", "same"] = Field("valid", description="valid: no padding; same: ceil(n / stride)")
     pad: Pad = Field(0, description="Caffe's pad on both sides (rows, cols); needs padding: valid")
     ceil_mode: bool = Field(False, description="round the pooled size up, as Caffe does (PyTorch's ceil_mode)")
 
@@ -92,7 +92,7 @@ class L2Pool(_Pool):
 
 
 class GlobalArgs(OpArgs):
-    keepdims: bool = False
+    keepdims: bool = Field(False, description="keep rows and cols as 1x1 (else a vector per image)")
 
 
 class _Global(Op):

@@ -96,10 +96,12 @@ class Upsample(Op):
 
 
 class ConvTransposeArgs(WeightedArgs):
-    filters: PosInt
-    kernel: Size
-    stride: Size = 1
-    padding: Literal["valid", "same"] = "valid"
+    filters: PosInt = Field(description="number of output channels")
+    kernel: Size = Field(description="window size, rows and cols")
+    stride: Size = Field(1, description="the upsampling factor, rows and cols")
+    padding: Literal["valid", "same"] = Field(
+        "valid", description="valid: (n - 1) stride + kernel rows and cols (Caffe's); same: n stride"
+    )
 
 
 @register_op

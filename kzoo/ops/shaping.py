@@ -43,7 +43,9 @@ class Flatten(Op):
 
 
 class ReshapeArgs(OpArgs):
-    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] = Field(
+        description="the output's shape without the batch, e.g. [7, 7, 30]; the same number of values"
+    )
 
 
 @register_op
@@ -69,7 +71,7 @@ class Reshape(Op):
 
 
 class DropoutArgs(OpArgs):
-    rate: float = Field(0.5, ge=0, lt=1)
+    rate: float = Field(0.5, ge=0, lt=1, description="the fraction of values dropped while training")
 
 
 @register_op
@@ -87,7 +89,9 @@ class Dropout(SameShape):
 
 
 class ZeroPadArgs(OpArgs):
-    padding: NonNeg | NonNegPair | Annotated[list[NonNegPair], Field(min_length=2, max_length=2)] = 1
+    padding: NonNeg | NonNegPair | Annotated[list[NonNegPair], Field(min_length=2, max_length=2)] = Field(
+        1, description="zeros added: n on every side, [rows, cols], or [[top, bottom], [left, right]]"
+    )
 
 
 def pad_amounts(padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -118,7 +122,7 @@ class ZeroPad(Op):
 
 
 class ActivationArgs(OpArgs):
-    fn: FnSpec = fn("linear")
+    fn: FnSpec = fn("linear", "the activation (see Activations)")
 
 
 @register_op

@@ -4,16 +4,11 @@ A recipe is YAML read by the same loader and error machinery as
 architecture files (errors carry file:line:column). The layers, lowest
 first: kzoo's defaults (:class:`Recipe`), the architecture file's ``train:``
 section (the paper's own settings), a recipe file (``--recipe``), then
-command-line flags and ``--set key.sub=value``. Mappings merge key by key.
+command-line flags and ``--set key.sub=value``. Mappings merge key by key. Every field is described
+beside its schema below (docs/reference.md lists them). Part of recipes/vgg_imagenet.yaml::
 
-Example (recipes/vgg_imagenet.yaml)::
-
-    data: {source: "tfds:imagenet2012", data_dir: ~/tensorflow_datasets}
-    batch_size: 256
-    epochs: 74
     optimizer: {name: sgd, lr: 0.01, momentum: 0.9}
     schedule: {plateau: {monitor: val_accuracy, patience: 3, factor: 10, max_drops: 3}}
-    weight_decay: 5.0e-4
     augment: {crop_padding: 16, flip: horizontal, color_pca: 0.1}
 """
 
@@ -57,8 +52,8 @@ class DataSpec(Part):
         None, description="[rows, cols]: must equal the model's input (default: the model's input)"
     )
     pad: int = Field(0, ge=0, description="resize to the size less 2*pad, then pad with zeros (MNIST's 28 -> 32)")
-    cache: bool = True
-    shuffle_buffer: int = Field(10_000, ge=1, le=10_000_000)
+    cache: bool = Field(True, description="keep the prepared images in memory after the first epoch")
+    shuffle_buffer: int = Field(10_000, ge=1, le=10_000_000, description="images shuffled together")
     verify: bool = Field(True, description="decode every image file before training (names a damaged one at once)")
     partial_batches: bool | None = Field(
         None, description="train on an epoch's last partial batch (default: on one replica yes, on several no)"
@@ -98,8 +93,8 @@ class AugmentSpec(Part):
     """On-the-fly augmentation in tf.data (applied to training batches only)."""
 
     crop_padding: int = Field(0, ge=0, description="pad by this many pixels, then crop back at random")
-    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
-    zoom: Fraction = 0.0
+    flip: Literal["none", "horizontal", "vertical", "both"] = Field("none", description="random mirror images")
+    zoom: Fraction = Field(0.0, description="random zoom in or out by up to this fraction")
     shift: Fraction = Field(0.0, description="random translation, as a fraction of the size")
     rotation: float = Field(0.0, ge=0, le=180, description="degrees")
     color_pca: float = Field(0.0, ge=0, description="std of AlexNet's PCA colour noise (0.1 in the paper)")
@@ -107,48 +102,48 @@ class AugmentSpec(Part):
 
 
 class OptimizerSpec(Part):
-    name: Literal["sgd", "rmsprop", "adagrad", "adadelta", "adam"] = "sgd"
-    lr: float = Field(0.01, gt=0)
+    name: Literal["sgd", "rmsprop", "adagrad", "adadelta", "adam"] = Field("sgd", description="the optimizer")
+    lr: float = Field(0.01, gt=0, description="the learning rate")
     momentum: float = Field(0.9, ge=0, le=1, description="sgd, rmsprop")
-    nesterov: bool = False
+    nesterov: bool = Field(False, description="sgd: Nesterov's momentum")
     rho: float = Field(0.9, gt=0, lt=1, description="rmsprop, adadelta decay")
-    beta_1: float = Field(0.9, ge=0, lt=1)
-    beta_2: float = Field(0.999, ge=0, lt=1)
-    epsilon: float = Field(1e-7, gt=0)
+    beta_1: float = Field(0.9, ge=0, lt=1, description="adam: the gradients' moving average")
+    beta_2: float = Field(0.999, ge=0, lt=1, description="adam: the squared gradients' moving average")
+    epsilon: float = Field(1e-7, gt=0, description="added to the denominator of adaptive optimizers")
 
 
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 
 
 class PlateauSpec(Part):
-    monitor: Monitor = "val_accuracy"
-    patience: int = Field(5, ge=1)
+    monitor: Monitor = Field("val_accuracy", description="the metric that must improve")
+    patience: int = Field(5, ge=1, description="epochs without improvement before a drop")
     factor: float = Field(10.0, gt=1, description="divide the learning rate by this")
     max_drops: int = Field(3, ge=1, le=3, description="after this many drops, the next plateau stops training")
-    min_delta: float = Field(0.0, ge=0)
+    min_delta: float = Field(0.0, ge=0, description="the least change that counts as an improvement")
 
 
 class ScheduleSpec(Part):
     """Warm-up, step drops and plateau drops, composed by one controller."""
 
-    warmup_epochs: float = Field(0.0, ge=0)
+    warmup_epochs: float = Field(0.0, ge=0, description="the learning rate rises linearly from 0 over these epochs")
     scale_batch: int | None = Field(None, ge=1, description="linear rule: lr * global_batch / scale_batch")
     step_drops: list[int] = Field(default_factory=list, description="epochs at which to divide lr by step_factor")
-    step_factor: float = Field(10.0, gt=1)
+    step_factor: float = Field(10.0, gt=1, description="each drop divides the learning rate by it")
     plateau: PlateauSpec | None = None
 
 
 class MomentumRampSpec(Part):
-    start: float = Field(0.5, ge=0, le=1)
-    end: float = Field(0.9, ge=0, le=1)
-    epochs: float = Field(10.0, gt=0)
+    start: float = Field(0.5, ge=0, le=1, description="SGD's momentum at the start")
+    end: float = Field(0.9, ge=0, le=1, description="its value after the ramp")
+    epochs: float = Field(10.0, gt=0, description="the half-cosine ramp's length")
 
 
 SMALL_VALIDATION = 200  # validation images below which one epoch's score is mostly noise
 
 
 class EarlyStoppingSpec(Part):
-    monitor: Monitor = "val_loss"
+    monitor: Monitor = Field("val_loss", description="the metric that must improve")
     patience: int | Literal["auto"] = Field(
         "auto", description="epochs without improvement; auto: 10, or a third of the epochs on a small validation set"
     )
@@ -179,8 +174,8 @@ class EarlyStoppingSpec(Part):
 class CallbacksSpec(Part):
     early_stopping: EarlyStoppingSpec | None = Field(default_factory=EarlyStoppingSpec)
     checkpoint: bool = Field(True, description="keep the best model as best.keras")
-    csv: bool = True
-    tensorboard: bool = True
+    csv: bool = Field(True, description="write log.csv (metrics, learning rate, momentum per epoch)")
+    tensorboard: bool = Field(True, description="write TensorBoard logs to tensorboard/")
     layer_stats: int | None = Field(
         None, ge=1, description="every N steps, log each layer's activation and gradient std to TensorBoard"
     )
@@ -206,13 +201,13 @@ class Recipe(Part):
     """A whole training recipe; every field has a default."""
 
     data: DataSpec = Field(default_factory=DataSpec)
-    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec)
+    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec, description="how pixels are scaled")
     augment: AugmentSpec = Field(default_factory=AugmentSpec)
     batch_size: int = Field(32, ge=1, le=1_000_000, description="global batch (all replicas together)")
-    epochs: int = Field(30, ge=1, le=100_000)
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    epochs: int = Field(30, ge=1, le=100_000, description="passes over the training data")
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="the optimizer and its settings")
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
-    momentum_ramp: MomentumRampSpec | None = None
+    momentum_ramp: MomentumRampSpec | None = Field(None, description="a half-cosine ramp of SGD's momentum")
     weight_decay: float = Field(0.0, ge=0, description="L2 coefficient lambda of every conv and dense kernel")
     loss: Literal["crossentropy", "map"] = Field(
         "crossentropy",
@@ -224,12 +219,18 @@ class Recipe(Part):
         description="the loss's weight of each class (one per class), or balanced: median-frequency weights of the "
         "training targets (Eigen & Fergus 2015); pixels labelled 255 weigh nothing",
     )
-    callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    jit_compile: bool | Literal["auto"] = "auto"
-    strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu", "parameter_server"] = "auto"
+    callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec, description="what a run watches and writes")
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "float32", description="Keras' dtype policy, set before the strategy"
+    )
+    jit_compile: bool | Literal["auto"] = Field("auto", description="XLA compilation (auto: Keras' choice)")
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker", "tpu", "parameter_server"] = Field(
+        "auto",
+        description="tf.distribute: auto (every GPU, else the CPU), one_device, mirrored, multi_worker (TF_CONFIG), "
+        "tpu; parameter_server is refused (Keras 3 does not support it)",
+    )
     devices: list[str] | None = Field(None, description="devices of the mirrored strategy; default: every GPU")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="the seed of everything: weights, splits, shuffling")
     deterministic: bool = Field(True, description="deterministic TensorFlow ops (bitwise repeatable on CPU)")
     output: str | None = Field(None, description="run directory; default runs/<arch>-<time>")
     verbose: Literal[0, 1, 2] = Field(
