@@ -104,3 +104,9 @@ def test_the_facade_exports_each_lazy_name_and_no_name_shadows_a_submodule():
     assert not set(kzoo.LAZY_NAMES) & {n.split(".")[1] for n in modules() if n.count(".") >= 1}
     for name in kzoo.LAZY_NAMES:
         assert callable(getattr(kzoo, name)), name
+
+
+def test_no_module_is_longer_than_400_lines():
+    """Small files, one concept each (STYLE.md): a module past 400 lines is split, not grown."""
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > 400}
+    assert not long, long

@@ -73,10 +73,10 @@ def attach(ex: Expander, shape: tuple[Any, ...], depth: int = 0) -> str:
     inner.depth = depth + 1
     graph = inner.run()
     for name, node in graph.nodes.items():
-        ex.add_symbol(name, name, node.source, node.path)
+        ex.names.add_symbol(name, name, node.source, node.path)
         ex.nodes[name] = node
     for name, out in graph.symbols.items():
-        if name not in ex.symbols:
-            ex.symbols[name] = (out, None)
+        if name not in ex.names.symbols:
+            ex.names.symbols[name] = (out, None)
     ex.globals["features"] = list(graph.features)
     return graph.outputs[0]

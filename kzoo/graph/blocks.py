@@ -13,48 +13,47 @@ others, is an error.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import did_you_mean
 from kzoo.graph.node import INPUT
-from kzoo.graph.scope_tools import Scope
+from kzoo.graph.scope import At, Scope
 from kzoo.lang.expr import is_expression
 from kzoo.lang.grammar import check_keys
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.ops import ACTIVATIONS, OPS
+
+if TYPE_CHECKING:
+    from kzoo.graph.expand import Expander
 
 MAX_CALL_DEPTH = 32
 ARG_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "list": list, "dict": dict, "any": object}
 
 
 class Blocks:
-    """The part of the expander that checks and calls blocks (mixed into Expander)."""
+    """The file's ``blocks:``, checked and called. A call's body is expanded by the expander that owns them
+    (``expander``: its ``body``, ``parallel`` and ``with_defaults``, which call back here for nested calls)."""
 
-    blocks: YMap
-    globals: dict[str, Any]
+    def __init__(self, definitions: YMap, expander: Expander):
+        self.definitions, self.ex = definitions, expander
 
-    def call(self, block: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str) -> Any:
+    def call(self, block: str, args: Any, at: At, scope: Scope, prev: Any) -> Any:
+        """A call of ``block`` with ``args``, written ``at``, expanded in a scope of its own."""
+        path = at.path
         if block in scope.calls:
             chain = " -> ".join(scope.calls[scope.calls.index(block) :] + (block,))
-            raise self.fail(
-                f"block {block!r} calls itself: {chain}",
-                container,
-                key,
-                path,
-                "a block cannot contain itself; use repeat",
-                of_key=True,
-            )
+            raise at.error(f"block {block!r} calls itself: {chain}", "a block cannot contain itself; use repeat", True)
         if len(scope.calls) >= MAX_CALL_DEPTH:
-            raise self.fail(f"blocks nest more than {MAX_CALL_DEPTH} deep", container, key, path)
-        bdef = self.blocks[block]
-        args = self.arg_map(args, None, container, key, path, f"block {block!r}")
+            raise at.error(f"blocks nest more than {MAX_CALL_DEPTH} deep")
+        bdef = self.definitions[block]
+        args = self.ex.ops.arg_map(args, None, at, f"block {block!r}")
         name_text, from_ = args.pop("name", None), args.pop("from", None)
         bound = self.bind_args(block, bdef, args, scope, path)
         scoped = bdef.get("scoped", True)
         if not isinstance(scoped, bool):
-            raise self.fail("scoped: is true or false", bdef, "scoped", f"blocks.{block}.scoped")
+            raise self.ex.fail("scoped: is true or false", bdef, "scoped", f"blocks.{block}.scoped")
         if not scoped and name_text is not None:
-            raise self.fail(
+            raise self.ex.fail(
                 f"block {block!r} is unscoped (scoped: false): a call has no name",
                 args,
                 "name",
@@ -62,32 +61,32 @@ class Blocks:
                 "its layers name themselves, e.g. from an argument: name: res${id}_branch1",
                 of_key=True,
             )
-        (x,) = self.inputs(from_, scope, prev, args, "from", path + ".from")
+        (x,) = self.ex.names.inputs(from_, scope, prev, at.field(args, "from"))
         # Scoped: the call's name prefixes every layer name inside it. Unscoped: the layers keep the names they
         # give themselves (as Caffe's do), and `from: input` still means the call's input.
         prefix = (
-            scope.prefix + (self.segment(scope, name_text, block, args, "name", path + ".name"),)
+            scope.prefix + (self.ex.names.segment(scope, name_text, block, at.field(args, "name")),)
             if scoped
             else scope.prefix
         )
         inner = Scope(
             prefix,
-            {**self.globals, **bound},
+            {**self.ex.globals, **bound},
             scope.defaults,
             scope.calls + (block,),
             f"blocks.{block}",
             None if scoped else x,
             scope.block_level if scope.block_level is not None or not scoped else len(prefix),
         )
-        inner = self.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
+        inner = self.ex.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
         if scoped:  # `from: input` inside a block means the block's own input.
-            self.add_symbol("_".join(inner.prefix + (INPUT,)), x, mark_of(container, key), path)
+            self.ex.names.add_symbol("_".join(inner.prefix + (INPUT,)), x, at.mark(), path)
         if "parallel" in bdef:
-            out = self.parallel(bdef, inner, f"blocks.{block}", x, "block")
+            out = self.ex.parallel(bdef, inner, f"blocks.{block}", x, "block")
         else:
-            out = self.body(bdef.get("layers"), bdef, "layers", inner, x)
+            out = self.ex.body(bdef.get("layers"), bdef, "layers", inner, x)
         if scoped:
-            self.add_symbol("_".join(inner.prefix), out, mark_of(container, key), path)
+            self.ex.names.add_symbol("_".join(inner.prefix), out, at.mark(), path)
         return out
 
     def bind_args(self, block: str, bdef: YMap, args: YMap, scope: Scope, path: str) -> dict[str, Any]:
@@ -95,7 +94,7 @@ class Blocks:
         bound: dict[str, Any] = {}
         for k, v in args.items():
             if k not in declared:
-                raise self.fail(
+                raise self.ex.fail(
                     f"block {block!r} has no argument {k!r}",
                     args,
                     k,
@@ -103,15 +102,15 @@ class Blocks:
                     did_you_mean(k, list(declared) + ["name", "from"]),
                     of_key=True,
                 )
-            bound[k] = self.value(v, scope.env, args, k, f"{path}.{k}")
+            bound[k] = self.ex.value(v, scope.env, args, k, f"{path}.{k}")
         for k, decl in declared.items():
             required = isinstance(decl, str) and decl in ARG_TYPES
             if k not in bound:
                 if required:
-                    raise self.fail(f"block {block!r} needs argument {k!r} ({decl})", args, None, path)
-                bound[k] = self.value(decl, self.globals, declared, k, f"blocks.{block}.args.{k}")
+                    raise self.ex.fail(f"block {block!r} needs argument {k!r} ({decl})", args, None, path)
+                bound[k] = self.ex.value(decl, self.ex.globals, declared, k, f"blocks.{block}.args.{k}")
             if not _arg_ok(ARG_TYPES[decl] if required else _type_of(decl), bound[k]):
-                raise self.fail(
+                raise self.ex.fail(
                     f"argument {k!r} of block {block!r} expects {decl!r}-like values, got {bound[k]!r}",
                     args if k in args else declared,
                     k,
@@ -119,25 +118,28 @@ class Blocks:
                 )
         return bound
 
-    def check_blocks(self) -> None:
-        for name, bdef in self.blocks.items():
+    def check(self) -> None:
+        """Every definition: a mapping of known keys, with layers: or parallel:, under a name no op takes."""
+        for name, bdef in self.definitions.items():
             where = f"blocks.{name}"
             if name in OPS or name in ACTIVATIONS or name in ("repeat", "parallel"):
-                raise self.fail(
+                raise self.ex.fail(
                     f"block name {name!r} is already an op or activation",
-                    self.blocks,
+                    self.definitions,
                     name,
                     where,
                     "rename the block",
                     of_key=True,
                 )
             if not isinstance(bdef, YMap):
-                raise self.fail("a block is a mapping with args: and layers: (or parallel:)", self.blocks, name, where)
+                raise self.ex.fail(
+                    "a block is a mapping with args: and layers: (or parallel:)", self.definitions, name, where
+                )
             check_keys("block", bdef, where, lambda k, b=bdef: mark_of(b, k, of_key=True))
             if ("layers" in bdef) == ("parallel" in bdef):
-                raise self.fail("a block has either layers: or parallel:", self.blocks, name, where)
+                raise self.ex.fail("a block has either layers: or parallel:", self.definitions, name, where)
             if "args" in bdef and not isinstance(bdef["args"], YMap):
-                raise self.fail(
+                raise self.ex.fail(
                     "args: maps argument names to a type (int, float, bool, str, list) or a default",
                     bdef,
                     "args",

@@ -14,20 +14,20 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from kzoo.errors import KzooError, Mark, SpecError, did_you_mean, short
+from kzoo.errors import SpecError, did_you_mean, short
 from kzoo.graph.backbone import attach
 from kzoo.graph.blocks import Blocks
-from kzoo.graph.names import Naming
-from kzoo.graph.node import INPUT, Graph, Node, Ref
+from kzoo.graph.header import input_shape, model_name
+from kzoo.graph.names import Names
+from kzoo.graph.node import INPUT, Graph, Node, Ref, toposort
 from kzoo.graph.op_items import OpItems
 from kzoo.graph.reach import unused_defaults
-from kzoo.graph.scope_tools import Scope, sub_path, toposort
+from kzoo.graph.scope import At, Scope, evaluated, sub_path
 from kzoo.lang.choices import allowed_values, is_allowed
 from kzoo.lang.expr import is_expression, substitute
 from kzoo.lang.grammar import check_keys
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.resolve import Spec
-from kzoo.lang.schema import NAME
 from kzoo.lang.weights import releases
 from kzoo.ops import ACTIVATIONS, OPS
 
@@ -35,16 +35,16 @@ MAX_REPEAT = 1000
 MAX_WORK = 200_000  # items visited and repeat iterations run while expanding (nested repeats multiply)
 
 
-class Expander(Naming, Blocks, OpItems):
+class Expander:
     """Walks a spec once; :meth:`run` returns the graph (before shape inference)."""
 
     def __init__(self, spec: Spec):
         self.spec = spec
         self.data = spec.data
         self.nodes: dict[str, Node] = {}
-        self.symbols: dict[str, tuple[Any, Mark | None]] = {INPUT: (INPUT, None)}
-        self.counters: dict[tuple[tuple[str, ...], str], int] = {}
-        self.blocks: YMap = self.data.get("blocks") or YMap()
+        self.names = Names()
+        self.blocks = Blocks(self.data.get("blocks") or YMap(), self)
+        self.ops = OpItems(self.names, self.nodes)
         self.work = 0
         self.depth = 0  # how deep a backbone this file is (kzoo.graph.backbone)
 
@@ -58,14 +58,7 @@ class Expander(Naming, Blocks, OpItems):
     # -- values -----------------------------------------------------------
     def value(self, value: Any, env: Mapping[str, Any], container: Any, key: Any, path: str) -> Any:
         """Evaluate expressions in a value (recursively through lists and maps)."""
-        mark = mark_of(container, key)
-        if isinstance(value, str):
-            return substitute(value, env, mark, path)
-        if isinstance(value, list):
-            return [self.value(v, env, value, i, f"{path}[{i}]") for i, v in enumerate(value)]
-        if isinstance(value, dict):
-            return {k: self.value(v, env, value, k, f"{path}.{k}") for k, v in value.items()}
-        return value
+        return evaluated(value, env, At(container, key, path))
 
     def fail(
         self, message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False
@@ -103,61 +96,6 @@ class Expander(Naming, Blocks, OpItems):
                     did_you_mean(env[name], map(str, allowed)) if isinstance(env[name], str) else None,
                 )
 
-    def model_name(self, env: Mapping[str, Any]) -> str:
-        """The file's ``name:``, which may hold expressions (``resnet${depth}``) so that a variant is named as such."""
-        name = self.value(self.data["name"], env, self.data, "name", "name")
-        if not isinstance(name, str) or not NAME.match(name):
-            raise self.fail(
-                f"the name must be letters, digits, '_', '.' or '-' (starting with a letter), got {short(name)}",
-                self.data,
-                "name",
-                "name",
-            )
-        return name
-
-    def input_shape(self, env: Mapping[str, Any]) -> tuple[tuple[Any, ...], tuple[int, ...]]:
-        """(the input shape, None where rows or cols take any size; the shape analysed: the example size there)."""
-        shape = self.value(self.data["input"], env, self.data, "input", "input")
-        free = len(shape) == 3 and shape[2] is not None
-        for i, dim in enumerate(shape):
-            if dim is None and free and i < 2:
-                continue
-            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-                raise self.fail(
-                    f"input dimensions must be positive integers (rows and cols may be null: any size), got {shape}",
-                    self.data,
-                    "input",
-                    "input",
-                    "input: [rows, cols, channels], e.g. [224, 224, 3] or [null, null, 3]",
-                )
-        if None not in shape:
-            return tuple(shape), tuple(shape)
-        rows, cols = self.example_size(env)
-        return tuple(shape), (shape[0] or rows, shape[1] or cols, shape[2])
-
-    def example_size(self, env: Mapping[str, Any]) -> tuple[int, int]:
-        """The rows and cols analysed for an input of any size: ``example_size:``, else the file's own input size
-        (before ``input_shape=`` replaced it), else 224x224."""
-        if self.data.get("example_size") is not None:
-            size = self.value(self.data["example_size"], env, self.data, "example_size", "example_size")
-            if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in size):
-                raise self.fail(
-                    f"example_size must be two positive integers, got {size}",
-                    self.data,
-                    "example_size",
-                    "example_size",
-                    "example_size: [rows, cols], e.g. [224, 224]",
-                )
-            return size[0], size[1]
-        declared = self.spec.declared_input
-        try:
-            own = self.value(declared, env, self.data, "input", "input") if declared is not None else None
-        except KzooError:
-            own = None
-        if isinstance(own, list) and len(own) == 3 and all(isinstance(d, int) and d >= 1 for d in own[:2]):
-            return own[0], own[1]
-        return 224, 224
-
     # -- scopes -----------------------------------------------------------
     def with_defaults(self, scope: Scope, defaults: Any, container: Any, key: str, path: str) -> Scope:
         if defaults is None:
@@ -194,11 +132,11 @@ class Expander(Naming, Blocks, OpItems):
             self.check_keys(value, "body", path)
             inner = self.with_defaults(scope, value.get("defaults"), value, "defaults", path + ".defaults")
             if "name" in value:
-                seg = self.segment(inner, value["name"], "", value, "name", path + ".name")
+                seg = self.names.segment(inner, value["name"], "", At(value, "name", path + ".name"))
                 inner = replace(inner, prefix=inner.prefix + (seg,))
             out = self.body(value.get("layers"), value, "layers", replace(inner, path=path), prev)
             if "name" in value:
-                self.add_symbol("_".join(inner.prefix), out, mark_of(value), path)
+                self.names.add_symbol("_".join(inner.prefix), out, mark_of(value), path)
             return out
         if not isinstance(value, list):
             raise self.fail("expected a list of layers", container, key, path)
@@ -211,7 +149,7 @@ class Expander(Naming, Blocks, OpItems):
         path = f"{scope.path}[{index}]"
         self.tick(seq, index, path)
         if isinstance(item, str):
-            return self.call_or_op(item, None, seq, index, scope, prev, path)
+            return self.call_or_op(item, None, At(seq, index, path), scope, prev)
         if not isinstance(item, YMap) or not item:
             raise self.fail("a layer is an op name or a mapping like {conv: {...}}", seq, index, path)
         if "when" in item:
@@ -243,17 +181,18 @@ class Expander(Naming, Blocks, OpItems):
             name = substitute(key, scope.env, mark_of(item, key, of_key=True), f"{path}.{key}")
             if not isinstance(name, str):
                 raise self.fail(f"{key} names no op or block: {short(name)}", item, key, path, of_key=True)
-        return self.call_or_op(name, item[key], item, key, scope, prev, f"{path}.{key}")
+        return self.call_or_op(name, item[key], At(item, key, f"{path}.{key}"), scope, prev)
 
-    def call_or_op(self, key: Any, args: Any, container: Any, ckey: Any, scope: Scope, prev: Any, path: str) -> Any:
-        if isinstance(key, str) and key in self.blocks:
-            return self.call(key, args, container, ckey, scope, prev, path)
-        if isinstance(key, str) and key in OPS:
-            return self.op_item(key, args, container, ckey, scope, prev, path)
-        if isinstance(key, str) and key in ACTIVATIONS:
-            return self.activation_item(key, args, container, ckey, scope, prev, path)
-        known = OPS.names() + list(self.blocks) + ACTIVATIONS.names() + ["repeat", "parallel"]
-        raise self.fail(f"unknown op or block {key!r}", container, ckey, path, did_you_mean(key, known), of_key=True)
+    def call_or_op(self, name: Any, args: Any, at: At, scope: Scope, prev: Any) -> Any:
+        """The item ``name: args`` written ``at``: a block call, an op or an activation layer."""
+        if isinstance(name, str) and name in self.blocks.definitions:
+            return self.blocks.call(name, args, at, scope, prev)
+        if isinstance(name, str) and name in OPS:
+            return self.ops.op_item(name, args, at, scope, prev)
+        if isinstance(name, str) and name in ACTIVATIONS:
+            return self.ops.activation_item(name, args, at, scope, prev)
+        known = OPS.names() + list(self.blocks.definitions) + ACTIVATIONS.names() + ["repeat", "parallel"]
+        raise at.error(f"unknown op or block {name!r}", did_you_mean(name, known), of_key=True)
 
     # -- constructs -------------------------------------------------------
     def repeat(self, item: YMap, scope: Scope, path: str, prev: Any) -> Any:
@@ -271,11 +210,11 @@ class Expander(Naming, Blocks, OpItems):
             self.tick(item, "repeat", path + ".repeat")
             it = replace(inner, env={**inner.env, var: i}, path=path)
             if "name" in item:
-                seg = self.segment(it, item["name"], "", item, "name", path + ".name")
+                seg = self.names.segment(it, item["name"], "", At(item, "name", path + ".name"))
                 it = replace(it, prefix=it.prefix + (seg,))
             prev = self.body(item.get("layers"), item, "layers", it, prev)
             if "name" in item:
-                self.add_symbol("_".join(it.prefix), prev, mark_of(item), path)
+                self.names.add_symbol("_".join(it.prefix), prev, mark_of(item), path)
         return prev
 
     def parallel(self, item: YMap, scope: Scope, path: str, prev: Any, construct: str) -> Any:
@@ -284,10 +223,10 @@ class Expander(Naming, Blocks, OpItems):
         inner = self.with_defaults(scope, item.get("defaults"), item, "defaults", path + ".defaults")
         named = "name" in item and construct == "parallel"
         if named:
-            seg = self.segment(inner, item["name"], "", item, "name", path + ".name")
+            seg = self.names.segment(inner, item["name"], "", At(item, "name", path + ".name"))
             inner = replace(inner, prefix=inner.prefix + (seg,))
         inner = replace(inner, path=path)
-        (x,) = self.inputs(item.get("from"), inner, prev, item, "from", path + ".from")
+        (x,) = self.names.inputs(item.get("from"), inner, prev, At(item, "from", path + ".from"))
         branches = item["parallel"]
         if not isinstance(branches, list) or not branches:
             raise self.fail(
@@ -305,7 +244,7 @@ class Expander(Naming, Blocks, OpItems):
         out = self.merged(item, inner, x, outs, path)
         out = self.body(item.get("then"), item, "then", inner, out)
         if named:
-            self.add_symbol("_".join(inner.prefix), out, mark_of(item), path)
+            self.names.add_symbol("_".join(inner.prefix), out, mark_of(item), path)
         return out
 
     def merged(self, item: YMap, scope: Scope, prev: Any, outs: list[Any], path: str) -> Any:
@@ -325,7 +264,7 @@ class Expander(Naming, Blocks, OpItems):
                 path + ".merge",
                 did_you_mean(op_name, merges),
             )
-        return self.op_item(op_name, margs, mcont, mkey, scope, prev, path + ".merge", inputs=outs)
+        return self.ops.op_item(op_name, margs, At(mcont, mkey, path + ".merge"), scope, prev, inputs=outs)
 
     # -- the whole file ---------------------------------------------------
     def heads(self, root: Scope) -> list[Any]:
@@ -345,21 +284,21 @@ class Expander(Naming, Blocks, OpItems):
                 raise self.fail("a head needs from: (the layer it branches off)", self.data["heads"], name, where)
             scope = replace(root, prefix=(str(name),), path=where)
             scope = self.with_defaults(scope, head.get("defaults"), head, "defaults", where + ".defaults")
-            xs = self.inputs(head["from"], root, INPUT, head, "from", where + ".from")
+            xs = self.names.inputs(head["from"], root, INPUT, At(head, "from", where + ".from"))
             if len(xs) > 1 and head.get("merge") is None:
                 raise self.fail(
                     f"a head from {len(xs)} layers needs merge: (add, concat, ...)", head, "from", where + ".from"
                 )
             x = self.merged(head, scope, xs[0], xs, where) if len(xs) > 1 else xs[0]
             out = self.body(head.get("layers"), head, "layers", scope, x)
-            self.add_symbol(str(name), out, mark_of(head), where)
+            self.names.add_symbol(str(name), out, mark_of(head), where)
             outs.append(out)
         return outs
 
     def run(self) -> Graph:
-        self.check_blocks()
+        self.blocks.check()
         self.globals = self.global_env()
-        shape, example = self.input_shape(self.globals)
+        shape, example = input_shape(self.data, self.globals, self.spec.declared_input)
         start = INPUT if self.data.get("backbone") is None else attach(self, shape, self.depth)
         root = Scope((), self.globals, (), (), "")
         root = self.with_defaults(root, self.data.get("defaults"), self.data, "defaults", "defaults")
@@ -371,16 +310,20 @@ class Expander(Naming, Blocks, OpItems):
             outs = self.data["outputs"]
             outputs = [Ref(str(o), (), mark_of(outs, i), f"outputs[{i}]") for i, o in enumerate(outs)]
         for node in self.nodes.values():
-            node.inputs = [self.resolve(i) for i in node.inputs]
-        outputs = [self.resolve(o) for o in outputs]
+            node.inputs = [self.names.resolve(i) for i in node.inputs]
+        outputs = [self.names.resolve(o) for o in outputs]
         if INPUT in outputs:
             raise self.fail("an output cannot be the input itself", self.data, "outputs", "outputs")
         nodes = toposort(self.nodes, outputs)
         unused_defaults(self.data, lambda *a: self.fail(*a, of_key=True))
-        graph = Graph(self.model_name(self.globals), shape, nodes, outputs, self.spec.file, self.meta())
+        graph = Graph(model_name(self.data, self.globals), shape, nodes, outputs, self.spec.file, self.meta())
         graph.example = example if example != shape else None
-        graph.symbols = {name: self.resolve(out) for name, (out, _) in self.symbols.items() if name != INPUT}
-        graph.features = [self.feature(f, i) for i, f in enumerate(self.data.get("features") or [])]
+        graph.symbols = {
+            name: self.names.resolve(out) for name, (out, _) in self.names.symbols.items() if name != INPUT
+        }
+        graph.features = [
+            self.names.feature(self.data["features"], i) for i in range(len(self.data.get("features") or []))
+        ]
         return graph
 
     def meta(self) -> dict[str, Any]:

@@ -17,27 +17,30 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
 from kzoo.graph.node import INPUT, Ref
-from kzoo.graph.scope_tools import Scope
+from kzoo.graph.scope import At, Scope, evaluated
 from kzoo.lang.loader import mark_of
 
 
-class Naming:
-    """The part of the expander that names nodes and resolves references (mixed into Expander)."""
+class Names:
+    """The names of one expansion: the symbol table (name -> node or scope output, where it was written) and the
+    counters of unnamed items; ``from:`` references resolved against it."""
 
-    counters: dict[tuple[tuple[str, ...], str], int]
-    symbols: dict[str, tuple[Any, Mark | None]]
+    def __init__(self) -> None:
+        self.symbols: dict[str, tuple[Any, Mark | None]] = {INPUT: (INPUT, None)}
+        self.counters: dict[tuple[tuple[str, ...], str], int] = {}
 
-    def segment(self, scope: Scope, explicit: Any, base: str, container: Any, key: Any, path: str) -> str:
+    def segment(self, scope: Scope, explicit: Any, base: str, at: At) -> str:
+        """A node's or scope's own name: the ``name:`` written ``at``, else ``base`` numbered in its scope."""
         if explicit is None:
             k = self.counters.get((scope.prefix, base), 0) + 1
             self.counters[(scope.prefix, base)] = k
             return f"{base}{k}"
-        text = self.value(explicit, scope.env, container, key, path)
+        text = evaluated(explicit, scope.env, at)
         if isinstance(text, bool) or not isinstance(text, (str, int)) or not str(text):
-            raise self.fail(f"a name must be a string, got {text!r}", container, key, path)
+            raise at.error(f"a name must be a string, got {text!r}")
         text = str(text)
         if not all(c.isalnum() or c in "_.-" for c in text):
-            raise self.fail(f"name {text!r} may hold only letters, digits, '_', '.' and '-'", container, key, path)
+            raise at.error(f"name {text!r} may hold only letters, digits, '_', '.' and '-'")
         return text
 
     def add_symbol(self, name: str, output: Any, mark: Mark | None, path: str) -> None:
@@ -51,27 +54,23 @@ class Naming:
             )
         self.symbols[name] = (output, mark)
 
-    def inputs(self, from_: Any, scope: Scope, prev: Any, container: Any, key: Any, path: str) -> list[Any]:
+    def inputs(self, from_: Any, scope: Scope, prev: Any, at: At) -> list[Any]:
+        """The inputs a ``from:`` written ``at`` names (none written: ``prev``, the previous layer)."""
         if from_ is None:
             return [prev]
         refs = from_ if isinstance(from_, list) else [from_]
         if not refs:
-            raise self.fail("from: needs at least one name", container, key, path)
+            raise at.error("from: needs at least one name")
         out = []
         for i, ref in enumerate(refs):
-            text = self.value(
-                ref,
-                scope.env,
-                refs if isinstance(from_, list) else container,
-                i if isinstance(from_, list) else key,
-                path,
-            )
+            listed = isinstance(from_, list)
+            text = evaluated(ref, scope.env, At(refs, i, at.path) if listed else at)
             if not isinstance(text, str):
-                raise self.fail(f"from: expects layer names, got {text!r}", container, key, path)
+                raise at.error(f"from: expects layer names, got {text!r}")
             if text == INPUT and scope.entry is not None:  # inside an unscoped block call: the call's input
                 out.append(scope.entry)
                 continue
-            out.append(Ref(text, scope.prefix, mark_of(container, key), path))
+            out.append(Ref(text, scope.prefix, at.mark(), at.path))
         return out
 
     def resolve(self, ref: Any, seen: frozenset = frozenset()) -> str:
@@ -87,8 +86,9 @@ class Naming:
             f"undefined name {ref.text!r} in from:", ref.mark, ref.path, did_you_mean(ref.text, self.symbols)
         )
 
-    def feature(self, name: Any, index: int) -> str:
-        ref = Ref(str(name), (), mark_of(self.data["features"], index), f"features[{index}]")
+    def feature(self, features: Any, index: int) -> str:
+        """The node ``features[index]`` names."""
+        ref = Ref(str(features[index]), (), mark_of(features, index), f"features[{index}]")
         out = self.resolve(ref)
         if out == INPUT:
             raise SpecError("a feature cannot be the input itself", ref.mark, ref.path)

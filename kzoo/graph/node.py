@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from kzoo.errors import Mark
+from kzoo.errors import Mark, SpecError
 from kzoo.ops.base import OpArgs, Stats
 
 
@@ -97,3 +98,50 @@ class Graph:
             "madds": sum(s.madds for s in stats),
             "layers": len(self.nodes),
         }
+
+
+def toposort(nodes: dict[str, Node], outputs: list[str]) -> dict[str, Node]:
+    """Nodes in dependency order; a cycle or a node no output uses is a SpecError."""
+    used: set[str] = set()
+    stack = list(outputs)
+    while stack:
+        name = stack.pop()
+        if name in used or name == INPUT:
+            continue
+        used.add(name)
+        stack.extend(nodes[name].inputs)
+    for node in nodes.values():
+        if node.name not in used:
+            raise SpecError(
+                f"layer {node.name!r} does not lead to any output",
+                node.source,
+                node.path,
+                "connect it with from:, list it in outputs:, or remove it",
+            )
+    index = {name: i for i, name in enumerate(nodes)}
+    waiting = {name: sum(1 for i in n.inputs if i != INPUT) for name, n in nodes.items()}
+    users: dict[str, list[str]] = {}
+    for node in nodes.values():
+        for i in node.inputs:
+            if i != INPUT:
+                users.setdefault(i, []).append(node.name)
+    ready = [index[n] for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    names = list(nodes)
+    order: dict[str, Node] = {}
+    while ready:  # Kahn's algorithm, keeping file order where the graph allows
+        name = names[heapq.heappop(ready)]
+        order[name] = nodes[name]
+        for user in users.get(name, []):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, index[user])
+    if len(order) < len(nodes):
+        stuck = [n for n in nodes.values() if n.name not in order]
+        raise SpecError(
+            f"the layers form a cycle through {', '.join(n.name for n in stuck[:6])}",
+            stuck[0].source,
+            stuck[0].path,
+            "a from: reference points forward to a layer that depends on this one",
+        )
+    return order

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from kzoo.errors import Mark, SpecError, short
+from kzoo.graph.names import Names
 from kzoo.graph.node import Node
-from kzoo.graph.scope_tools import Scope
+from kzoo.graph.scope import At, Scope, evaluated
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.validate import validate
 from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnSpec
@@ -22,29 +23,30 @@ MAX_NODES = 20_000
 
 
 class OpItems:
-    """The part of the expander that turns op and activation items into nodes (mixed into Expander)."""
+    """Turns op and activation items into nodes: named through ``names``, added to ``nodes``."""
 
-    nodes: dict[str, Node]
+    def __init__(self, names: Names, nodes: dict[str, Node]):
+        self.names, self.nodes = names, nodes
 
-    def arg_map(self, args: Any, primary: str | None, container: Any, key: Any, path: str, what: str) -> YMap:
+    def arg_map(self, args: Any, primary: str | None, at: At, what: str) -> YMap:
+        """An item's arguments as a mapping: ``dropout: 0.5`` is ``{rate: 0.5}`` (the op's ``primary``)."""
         if args is None:
             out = YMap()
-            out.mark = mark_of(container, key)
+            out.mark = at.mark()
             return out
         if isinstance(args, YMap):
             return args.copy()
         if primary is None:
-            raise self.fail(f"{what} takes a mapping of arguments, got {short(args)}", container, key, path)
+            raise at.error(f"{what} takes a mapping of arguments, got {short(args)}")
         out = YMap()
-        out.mark = mark_of(container, key)
-        out.put(primary, args, mark_of(container, key))
+        out.mark = at.mark()
+        out.put(primary, args, at.mark())
         return out
 
-    def activation_item(
-        self, name: str, args: Any, container: Any, key: Any, scope: Scope, prev: Any, path: str
-    ) -> Any:
-        args = self.arg_map(args, None, container, key, path, f"activation {name!r}")
-        mark = args.mark or mark_of(container, key)
+    def activation_item(self, name: str, args: Any, at: At, scope: Scope, prev: Any) -> Any:
+        """``relu`` as a layer: the op ``activation`` with ``fn: relu`` (named relu1, relu2 ...)."""
+        args = self.arg_map(args, None, at, f"activation {name!r}")
+        mark = args.mark or at.mark()
         fn_args = args.copy()  # the activation's own arguments, with their marks
         for k in ("name", "from"):
             fn_args.pop(k, None)
@@ -58,40 +60,32 @@ class OpItems:
         for k in ("name", "from"):
             if k in args:
                 spec.take(args, k)
-        return self.op_item("activation", spec, container, key, scope, prev, path, base=name)
+        return self.op_item("activation", spec, at, scope, prev, base=name)
 
     def op_item(
-        self,
-        op_name: str,
-        args: Any,
-        container: Any,
-        key: Any,
-        scope: Scope,
-        prev: Any,
-        path: str,
-        base: str | None = None,
-        inputs: list[Any] | None = None,
+        self, op_name: str, args: Any, at: At, scope: Scope, prev: Any, base: str | None = None, inputs: Any = None
     ) -> str:
-        op = OPS.get(op_name)
-        args = self.arg_map(args, op.primary, container, key, path, f"op {op_name!r}")
+        """The node of an op item written ``at`` (``inputs``: a merge's, instead of ``from:`` or the previous)."""
+        op, path = OPS.get(op_name), at.path
+        args = self.arg_map(args, op.primary, at, f"op {op_name!r}")
         name_text, from_ = args.pop("name", None), args.pop("from", None)
         merged = YMap()
-        merged.mark = mark_of(container, key, of_key=True)  # where the op's name is written
+        merged.mark = at.mark(of_key=True)  # where the op's name is written
         for layer in [d[op_name] for d in scope.defaults if op_name in d] + [args]:
             for k in layer:
                 merged.take(layer, k)
         values = {}
         for k, v in merged.items():
-            values[k] = self.value(v, scope.env, merged, k, f"{path}.{k}")
+            values[k] = evaluated(v, scope.env, At(merged, k, f"{path}.{k}"))
             if op.Args.model_fields.get(k) is not None and op.Args.model_fields[k].annotation is FnSpec:
                 values[k] = self.fn_spec(k, values[k], merged, f"{path}.{k}")
         validated = validate(op.Args, values, merged, path, f"op {op_name!r}", merged.mark)
-        seg = self.segment(scope, name_text, base or op_name, args, "name", f"{path}.name")
+        seg = self.names.segment(scope, name_text, base or op_name, at.field(args, "name"))
         name = "_".join(scope.prefix + (seg,))
         if inputs is None:
-            inputs = self.inputs(from_, scope, prev, args, "from", f"{path}.from")
+            inputs = self.names.inputs(from_, scope, prev, at.field(args, "from"))
         self.check_arity(op, op_name, inputs, merged.mark, path)
-        self.add_symbol(name, name, merged.mark, path)
+        self.names.add_symbol(name, name, merged.mark, path)
         self.nodes[name] = Node(
             name, op_name, validated, inputs, merged.mark, path, scope=scope.prefix, block_level=scope.block_level
         )
@@ -122,11 +116,8 @@ class OpItems:
             name, args = next(iter(value.items()))
             args = {} if args is None else args
         else:
-            raise self.fail(
+            raise At(container, field, path).error(
                 f"{field} must be a {registry.kind} name or {{name: {{args}}}}, got {value!r}",
-                container,
-                field,
-                path,
                 f"e.g. {field}: he_normal"
                 if registry is INITIALIZERS
                 else f"e.g. {field}: {{leaky_relu: {{beta: 0.1}}}}",
@@ -134,7 +125,7 @@ class OpItems:
         source = container.get(field)
         fn = registry.get(name, mark_of(container, field), path)
         if not isinstance(args, dict):
-            raise self.fail(f"arguments of {name} must be a mapping, got {args!r}", container, field, path)
+            raise At(container, field, path).error(f"arguments of {name} must be a mapping, got {args!r}")
         inner = source.get(name) if isinstance(source, YMap) and isinstance(source.get(name), YMap) else source
         checked = validate(
             fn.Args, args, inner, f"{path}.{name}", f"{registry.kind} {name!r}", mark_of(container, field)
