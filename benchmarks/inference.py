@@ -21,7 +21,7 @@ TIMER = r"""
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, keras, onnxruntime, kzoo
-from kzoo.builder import load_saved
+from kzoo.saved import load_saved
 folder, rounds = sys.argv[1], int(sys.argv[2])
 model = load_saved(f"{folder}/resnet50.keras")
 session = onnxruntime.InferenceSession(f"{folder}/resnet50.onnx", providers=["CPUExecutionProvider"])

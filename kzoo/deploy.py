@@ -99,7 +99,7 @@ def export(
 
 
 def _meta_of(model: Any) -> dict[str, Any]:
-    from kzoo.builder import image_shape, meta
+    from kzoo.saved import image_shape, meta
 
     info = {k: v for k, v in meta(model).items() if k in ("architecture", "class_names", "input", "trained_on")}
     info["input_shape"] = list(image_shape(model, "the model"))

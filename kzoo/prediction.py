@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kzoo.api import Fraction, Images, ModelLike, Positive
-from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.keras.scores import is_logits
+from kzoo.saved import image_shape, load_saved, meta
 from kzoo.tasks import task_of
 from kzoo.tasks.detection import IOU, SCORE
 from kzoo.train.images import IMAGE_SUFFIXES, list_images
@@ -57,8 +57,8 @@ def open_model(model: str | Path) -> Any:
     path = Path(model)
     if path.exists() or path.suffix == ".keras" or ":" not in str(model) and not _zoo_name(str(model)):
         return load_saved(path)
-    from kzoo.builder import set_meta
     from kzoo.pretrained import categories, front, input_meta
+    from kzoo.saved import set_meta
     from kzoo.zoo import with_weights
 
     name, _, weights = str(model).partition(":")

@@ -43,7 +43,7 @@ from kzoo.search_space import Dimension, read_space
 from kzoo.tasks import task_of
 from kzoo.train.fit import train
 from kzoo.train.recipe import resolve_recipe
-from kzoo.train.rundir import RunDir
+from kzoo.train.rundir import RECIPE, RESULTS, RunDir
 from kzoo.zoo import resolve_source
 
 
@@ -242,7 +242,7 @@ def tune(
 def _summary(oracle: Any, out: Path, objective: str, direction: str, algorithm: str, failures: dict) -> dict:
     rows = []
     for trial in oracle.trials.values():
-        run = out / "trials" / f"{trial_number(trial):02d}" / "results.json"
+        run = out / "trials" / f"{trial_number(trial):02d}" / RESULTS
         if trial.score is None or not run.is_file():
             continue
         results = json.loads(run.read_text())
@@ -262,7 +262,7 @@ def _summary(oracle: Any, out: Path, objective: str, direction: str, algorithm: 
         raise SpecError("no trial finished", hint=f"see {out / 'trials'}")
     best = rows[0]
     best_params = split_values(best["values"], "--param")
-    text = (Path(best["run_dir"]) / "recipe.yaml").read_text()
+    text = (Path(best["run_dir"]) / RECIPE).read_text()
     header = (
         f"# best of {len(rows)} trials ({algorithm} search, {objective} {best[objective]:.4f}), trial {best['trial']}\n"
     )

@@ -44,7 +44,7 @@ import gc, json, sys, warnings
 warnings.filterwarnings("ignore")
 from pathlib import Path
 import keras
-from kzoo.builder import load_saved
+from kzoo.saved import load_saved
 from kzoo.deploy import export_litert
 folder = Path(sys.argv[1])
 for case in json.loads((folder / "cases.json").read_text()):

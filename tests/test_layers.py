@@ -2,7 +2,7 @@
 
 base (errors, files, registry, paths, hooks, quiet, version, windows, scores, api, saved_meta) -> keras -> ops
 -> lang, search_space
--> graph -> builder -> zoo, transfer, convolutional, pretrained, report, caffe -> train, tasks
+-> graph -> builder, saved -> zoo, transfer, convolutional, pretrained, report, caffe -> train, tasks
 -> inspect, tune, prediction, study, deploy, reference -> cli -> kzoo (façade)
 """
 
@@ -34,7 +34,7 @@ LAYERS = [
     ["kzoo.ops"],
     ["kzoo.lang", "kzoo.search_space"],
     ["kzoo.graph"],
-    ["kzoo.builder"],
+    ["kzoo.builder", "kzoo.saved"],
     ["kzoo.zoo", "kzoo.transfer", "kzoo.convolutional", "kzoo.pretrained", "kzoo.report", "kzoo.caffe"],
     ["kzoo.train", "kzoo.tasks"],
     ["kzoo.inspect", "kzoo.tune", "kzoo.prediction", "kzoo.study", "kzoo.deploy", "kzoo.reference"],

@@ -107,10 +107,10 @@ def _name_of(net_name: str, path: Path) -> str:
 
 def declared_names(model: Any) -> Any:
     """The layer-name rules the architecture file of a kzoo-built model declares for its Caffe release (or None)."""
-    from kzoo.builder import meta
     from kzoo.caffe.declaration import declaration
     from kzoo.lang.resolve import load_with_extends
     from kzoo.lang.weights import releases
+    from kzoo.saved import meta
 
     info = meta(model)
     file = info.get("file")

@@ -113,12 +113,13 @@ def cmd_summary(args: argparse.Namespace) -> JSON:
 
 
 def cmd_build(args: argparse.Namespace) -> JSON:
-    from kzoo.builder import build_graph, save_atomic
+    from kzoo.builder import build_graph
     from kzoo.report import summary_text
+    from kzoo.saved import save_atomic
 
     graph = _graph(args)
     if args.output:
-        from kzoo.builder import check_output
+        from kzoo.saved import check_output
 
         check_output(args.output)  # a bad -o fails before the (slow) build
     model = build_graph(graph)
@@ -313,7 +314,7 @@ def cmd_export(args: argparse.Namespace) -> JSON:
     if target.is_dir() or target.suffix == ".keras":
         if args.param or args.weights:
             raise UsageError("--param and --weights are for an architecture, not a saved model")
-        from kzoo.builder import load_saved
+        from kzoo.saved import load_saved
 
         model = load_saved(target)
     else:

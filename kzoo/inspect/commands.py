@@ -84,8 +84,8 @@ def class_index(model: Any, given: str | None) -> int | None:
     """A class given by name (as the model knows its classes) or by number; None stays None."""
     if given is None:
         return None
-    from kzoo.builder import meta
     from kzoo.prediction import class_names
+    from kzoo.saved import meta
 
     names = class_names(model, meta(model))
     if given in names:
@@ -113,7 +113,8 @@ def _stem(path: str) -> str:
 def run(args: argparse.Namespace, say: Callable[..., None] = print) -> Any:
     what = args.what
     if what == "curves":
-        from kzoo.inspect.plots import plot_curves, read_log
+        from kzoo.inspect.plots import plot_curves
+        from kzoo.train.rundir import read_log
 
         log = read_log(args.run)
         out = plot_curves(log, _default_out(args, _stem(args.run)), _stem(args.run))
@@ -147,8 +148,8 @@ def _init(args: argparse.Namespace, say: Callable[..., None]) -> Any:
 
 
 def _look(args: argparse.Namespace, model: Any, stem: str) -> dict[str, Any]:
-    from kzoo.builder import image_shape
     from kzoo.inspect import look, plots
+    from kzoo.saved import image_shape
 
     shape = image_shape(model, "the model")
     what = args.what
@@ -182,7 +183,7 @@ def _look(args: argparse.Namespace, model: Any, stem: str) -> dict[str, Any]:
 
 
 def _names(model: Any) -> list[str]:
-    from kzoo.builder import meta
     from kzoo.prediction import class_names
+    from kzoo.saved import meta
 
     return class_names(model, meta(model))

@@ -14,10 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError
 from kzoo.inspect.stats import require_tensorflow
 from kzoo.keras.scores import is_logits, to_probabilities
+from kzoo.saved import image_shape, load_saved, meta
 from kzoo.train.evaluate import main_output
 from kzoo.train.images import load
 from kzoo.transfer import classifier_and_input, get_layer

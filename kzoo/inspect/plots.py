@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kzoo.errors import SpecError, clip, short
-from kzoo.files import read_bytes
 from kzoo.inspect.pictures import grid, normalise, pyplot, save, show_grid
 
 
@@ -80,62 +74,6 @@ def plot_dream(result: dict[str, Any], out: str) -> str:
     right.grid(alpha=0.3)
     fig.tight_layout()
     return save(fig, out)
-
-
-LOG_BYTES = 64 << 20  # a log.csv row is ~200 bytes an epoch
-
-
-def read_log(run: str | Path) -> dict[str, list[float]]:
-    """The per-epoch columns of a run directory's log.csv (or of such a file), refusing anything else."""
-    path = Path(run)
-    path = path / "log.csv" if path.is_dir() else path
-    hint = "give a run directory of kzoo train (it holds log.csv)"
-    if not path.exists():
-        raise SpecError(f"no training log at {path}", hint=hint)
-    try:
-        text = read_bytes(path, "training log", LOG_BYTES, hint).decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{path} is not a training log (not UTF-8 text)", hint=hint) from None
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
-        raise SpecError(f"{path} is not a training log (it holds binary data)", hint=hint)
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        rows, header = list(reader), set(reader.fieldnames or ())
-    except csv.Error:
-        raise SpecError(f"{path} is not a training log (not CSV text)", hint=hint) from None
-    if "epoch" not in header or not header & {"loss", "accuracy"}:
-        raise SpecError(f"{path} is not a training log: it has no epoch and loss columns", hint=hint)
-    if not rows:
-        raise SpecError(f"{path} holds no epochs yet")
-    for line, row in enumerate(rows, start=2):  # CSVLogger writes numbers, "NA" where a value is missing
-        bad = [k for k, v in row.items() if k is None or v is None or not _cell_ok(k, v)]
-        if bad:
-            column = bad[0] if bad[0] is not None else "(extra cells)"
-            raise SpecError(
-                f"{path}:{line}: {clip(column, 40)} is {short(row.get(column), 40)}, not a number",
-                hint="a log.csv of kzoo train has one number per column and epoch",
-            )
-    return {k: [_number(r.get(k)) for r in rows] for k in reader.fieldnames if k != "epoch"}
-
-
-def _cell_ok(column: str, text: str) -> bool:
-    if column == "epoch":
-        return text.strip().isdigit()
-    if text.strip() in ("NA", ""):
-        return True
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _number(text: str | None) -> float:
-    """A CSV cell as a float; CSVLogger's "NA" (and anything else unreadable) is NaN."""
-    try:
-        return float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def plot_curves(log: dict[str, list[float]], out: str, title: str = "") -> str:

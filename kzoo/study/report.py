@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, clip, printable
+from kzoo.errors import KzooError, SpecError, clip, printable
 from kzoo.files import read_bytes, write_text_atomic
 from kzoo.inspect.pictures import pyplot, save
 from kzoo.study.plan import Study, run_dir
 from kzoo.train.evaluate import evaluate
+from kzoo.train.rundir import RESULTS, read_log
 
 
 def _curve(folder: Path, column: str) -> list[float]:
-    log = folder / "log.csv"
-    if not log.is_file():
+    """One column of a run's log.csv; none where the run has no readable log (yet)."""
+    try:
+        return read_log(folder).get(column, [])
+    except SpecError:
         return []
-    values = []
-    with log.open(newline="") as f:
-        for row in csv.DictReader(f):
-            try:
-                values.append(float(row.get(column, "nan")))
-            except ValueError:
-                values.append(float("nan"))
-    return values
 
 
 def _read_results(file: Path) -> dict[str, Any] | str:
@@ -68,7 +62,7 @@ def report(plan: Study, out: Path, status: dict[tuple[str, int], dict[str, Any]]
         key = "test_accuracy"
         for seed in plan.seeds:
             folder = run_dir(out, variant.name, seed)
-            results_file = folder / "results.json"
+            results_file = folder / RESULTS
             state = status.get((variant.name, seed), {})
             entry = {"seed": seed, "run_dir": str(folder), "status": state.get("status", "not run")}
             results = _read_results(results_file) if results_file.is_file() else None

@@ -135,7 +135,7 @@ SCORE_ALL = 0.001  # the score threshold for mAP: every candidate box counts (CO
 
 
 def _boxes(model: Any) -> int:
-    from kzoo.builder import meta
+    from kzoo.saved import meta
 
     return boxes_of(meta(model).get("params") or {}, getattr(model, "name", "the model"))
 

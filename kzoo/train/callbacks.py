@@ -28,9 +28,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from kzoo.builder import save_atomic
 from kzoo.files import write_text_atomic
+from kzoo.saved import save_atomic
 from kzoo.train.pipeline import metric
+from kzoo.train.rundir import BEST
 
 
 class LRDrop(keras.callbacks.Callback):
@@ -208,24 +209,6 @@ class EpochLog(keras.callbacks.Callback):
         write_text_atomic(self.path, text.getvalue())
 
 
-def read_rows(path, before_epoch=None):
-    """The rows of a log.csv written by :class:`EpochLog` (those of epochs before ``before_epoch``)."""
-
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(newline="") as f:
-        for r in csv.DictReader(f):
-            try:
-                row = {"epoch": int(r.pop("epoch"))}
-                row.update({k: float(v) for k, v in r.items() if v not in ("NA", "", None)})
-            except (ValueError, TypeError, KeyError):
-                continue
-            rows.append(row)
-    return [r for r in rows if before_epoch is None or r["epoch"] < before_epoch]
-
-
 class BestCheckpoint(keras.callbacks.Callback):
     """Keras' ModelCheckpoint(save_best_only=True) as best.keras, with kzoo's metadata, written once.
 
@@ -298,7 +281,7 @@ def make_callbacks(model, recipe, run_dir, steps: int, lr: float, meta=None, val
         callbacks.append(early)
         stateful.append(early)
     if c.checkpoint:
-        best = BestCheckpoint(run_dir / "best.keras", metric(model, "val_accuracy"), meta)
+        best = BestCheckpoint(run_dir / BEST, metric(model, "val_accuracy"), meta)
         callbacks.append(best)
         stateful.append(best)
     if c.tensorboard:

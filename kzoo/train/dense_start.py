@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kzoo.builder import image_shape, meta
 from kzoo.convolutional import convolutionalise
 from kzoo.errors import SpecError, printable
 from kzoo.paths import architecture_files
+from kzoo.saved import image_shape, meta
 from kzoo.tasks import task_of
 from kzoo.train.fit import train
 

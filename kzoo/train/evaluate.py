@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from kzoo.builder import image_shape, load_saved, meta
 from kzoo.errors import SpecError, clip
 from kzoo.keras.scores import is_logits, to_probabilities
+from kzoo.saved import image_shape, load_saved, meta
 from kzoo.tasks import task_of
 from kzoo.train.recipe import resolve_recipe
+from kzoo.train.rundir import RECIPE
 
 TTA = ("flip", "crop")
 
@@ -86,8 +87,8 @@ def ensemble(probs: list[np.ndarray], labels: np.ndarray) -> dict[str, Any]:
 
 def _recipe(path: Path) -> Any:
 
-    if path.is_dir() and (path / "recipe.yaml").is_file():
-        return resolve_recipe(None, path / "recipe.yaml")[0]
+    if path.is_dir() and (path / RECIPE).is_file():
+        return resolve_recipe(None, path / RECIPE)[0]
     return None
 
 

@@ -28,16 +28,17 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.api import Positive, StrictBool
-from kzoo.builder import image_shape, load_saved, meta, rebuild_with_front, save_atomic
+from kzoo.builder import rebuild_with_front
 from kzoo.errors import SpecError, printable
 from kzoo.files import atomic_path, write_text_atomic
 from kzoo.pretrained import front
+from kzoo.saved import image_shape, load_saved, meta, save_atomic
 from kzoo.tasks import task_of
 from kzoo.train.data import check_source, load_data
 from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
 from kzoo.train.pipeline import normalization
 from kzoo.train.recipe import AugmentSpec, dump, resolve_recipe
-from kzoo.train.rundir import RunDir
+from kzoo.train.rundir import MODEL, RECIPE, RunDir
 from kzoo.train.strategy import scope, start
 from kzoo.transfer import HEAD, attach_head, cut, freeze, head_model, select, unfreeze
 from kzoo.zoo import with_weights
@@ -51,7 +52,7 @@ def load_source(source: str, params: dict[str, Any] | None = None) -> tuple[Any,
     file; release is the release it names or whose layout the file has (None for a Keras file).
     """
     path = Path(source)
-    if path.suffix == ".keras" or (path / "model.keras").is_file() or path.is_dir():
+    if path.suffix == ".keras" or (path / MODEL).is_file() or path.is_dir():
         if params:
             raise SpecError("--param applies to a zoo architecture, not to a saved model", hint="drop --param")
         return load_saved(path), None, None
@@ -124,7 +125,7 @@ def finetune(
         run.started = True
         results = _phases(run, net, backbone, recipe, splits, input_shape, replicas, strategy, meta)
 
-        save_atomic(net, run.path / "model.keras", **meta)
+        save_atomic(net, run.path / MODEL, **meta)
         results.update(
             source=source,
             data=splits.source,
@@ -180,7 +181,7 @@ def _phases(
     """The head phase (or features mode), then the unfreezing phase; each resumes, the head is kept once done."""
 
     ft = recipe.finetune
-    write_text_atomic(run.path / "recipe.yaml", _dump(recipe))
+    write_text_atomic(run.path / RECIPE, _dump(recipe))
     done = run.path / "phases" / "head.json"
     head_weights = run.path / "phases" / "head.weights.h5"
     rows: list[dict] = []

@@ -28,13 +28,14 @@ from typing import Any
 
 import keras
 
-from kzoo.builder import build_graph, save_atomic
+from kzoo.builder import build_graph
 from kzoo.errors import SpecError, printable
 from kzoo.files import write_text_atomic
 from kzoo.graph import Graph, analyse
 from kzoo.graph.budget import check_training
 from kzoo.keras.scores import is_logits
 from kzoo.lang.resolve import Spec, load_spec, with_overrides
+from kzoo.saved import save_atomic
 from kzoo.tasks import Task, task_of
 from kzoo.train.checks import (
     check_data,
@@ -47,11 +48,11 @@ from kzoo.train.checks import (
     warn_if_tiny,
 )
 from kzoo.train.data import Splits
-from kzoo.train.optim import make_optimizer
+from kzoo.train.optim import kernel_decay, make_optimizer
 from kzoo.train.phase import evaluate_test, fit_phase
 from kzoo.train.pipeline import metric, normalization
 from kzoo.train.recipe import Recipe, dump, located, resolve_recipe
-from kzoo.train.rundir import RunDir
+from kzoo.train.rundir import MODEL, RECIPE, RESULTS, RunDir
 from kzoo.train.strategy import scope, start, worker
 from kzoo.zoo import resolve_source
 
@@ -124,7 +125,7 @@ def match_classes(spec: Spec, graph: Graph, classes: int, params: dict[str, Any]
 def prepare_model(graph: Graph, recipe: Recipe, splits: Splits) -> tuple[keras.Model, float]:
     """Build and compile the model: normalisation in front, weight decay, losses per output."""
     front = normalization(recipe, splits, graph.input_shape[-1])
-    model = build_graph(graph, front=front, weight_decay=recipe.weight_decay)
+    model = build_graph(graph, front=front, configure=kernel_decay(recipe.weight_decay))
     aux = float(graph.meta["params"].get("aux_weight", 0.3))
     return model, compile_model(model, recipe, aux_weight=aux, task=task_of(graph))
 
@@ -154,7 +155,7 @@ def compile_model(
 
 # -- results ----------------------------------------------------------------------------------------------------
 def write_results(run_dir: Path, results: dict[str, Any]) -> None:
-    write_text_atomic(run_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
+    write_text_atomic(run_dir / RESULTS, json.dumps(results, indent=2, default=str) + "\n")
     print(
         printable(
             f"test accuracy {results['test_accuracy']:.4f}, "
@@ -227,7 +228,7 @@ def train(
                 weights_from(model)
         meta = input_meta(recipe, graph, splits)
         run.started = True
-        write_text_atomic(run.path / "recipe.yaml", dump(recipe))
+        write_text_atomic(run.path / RECIPE, dump(recipe))
         phase, saver, test = fit_phase(
             model,
             recipe,
@@ -240,7 +241,7 @@ def train(
             strategy=strategy,
         )
         scores = {**evaluate_test(model, test), **task_of(graph).test_scores(model, splits, recipe.batch_size)}
-        save_atomic(model, run.path / "model.keras", graph=graph, **meta)
+        save_atomic(model, run.path / MODEL, graph=graph, **meta)
         results = {
             "architecture": graph.name,
             "data": splits.source,

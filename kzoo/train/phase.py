@@ -18,9 +18,10 @@ import tensorflow as tf
 
 from kzoo.errors import KzooError
 from kzoo.train.backup import Backup
-from kzoo.train.callbacks import EpochLog, make_callbacks, read_rows
+from kzoo.train.callbacks import EpochLog, make_callbacks
 from kzoo.train.layer_stats import layer_stats_callback
 from kzoo.train.pipeline import epoch_batches, keep_partial, metric, pipelines
+from kzoo.train.rundir import LOG, read_rows
 from kzoo.train.strategy import scope
 
 if TYPE_CHECKING:
@@ -89,8 +90,8 @@ def fit_phase(
     saver = Backup(run_dir / backup, stateful)
     with scope(strategy):
         first = saver.restore(model)
-    rows = (log_rows or []) + (read_rows(run_dir / "log.csv", first + len(log_rows or [])) if first else [])
-    epoch_log = EpochLog(run_dir / "log.csv", rows) if recipe.callbacks.csv else None
+    rows = (log_rows or []) + (read_rows(run_dir / LOG, first + len(log_rows or [])) if first else [])
+    epoch_log = EpochLog(run_dir / LOG, rows) if recipe.callbacks.csv else None
     if epoch_log is not None:
         callbacks.append(epoch_log)  # after the callbacks that add to the logs (learning rate, momentum)
     callbacks.append(saver)  # last: it saves the state the others reached this epoch

@@ -18,24 +18,37 @@ settings — recipe and architecture — and whether it finished). Opening one:
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from kzoo.errors import KzooError, SpecError
-from kzoo.files import write_text_atomic
+from kzoo.errors import KzooError, SpecError, clip, short
+from kzoo.files import read_bytes, write_text_atomic
+from kzoo.saved import MODEL_FILE
 
-MARKER = "run.json"
+# The layout of a run directory: every file name kzoo reads or writes there, in one place.
+MARKER = "run.json"  # what kind of run, its settings, whether it finished
 LOCK = ".lock"
+MODEL = MODEL_FILE  # model.keras: the best weights, with kzoo.json (kzoo.saved)
+BEST = "best.keras"  # the checkpoint of the best validation score
+RECIPE = "recipe.yaml"  # the resolved recipe
+LOG = "log.csv"  # one row per epoch: metrics, learning rate, momentum (read_log, read_rows)
+RESULTS = "results.json"  # test scores and how the run ended
 #: What kzoo writes in a run directory (removed by --overwrite); anything else there is left alone.
-ARTIFACTS = (
-    "model.keras best.keras recipe.yaml log.csv results.json tensorboard backup backup-head backup-unfreeze "
-    "backup-features phases"
-).split()
+ARTIFACTS = [
+    MODEL,
+    BEST,
+    RECIPE,
+    LOG,
+    RESULTS,
+] + "tensorboard backup backup-head backup-unfreeze backup-features phases".split()
 
 
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -106,8 +119,8 @@ class RunDir:
                     f"{self.path} holds a run with other settings ({shown} differ)",
                     hint="rerun with the same settings to resume, --overwrite to start again, or another --output",
                 )
-            if previous.get("status") == "finished" and (self.path / "results.json").is_file():
-                self.finished_results = json.loads((self.path / "results.json").read_text())
+            if previous.get("status") == "finished" and (self.path / RESULTS).is_file():
+                self.finished_results = json.loads((self.path / RESULTS).read_text())
                 return
             self.resuming = True
         record = {
@@ -187,3 +200,79 @@ def _try_lock(path: Path) -> int:
             "wait for it to finish, or give another --output",
         ) from None
     return fd
+
+
+def read_rows(path: str | Path, before_epoch: int | None = None) -> list[dict[str, Any]]:
+    """The rows of a log.csv as kzoo.train.callbacks.EpochLog writes it (those of epochs before ``before_epoch``),
+    to continue it on resume; a row that cannot be read is left out."""
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="") as f:
+        for r in csv.DictReader(f):
+            try:
+                row = {"epoch": int(r.pop("epoch"))}
+                row.update({k: float(v) for k, v in r.items() if v not in ("NA", "", None)})
+            except (ValueError, TypeError, KeyError):
+                continue
+            rows.append(row)
+    return [r for r in rows if before_epoch is None or r["epoch"] < before_epoch]
+
+
+LOG_BYTES = 64 << 20  # a log.csv row is ~200 bytes an epoch
+
+
+def read_log(run: str | Path) -> dict[str, list[float]]:
+    """The per-epoch columns of a run directory's log.csv (or of such a file), refusing anything else (a file
+    from anywhere: kzoo inspect curves); NaN where a cell is NA."""
+    path = Path(run)
+    path = path / LOG if path.is_dir() else path
+    hint = "give a run directory of kzoo train (it holds log.csv)"
+    if not path.exists():
+        raise SpecError(f"no training log at {path}", hint=hint)
+    try:
+        text = read_bytes(path, "training log", LOG_BYTES, hint).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path} is not a training log (not UTF-8 text)", hint=hint) from None
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
+        raise SpecError(f"{path} is not a training log (it holds binary data)", hint=hint)
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        rows, header = list(reader), set(reader.fieldnames or ())
+    except csv.Error:
+        raise SpecError(f"{path} is not a training log (not CSV text)", hint=hint) from None
+    if "epoch" not in header or not header & {"loss", "accuracy"}:
+        raise SpecError(f"{path} is not a training log: it has no epoch and loss columns", hint=hint)
+    if not rows:
+        raise SpecError(f"{path} holds no epochs yet")
+    for line, row in enumerate(rows, start=2):  # CSVLogger writes numbers, "NA" where a value is missing
+        bad = [k for k, v in row.items() if k is None or v is None or not _cell_ok(k, v)]
+        if bad:
+            column = bad[0] if bad[0] is not None else "(extra cells)"
+            raise SpecError(
+                f"{path}:{line}: {clip(column, 40)} is {short(row.get(column), 40)}, not a number",
+                hint="a log.csv of kzoo train has one number per column and epoch",
+            )
+    return {k: [_number(r.get(k)) for r in rows] for k in reader.fieldnames if k != "epoch"}
+
+
+def _cell_ok(column: str, text: str) -> bool:
+    if column == "epoch":
+        return text.strip().isdigit()
+    if text.strip() in ("NA", ""):
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _number(text: str | None) -> float:
+    """A CSV cell as a float; CSVLogger's "NA" (and anything else unreadable) is NaN."""
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

@@ -387,7 +387,7 @@ def test_saved_model_metadata(world, run, case):
 
 
 def test_good_metadata_still_loads(world):
-    from kzoo.builder import load_saved, meta
+    from kzoo.saved import load_saved, meta
 
     model = load_saved(world / "named.keras")
     assert meta(model)["class_names"] == [str(i) for i in range(10)]

@@ -90,7 +90,7 @@ def blob_images(n, seed):
 def blobnet(tmp_path_factory):
     import keras
 
-    from kzoo.builder import save_atomic
+    from kzoo.saved import save_atomic
 
     root = tmp_path_factory.mktemp("blob")
     (root / "blobnet.yaml").write_text(TINY)

@@ -199,7 +199,7 @@ def test_finetune_from_a_release_puts_its_transform_in_front(tmp_path, monkeypat
     params = {"include_top": False, "input": [64, 64, 3]}
     results = kzoo.finetune("resnet18:torchvision", sets=sets, params=params, output=str(tmp_path / "run"))
     assert 0 <= results["test_accuracy"] <= 1 and results["source"] == "resnet18:torchvision"
-    from kzoo.builder import load_saved
+    from kzoo.saved import load_saved
 
     model = load_saved(tmp_path / "run")
     direct = kzoo.load("resnet18", weights=str(weights), include_top=False, input_shape=(64, 64, 3))

@@ -209,7 +209,7 @@ def test_scenes_are_real_digits_fixed_by_seed_with_test_digits_apart():
 
 # -- predict writes masks ---------------------------------------------------------------------------------------
 def test_predicted_masks_are_palette_pngs_at_each_images_own_size(tmp_path):
-    from kzoo.builder import set_meta
+    from kzoo.saved import set_meta
 
     model = kzoo.load("unet", width=4, depth=2, classes=3)
     set_meta(model, {"task": "segmentation", "class_names": ["bg", "a", "b"], "input": {"size": [32, 32],

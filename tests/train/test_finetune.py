@@ -122,7 +122,7 @@ def test_staged_unfreezing_changes_exactly_the_layers_it_names(tiny):
 def test_a_fine_tuned_model_reloads_and_predicts_the_same(tiny, tmp_path):
     import keras
 
-    from kzoo.builder import save_atomic
+    from kzoo.saved import save_atomic
 
     x, y = _data()
     net = attach_head(freeze(cut(tiny)), classes=3)

@@ -260,7 +260,9 @@ layers:
   - dense: {name: other, units: 3}
 """)
     )
-    model = build_graph(graph, weight_decay=0.002)
+    from kzoo.train.optim import kernel_decay
+
+    model = build_graph(graph, configure=kernel_decay(0.002))
     assert model.get_layer("own").kernel_regularizer.get_config()["l2"] == pytest.approx(0.005)
     assert model.get_layer("other").kernel_regularizer.get_config()["l2"] == pytest.approx(0.001)
     w = model.get_layer("own").kernel

@@ -9,9 +9,9 @@ import tensorflow as tf
 from helpers import write_image_folder
 
 import kzoo
-from kzoo.builder import image_shape, save_atomic, set_meta
 from kzoo.errors import KzooError, SpecError
 from kzoo.report import summary_dict, summary_text
+from kzoo.saved import image_shape, save_atomic, set_meta
 
 ANY = [None, None, 3]
 
