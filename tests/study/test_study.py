@@ -87,44 +87,50 @@ def test_a_tiny_study_runs_resumes_and_reports_a_failed_variant(tmp_path, capsys
 
 
 @pytest.mark.parametrize(
-    "text, match, line",
+    "text, match, line, col",
     [
-        ("variants: {a: {}}\n", "seeds", None),
-        ("seeds: [0]\nvariants: {a: {}}\n", "names no architecture", 2),
-        ("seeds: [0, 0]\narchitecture: lenet5\nvariants: {a: {}}\n", "each seed once", 1),
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {actt: relu}}}\n", "actt", 3),
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {set: {epochz: 1}}}\n", "epochz", 3),
-        ("seeds: [0]\narchitecture: lenet5\nbaseline: b\nvariants: {a: {}}\n", "baseline", 3),
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {params: {}}}\n", "did you mean 'param'", 3),
-        ("seeds: [0]\narchitecture: lenet5\ndata: csv:x\nvariants: {a: {}}\n", "unknown data source", 4),
-        ("seeds: [0]\narchitecture: nosuchnet\nvariants: {a: {}}\n", "nosuchnet", 3),
-        ("seedz: [0]\n", "did you mean 'seeds'", 1),
-        ("seeds: [0, 1]\narchitecture: lenet5\nensembles: [b]\nvariants: {a: {}}\n", "ensembles: 'b'", 3),
-        ("seeds: [0]\narchitecture: lenet5\nensembles: [a]\nvariants: {a: {}}\n", "at least two seeds", 3),
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3),
+        ("variants: {a: {}}\n", "needs .seeds.", 1, 1),
+        ("seeds: [0]\nvariants: {a: {}}\n", "names no architecture", 2, 15),
+        ("seeds: [0, 0]\narchitecture: lenet5\nvariants: {a: {}}\n", "each seed once", 1, 8),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {actt: relu}}}\n", "actt", 3, 12),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {set: {epochz: 1}}}\n", "epochz", 3, 12),
+        ("seeds: [0]\narchitecture: lenet5\nbaseline: b\nvariants: {a: {}}\n", "baseline", 3, 11),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {params: {}}}\n", "did you mean 'param'", 3, 16),
+        ("seeds: [0]\narchitecture: lenet5\ndata: csv:x\nvariants: {a: {}}\n", "unknown data source", 4, 12),
+        ("seeds: [0]\narchitecture: nosuchnet\nvariants: {a: {}}\n", "nosuchnet", 3, 12),
+        ("seedz: [0]\n", "did you mean 'seeds'", 1, 1),
+        ("seeds: [0, 1]\narchitecture: lenet5\nensembles: [b]\nvariants: {a: {}}\n", "ensembles: 'b'", 3, 12),
+        ("seeds: [0]\narchitecture: lenet5\nensembles: [a]\nvariants: {a: {}}\n", "at least two seeds", 3, 12),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {output: []}}}\n", "empty list", 3, 23),
         # from: an earlier variant, a run, a model file or a release, for a file that takes a backbone
-        ("seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: no/such/run}}\n", "from: no run or model", 3),
-        ("seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: b}, b: {architecture: lenet5}}\n", "before it", 3),
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {b: {}, a: {from: b}}\n", "segmentation or detection", 3),
+        ("seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: no/such/run}}\n", "from: no run or model", 3, 12),
+        (
+            "seeds: [0]\narchitecture: yolo_v1\nvariants: {a: {from: b}, b: {architecture: lenet5}}\n",
+            "before it",
+            3,
+            12,
+        ),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {b: {}, a: {from: b}}\n", "segmentation or detection", 3, 19),
         # a name becomes a folder: one plain path component
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {'../up': {}}\n", "variant '../up': a name of letters", 3),
-        ("name: ..\nseeds: [0]\narchitecture: lenet5\nvariants: {a: {}}\n", "name: letters", 1),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {'../up': {}}\n", "variant '../up': a name of letters", 3, 12),
+        ("name: ..\nseeds: [0]\narchitecture: lenet5\nvariants: {a: {}}\n", "name: letters", 1, 7),
         # the built-in digits have 10 classes: a variant that sets another count would fail every run
-        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {classes: [10, 3]}}}\n", "has 10 classes", 3),
+        ("seeds: [0]\narchitecture: lenet5\nvariants: {a: {param: {classes: [10, 3]}}}\n", "has 10 classes", 3, 12),
         (
             "seeds: [0]\ndata: mnist5000:0-4\narchitecture: lenet5_modern\nparam: {classes: 10}\nvariants: {a: {}}\n",
             "has 5 classes",
             5,
+            12,
         ),
     ],
 )
-def test_study_mistakes_are_located_before_anything_trains(tmp_path, text, match, line):
+def test_study_mistakes_are_located_before_anything_trains(tmp_path, text, match, line, col):
     path = tmp_path / "s.yaml"
     path.write_text(text)
     with pytest.raises(SpecError, match=match) as err:
         load_study(path)
     if line is not None:
-        assert err.value.line == line
+        assert (err.value.line, err.value.col) == (line, col)
 
 
 def test_a_grid_expands_into_named_variants(tmp_path):

@@ -49,25 +49,25 @@ def test_a_space_of_recipe_fields_and_params(write):
 
 
 @pytest.mark.parametrize(
-    ("text", "message", "line"),
+    ("text", "message", "line", "col"),
     [
-        ("param:\n  depth: [1, 2]\n", "no param 'depth'", 2),
-        ("set:\n  batch_size: [32]\n  optimizer.lr: [0.1, -1.0]\n", "optimizer.lr = -1.0", 3),
-        ("set:\n  optimizer.nme: [sgd]\n", "optimizer.nme", 2),
-        ("set:\n  epochs: {min: 5, max: 2}\n", "min < max", 2),
-        ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown key 'stride'", 2),
-        ("set:\n  seed: []\n", "empty list", 2),
-        ("set:\n  epochs: [1, 2.5]\n", "epochs = 2.5: invalid 'epochs'", 2),  # the bad value, as written
-        ("set:\n  seed: [1, a]\n", "one type only", 2),
-        ("params.init: [he_normal]\n", "write it under param:", 1),
-        ("param:\n  init: [he_normal]\n  classes: [10, 12]\n", "classes cannot be searched", 3),
+        ("param:\n  depth: [1, 2]\n", "no param 'depth'", 2, 3),
+        ("set:\n  batch_size: [32]\n  optimizer.lr: [0.1, -1.0]\n", "optimizer.lr = -1.0", 3, 3),
+        ("set:\n  optimizer.nme: [sgd]\n", "optimizer.nme", 2, 3),
+        ("set:\n  epochs: {min: 5, max: 2}\n", "min < max", 2, 11),
+        ("set:\n  epochs: {min: 1, max: 3, stride: 1}\n", "unknown key 'stride'", 2, 28),
+        ("set:\n  seed: []\n", "empty list", 2, 9),
+        ("set:\n  epochs: [1, 2.5]\n", "epochs = 2.5: invalid 'epochs'", 2, 3),  # the bad value, as written
+        ("set:\n  seed: [1, a]\n", "one type only", 2, 9),
+        ("params.init: [he_normal]\n", "write it under param:", 1, 1),
+        ("param:\n  init: [he_normal]\n  classes: [10, 12]\n", "classes cannot be searched", 3, 3),
     ],
 )
-def test_space_errors_point_into_the_space_file(write, text, message, line):
+def test_space_errors_point_into_the_space_file(write, text, message, line, col):
     path = write(text, "space.yaml")
     with pytest.raises(SpecError, match=message) as err:
         load_space(path, "lenet5_modern")
-    assert err.value.file == str(path) and err.value.line == line
+    assert err.value.file == str(path) and (err.value.line, err.value.col) == (line, col)
 
 
 def _tune(*args):
