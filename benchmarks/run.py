@@ -133,21 +133,21 @@ def bench_input_pipeline(repeat: int) -> dict:
     import kzoo
     from kzoo.train.augment import apply, make_augmenter
     from kzoo.train.data import load_data
-    from kzoo.train.recipe import AugmentSpec, DataSpec, ElasticSpec
+    from kzoo.train.recipe import AugmentSection, DataSection, ElasticSection
 
     shape = (32, 32, 3)
-    splits = load_data(DataSpec(pad=4), shape)
+    splits = load_data(DataSection(pad=4), shape)
     # The whole training set (1,259 images) in one pass; it is also the colour-PCA sample, as in kzoo train.
     batches = [(x.numpy(), y.numpy()) for x, y in splits.train.batch(500)]
     images, labels = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
-    spec = AugmentSpec(
+    spec = AugmentSection(
         crop_padding=2,
         flip="horizontal",
         zoom=0.1,
         shift=0.08,
         rotation=10,
         color_pca=0.1,
-        elastic=ElasticSpec(alpha=4, sigma=3),
+        elastic=ElasticSection(alpha=4, sigma=3),
     )
     augment = make_augmenter(spec, shape, images, 0)
     import tensorflow as tf

@@ -15,7 +15,7 @@ import keras
 
 import kzoo  # noqa: F401  (registers kzoo's layers, so kzoo-built .keras files load)
 from kzoo.train.data import load_data
-from kzoo.train.recipe import DataSpec
+from kzoo.train.recipe import DataSection
 from kzoo.transfer import attach_head, cut, freeze, unfreeze
 
 HEAD = """
@@ -33,7 +33,7 @@ def main() -> None:
     args = p.parse_args()
 
     model = keras.saving.load_model(args.model, compile=False)
-    splits = load_data(DataSpec(source=args.data), model.input_shape[1:])
+    splits = load_data(DataSection(source=args.data), model.input_shape[1:])
     train, val = splits.train.shuffle(4096, seed=0).batch(16), splits.val.batch(64)
 
     net = attach_head(freeze(cut(model, args.cut)), HEAD, splits.classes)

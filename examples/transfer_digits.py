@@ -85,9 +85,9 @@ def off_centre(images, seed):
     import tensorflow as tf
 
     from kzoo.train.augment import make_augmenter
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
-    move = make_augmenter(AugmentSpec(shift=0.1, rotation=10, zoom=0.1), images.shape[1:], None, seed)
+    move = make_augmenter(AugmentSection(shift=0.1, rotation=10, zoom=0.1), images.shape[1:], None, seed)
     moved, _ = move(tf.constant(images), None, tf.constant(seed, tf.int64))
     return moved.numpy()
 
@@ -95,9 +95,9 @@ def off_centre(images, seed):
 def digits(setting: str, source: str = "digits", pad: int = 4):
     """Train and test (images, labels) of the chosen setting, normalised by the training images' statistics."""
     from kzoo.train.data import load_data
-    from kzoo.train.recipe import DataSpec
+    from kzoo.train.recipe import DataSection
 
-    splits = load_data(DataSpec(source=source, pad=pad, validation_split=0.15, test_split=0.25), (32, 32, 1))
+    splits = load_data(DataSection(source=source, pad=pad, validation_split=0.15, test_split=0.25), (32, 32, 1))
     if splits.classes != 10:
         from kzoo.errors import SpecError
 

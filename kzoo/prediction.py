@@ -6,7 +6,7 @@ padding) inside the ``.keras`` file; its normalisation is a layer of the
 model. So an image of any size and mode (grey, RGB, RGBA, palette, 16-bit) is
 decoded by Pillow, converted to the model's channels, resized and padded
 exactly as training prepared its data, and scored; test-time augmentation
-(``flip``, ``crop``) averages over the image's variants.
+(``flip``, ``crop``) averages over the image's views.
 
 >>> kzoo.predict("runs/shapes/model.keras", ["photo.jpg"], top=3)
 {'model': ..., 'classes': [...], 'predictions': [{'file': 'photo.jpg', 'top': [{'class': 'circle', 'p': 0.97}, ...]}]}
@@ -120,6 +120,6 @@ def predict(
     return {"model": source, **({"task": task.name} if task.name != "classification" else {}), **result}
 
 
-def table(result: dict[str, Any]) -> str:
+def predictions_table(result: dict[str, Any]) -> str:
     """One line per image, as the model's task writes it (top classes, a mask, or boxes)."""
     return task_of(result.get("task") or "classification").table(result)

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from kzoo.files import write_text_atomic
 from kzoo.lang.validate import type_text
 from kzoo.ops import OPS
-from kzoo.ops.base import FnSpec
+from kzoo.ops.base import FnRef
 from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS
 from kzoo.train.recipe import Recipe
 
@@ -33,7 +33,7 @@ def _default(info: Any) -> str | None:
     if info.is_required():
         return None
     value = info.get_default(call_default_factory=True)
-    if isinstance(value, FnSpec):
+    if isinstance(value, FnRef):
         value = value.to_yaml()
     if isinstance(value, BaseModel) or value is None or value == [] or value == {}:
         return None
@@ -48,11 +48,11 @@ def _cell(text: str) -> str:
 
 
 def _section(model: type[BaseModel], field: str) -> type[BaseModel] | None:
-    """The model a field's value is a section of (``optimizer`` -> OptimizerSpec); an initializer or activation
-    (FnSpec) is a value, not a section."""
+    """The model a field's value is a section of (``optimizer`` -> OptimizerSection); an initializer or activation
+    (FnRef) is a value, not a section."""
     info = model.model_fields[field]
     inner = (info.annotation, *get_args(info.annotation))
-    return next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel) and a is not FnSpec), None)
+    return next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel) and a is not FnRef), None)
 
 
 def _args_line(model: type[BaseModel]) -> str:
@@ -116,7 +116,7 @@ def _argument_rows(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def _type(info: Any) -> str:
-    if info.annotation is FnSpec:
+    if info.annotation is FnRef:
         return "a name, or {name: {argument: value}}"
     return type_text(info.annotation, info.metadata)
 

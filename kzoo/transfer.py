@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from kzoo import scores
+from kzoo import score_kind
 from kzoo.api import KerasModel, StrictBool
 from kzoo.builder import build_graph
 from kzoo.errors import KzooError, Mark, SpecError, did_you_mean
@@ -221,7 +221,7 @@ def check_head(graph: Any, classes: int, file: str) -> None:
             "end the head with dense: {units: $classes, activation: softmax}",
         )
     activation, node = graph.final_activation(graph.outputs[0])
-    scores.kind(activation, node.name, node.source or Mark(file, 1, 1), node.path)
+    score_kind.kind(activation, node.name, node.source or Mark(file, 1, 1), node.path)
 
 
 def attach_head(backbone: Any, head: Any = None, classes: int = 10) -> Any:

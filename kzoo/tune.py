@@ -280,7 +280,7 @@ def _summary(oracle: Any, out: Path, objective: str, direction: str, algorithm: 
     return summary
 
 
-def table(summary: dict[str, Any]) -> str:
+def trials_table(summary: dict[str, Any]) -> str:
     objective = summary["objective"]
     rows = summary["trials"]
     keys = sorted({k for r in rows for k in r["values"]})

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from conftest import ROOT
 from kzoo import reference
-from kzoo.ops import OPS, FnSpec
+from kzoo.ops import OPS, FnRef
 from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS
 from kzoo.train.recipe import Recipe
 
@@ -41,7 +41,7 @@ def test_a_table_changes_with_the_registry(monkeypatch):
 def _fields(model: type[BaseModel], prefix: str = ""):
     for name, info in model.model_fields.items():
         inner = [a for a in (info.annotation, *get_args(info.annotation)) if isinstance(a, type)]
-        nested = next((a for a in inner if issubclass(a, BaseModel) and a is not FnSpec), None)  # FnSpec: a value
+        nested = next((a for a in inner if issubclass(a, BaseModel) and a is not FnRef), None)  # FnRef: a value
         if nested is not None:
             yield from _fields(nested, f"{prefix}{name}.")
         else:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kzoo.caffe.importer import KNode
-from kzoo.caffe.text import flow, op_default
+from kzoo.caffe.yaml_text import flow, op_default
 
 MIN_CALLS = 2
 

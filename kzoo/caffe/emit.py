@@ -14,7 +14,7 @@ from typing import Any
 
 from kzoo.caffe.blocks import Block, find_blocks
 from kzoo.caffe.importer import Imported, KNode
-from kzoo.caffe.text import MISSING, flow, op_default
+from kzoo.caffe.yaml_text import MISSING, flow, op_default
 from kzoo.version import __version__
 
 

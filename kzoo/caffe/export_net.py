@@ -12,7 +12,7 @@ import numpy as np
 from kzoo.caffe.schema import message
 from kzoo.errors import KzooError
 from kzoo.keras.history import producer
-from kzoo.windows import pooled_size
+from kzoo.window_math import pooled_size
 
 DATA = "data"
 

@@ -220,14 +220,14 @@ def cmd_finetune(args: argparse.Namespace) -> JSON:
 
 
 def cmd_predict(args: argparse.Namespace) -> JSON:
-    from kzoo.prediction import predict, table
+    from kzoo.prediction import predict, predictions_table
 
     tta = [t for t in (args.tta or "").split(",") if t]
     result = predict(
         args.model, args.images, args.top, tta, args.batch_size, args.output, score=args.score, iou=args.iou
     )
     if not args.json:
-        say(table(result))
+        say(predictions_table(result))
     return result
 
 
@@ -239,7 +239,7 @@ def cmd_inspect(args: argparse.Namespace) -> JSON:
 
 def cmd_tune(args: argparse.Namespace) -> JSON:
     from kzoo.lang import parse_override
-    from kzoo.tune import table, tune
+    from kzoo.tune import trials_table, tune
 
     sets = {**({"data.source": args.data} if args.data else {}), **dict(parse_override(p, "--set") for p in args.set)}
     summary = tune(
@@ -255,7 +255,7 @@ def cmd_tune(args: argparse.Namespace) -> JSON:
         args.seed,
     )
     if not args.json:
-        say(table(summary))
+        say(trials_table(summary))
         say(f"best recipe: {summary['best_recipe']}")
     return summary
 

@@ -112,9 +112,9 @@ def add_params(sp: argparse.ArgumentParser, refuse_set: bool = True) -> None:
 
 
 def add_recipe(sp: argparse.ArgumentParser, epochs_help: str = "epochs", lr_help: str = "base learning rate") -> None:
-    from kzoo.train.recipe import OptimizerSpec
+    from kzoo.train.recipe import OptimizerSection
 
-    optimizers = OptimizerSpec.model_fields["name"].annotation.__args__  # type: ignore[union-attr]
+    optimizers = OptimizerSection.model_fields["name"].annotation.__args__  # type: ignore[union-attr]
     sp.add_argument("--recipe", metavar="FILE", help="a recipe YAML (over the architecture's train: section)")
     sp.add_argument(
         "--data",

@@ -2,7 +2,7 @@
 
 ``defaults`` are looked up per op and merged, innermost last: the file's, the
 enclosing lists', the block's, then the item's own arguments; expressions are
-evaluated, initializers and activations become concrete :class:`FnSpec` s, and
+evaluated, initializers and activations become concrete :class:`FnRef` s, and
 the op's ``Args`` schema validates the result, so that after expansion every
 conv and dense node names its initializer and activation explicitly.
 """
@@ -17,7 +17,7 @@ from kzoo.graph.node import Node
 from kzoo.graph.scope import At, Scope, evaluated
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.validate import validate
-from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnSpec
+from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnRef
 
 MAX_NODES = 20_000
 
@@ -77,7 +77,7 @@ class OpItems:
         values = {}
         for k, v in merged.items():
             values[k] = evaluated(v, scope.env, At(merged, k, f"{path}.{k}"))
-            if op.Args.model_fields.get(k) is not None and op.Args.model_fields[k].annotation is FnSpec:
+            if op.Args.model_fields.get(k) is not None and op.Args.model_fields[k].annotation is FnRef:
                 values[k] = self.fn_spec(k, values[k], merged, f"{path}.{k}")
         validated = validate(op.Args, values, merged, path, f"op {op_name!r}", merged.mark)
         seg = self.names.segment(scope, name_text, base or op_name, at.field(args, "name"))
@@ -106,9 +106,9 @@ class OpItems:
                 else "give one name in from:",
             )
 
-    def fn_spec(self, field: str, value: Any, container: Any, path: str) -> FnSpec:
+    def fn_spec(self, field: str, value: Any, container: Any, path: str) -> FnRef:
         registry = INITIALIZERS if field.endswith("init") else ACTIVATIONS
-        if isinstance(value, FnSpec):
+        if isinstance(value, FnRef):
             return value
         if isinstance(value, str):
             name, args = value, {}
@@ -130,4 +130,4 @@ class OpItems:
         checked = validate(
             fn.Args, args, inner, f"{path}.{name}", f"{registry.kind} {name!r}", mark_of(container, field)
         )
-        return FnSpec(name=name, args=checked.model_dump(exclude_none=True))
+        return FnRef(name=name, args=checked.model_dump(exclude_none=True))

@@ -25,7 +25,7 @@ from kzoo.inspect.pictures import pyplot, save
 from kzoo.lang.resolve import load_with_extends
 from kzoo.train.data import load_data
 from kzoo.train.layer_stats import LayerStat, layer_stats, layer_stats_callback, probe_model, require_tensorflow
-from kzoo.train.recipe import DataSpec
+from kzoo.train.recipe import DataSection
 from kzoo.zoo import resolve_source
 
 __all__ = [
@@ -132,7 +132,7 @@ def init_report(
     if data == "random":
         x = random_inputs(graph.example_shape, batch, seed)
     else:
-        splits = load_data(DataSpec(source=data), graph.example_shape)
+        splits = load_data(DataSection(source=data), graph.example_shape)
         x = np.concatenate([b.numpy() for b, _ in splits.train.batch(batch).take(1)])
         x = (x - x.mean(axis=(0, 1, 2))) / (x.std(axis=(0, 1, 2)) + 1e-8)
     return model, layer_stats(model, x, seed=seed)

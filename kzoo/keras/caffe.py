@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kzoo.windows import pooled_size
+from kzoo.window_math import pooled_size
 
 
 def _pair(value) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""A Keras model's class scores: probabilities or logits (the rule is :mod:`kzoo.scores`), read off its layers."""
+"""A Keras model's class scores: probabilities or logits (the rule is :mod:`kzoo.score_kind`), read off its layers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from kzoo.keras.history import inner_output, producer
-from kzoo.scores import kind
+from kzoo.score_kind import kind
 
 # Layers that pass scores through unchanged in kind: the activation that counts is the one before them.
 PASS_THROUGH = ("Dropout", "Flatten", "Reshape", "Identity", "Cast")

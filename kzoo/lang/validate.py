@@ -129,7 +129,7 @@ def _other_branch(error: dict, source: Any) -> bool:
 
 
 def _nested(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
-    """The (nested) model a location points into: Recipe, ('optimizer',) -> OptimizerSpec; StudyFile,
+    """The (nested) model a location points into: Recipe, ('optimizer',) -> OptimizerSection; StudyFile,
     ('variants', 'a') -> VariantEntry."""
     parts = list(loc)
     while parts:
@@ -149,7 +149,7 @@ def _known(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-_TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnSpec", "function-after", "literal"}
+_TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnRef", "function-after", "literal"}
 
 
 def _describe(model: type[BaseModel], loc: tuple) -> str | None:

@@ -1,7 +1,7 @@
 """The layer types of the language, one registry (:data:`OPS`)."""
 
-from kzoo.ops import channels, layers, lenet, merge, norm, pooling, resize, shaping  # noqa: F401  (registers the ops)
-from kzoo.ops.base import OPS, FnSpec, Op, OpArgs, ShapeError, Stats, Tensor, register_op
+from kzoo.ops import elementwise, lenet, merge, norm, pooling, resize, shaping, weighted  # noqa: F401  (registers the ops)
+from kzoo.ops.base import OPS, FnRef, Op, OpArgs, ShapeError, Stats, Tensor, register_op
 from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS, FnArgs, register_activation, register_initializer
 
 __all__ = [
@@ -9,7 +9,7 @@ __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
     "FnArgs",
-    "FnSpec",
+    "FnRef",
     "Op",
     "OpArgs",
     "ShapeError",

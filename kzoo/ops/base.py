@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kzoo.errors import KzooError
 from kzoo.registry import Registry
-from kzoo.windows import conv_size, pooled_size
+from kzoo.window_math import conv_size, pooled_size
 
 
 class OpArgs(BaseModel):
@@ -37,7 +37,7 @@ class OpArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, frozen=True, allow_inf_nan=False)
 
 
-class FnSpec(BaseModel):
+class FnRef(BaseModel):
     """A named function (initializer or activation) with its arguments."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -49,9 +49,9 @@ class FnSpec(BaseModel):
 
 
 def fn(name: str, description: str | None = None, **args: Any) -> Any:
-    """A FnSpec field of an op's ``Args`` with its default and description
-    (``init: FnSpec = fn("he_normal", "the kernel's initializer")``)."""
-    return Field(default_factory=lambda: FnSpec(name=name, args=args), description=description)
+    """A FnRef field of an op's ``Args`` with its default and description
+    (``init: FnRef = fn("he_normal", "the kernel's initializer")``)."""
+    return Field(default_factory=lambda: FnRef(name=name, args=args), description=description)
 
 
 PosInt = Annotated[int, Field(ge=1)]

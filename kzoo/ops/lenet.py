@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from kzoo.ops.base import (
-    FnSpec,
+    FnRef,
     Op,
     OpArgs,
     PosInt,
@@ -39,7 +39,7 @@ from kzoo.ops.base import (
     register_op,
     slide,
 )
-from kzoo.ops.layers import WeightedArgs, keras_fn, weighted_kwargs
+from kzoo.ops.weighted import WeightedArgs, keras_fn, weighted_kwargs
 
 Table = Annotated[list[Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]], Field(min_length=1)]
 
@@ -93,9 +93,9 @@ class SubsampleArgs(OpArgs):
     stride: Size | None = Field(None, description="step between windows (default: the window size)")
     padding: Literal["valid", "same"] = Field("valid", description="valid or same, as pooling's")
     mode: Literal["sum", "mean"] = Field("sum", description="the window's sum (LeNet-5's) or mean")
-    init: FnSpec = fn("constant", "each map's coefficient (0.25: an average)", value=0.25)
-    bias_init: FnSpec = fn("zeros", "each map's bias")
-    activation: FnSpec = fn("linear", "applied to coefficient x window + bias")
+    init: FnRef = fn("constant", "each map's coefficient (0.25: an average)", value=0.25)
+    bias_init: FnRef = fn("zeros", "each map's bias")
+    activation: FnRef = fn("linear", "applied to coefficient x window + bias")
 
 
 @register_op
@@ -129,7 +129,7 @@ class Subsample(Op):
 
 class RBFArgs(OpArgs):
     units: PosInt = Field(description="number of output units (classes)")
-    init: FnSpec = fn("digit_bitmaps", "the prototypes, one column per unit")
+    init: FnRef = fn("digit_bitmaps", "the prototypes, one column per unit")
     trainable: bool = Field(False, description="learn the prototypes (LeNet-5 keeps them fixed)")
 
 

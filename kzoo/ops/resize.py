@@ -46,7 +46,7 @@ from kzoo.ops.base import (
     register_op,
     spatial,
 )
-from kzoo.ops.layers import WeightedArgs, weighted_kwargs
+from kzoo.ops.weighted import WeightedArgs, weighted_kwargs
 
 
 class UpsampleArgs(OpArgs):

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from kzoo.ops.base import FnSpec, Op, OpArgs, SameShape, ShapeError, Stats, Tensor, fn, register_op, spatial
+from kzoo.ops.base import FnRef, Op, OpArgs, SameShape, ShapeError, Stats, Tensor, fn, register_op, spatial
 
 NonNeg = Annotated[int, Field(ge=0)]
 NonNegPair = Annotated[list[NonNeg], Field(min_length=2, max_length=2)]
@@ -122,7 +122,7 @@ class ZeroPad(Op):
 
 
 class ActivationArgs(OpArgs):
-    fn: FnSpec = fn("linear", "the activation (see Activations)")
+    fn: FnRef = fn("linear", "the activation (see Activations)")
 
 
 @register_op
@@ -137,6 +137,6 @@ class Activation(SameShape):
         import keras
 
         from kzoo.ops.functions import ACTIVATIONS
-        from kzoo.ops.layers import keras_fn
+        from kzoo.ops.weighted import keras_fn
 
         return keras.layers.Activation(keras_fn(args.fn, ACTIVATIONS), name=name)

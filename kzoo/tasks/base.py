@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from kzoo.graph import Graph
     from kzoo.train.arrays import Splits
-    from kzoo.train.recipe import DataSpec, Recipe
+    from kzoo.train.recipe import DataSection, Recipe
 
 
 class Task:
@@ -46,7 +46,7 @@ class Task:
         return None
 
     # -- data and training ---------------------------------------------------------------------------------------
-    def load_data(self, spec: DataSpec, input_shape: tuple[int, ...]) -> Splits:
+    def load_data(self, spec: DataSection, input_shape: tuple[int, ...]) -> Splits:
         """Three unbatched tf.data splits of (image, target), the images prepared to ``input_shape``."""
         raise NotImplementedError
 

@@ -1,7 +1,7 @@
 """Classification: one class per image (the first task; what kzoo trained before tasks existed).
 
 The output is class probabilities (softmax, or LeNet-5's map_softmax) or logits
-(kzoo.scores); targets are integer labels read by kzoo.train.data's sources
+(kzoo.score_kind); targets are integer labels read by kzoo.train.data's sources
 (digits, mnist5000, npz:, folder:, tfds:); they do not move with augmentation;
 the loss is the recipe's cross-entropy (or ``map``), the metric accuracy.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kzoo import scores
+from kzoo import score_kind
 from kzoo.errors import SpecError
 from kzoo.tasks.base import Task
 
@@ -30,7 +30,7 @@ class Classification(Task):
                     path="loss",
                     hint="LeNet-5's RBF output has one (--param output=rbf); for other outputs --set loss=crossentropy",
                 )
-            scores.kind(activation, node.name, node.source, node.path)
+            score_kind.kind(activation, node.name, node.source, node.path)
 
     def check_source(self, source: str) -> None:
         from kzoo.train.data import check_source
@@ -75,9 +75,9 @@ class Classification(Task):
         """Test accuracy of each model, of their mean probabilities and majority vote, and per class."""
         import numpy as np
 
-        from kzoo.train.evaluate import ensemble, predict
+        from kzoo.train.evaluate import dataset_probabilities, ensemble
 
-        results = [predict(m, splits.test.batch(batch_size), tta) for m in models]
+        results = [dataset_probabilities(m, splits.test.batch(batch_size), tta) for m in models]
         labels = results[0][1]
         report = ensemble([p for p, _ in results], labels)
         mean = np.mean([p for p, _ in results], axis=0).argmax(1)

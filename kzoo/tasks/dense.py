@@ -97,7 +97,7 @@ def overlay(image: np.ndarray, mask: np.ndarray, colours: np.ndarray) -> np.ndar
     return np.where((mask > 0)[..., None], tinted, rgb)
 
 
-def predict(
+def predict_masks(
     model: Any, files: list[Path], names: list[str], size: tuple[int, int], channels: int, logits: bool, output: Path
 ) -> dict[str, Any]:
     """A mask per image at the image's own size (the model's probabilities, at its input size, resized back
@@ -135,7 +135,7 @@ def predict(
     return {"classes": names, "predictions": rows, "output": str(output)}
 
 
-def table(result: dict[str, Any]) -> str:
+def masks_table(result: dict[str, Any]) -> str:
     """One line per image: the file, its mask, and its classes by the fraction of pixels they cover."""
     lines = []
     for r in result["predictions"]:

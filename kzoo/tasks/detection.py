@@ -123,12 +123,12 @@ class Detection(Task):
 
     def predict(self, model: Any, files: list[Any], names: list[str], options: dict[str, Any]) -> dict[str, Any]:
         output = Path(options["output"] or "detections")
-        return predict(
+        return detect(
             model, files, names, options["size"], options["channels"], output, options["score"], options["iou"]
         )
 
     def table(self, result: dict[str, Any]) -> str:
-        return table(result)
+        return detections_table(result)
 
 
 SCORE_ALL = 0.001  # the score threshold for mAP: every candidate box counts (COCO keeps 100 per image)
@@ -198,7 +198,7 @@ def draw(pixels: np.ndarray, found: list[dict[str, Any]], names: list[str]) -> n
     return np.asarray(image)
 
 
-def predict(
+def detect(
     model: Any, files: list[Path], names: list[str], size: tuple[int, int], channels: int, output: Path,
     score: float, iou: float,
 ) -> dict[str, Any]:  # fmt: skip
@@ -230,7 +230,7 @@ def predict(
     return {"classes": names, "score": score, "iou": iou, "predictions": rows, "output": str(output)}
 
 
-def table(result: dict[str, Any]) -> str:
+def detections_table(result: dict[str, Any]) -> str:
     """One line per image: the file, its annotated copy, and its boxes."""
     lines = []
     for r in result["predictions"]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kzoo import scores
+from kzoo import score_kind
 from kzoo.errors import SpecError
 from kzoo.tasks.base import Task
 from kzoo.tasks.masks import IGNORE, VOC_CLASSES
@@ -44,7 +44,7 @@ class Segmentation(Task):
         if recipe.loss == "map":
             raise SpecError("loss: map is for LeNet-5's RBF output", path="loss", hint="--set loss=crossentropy")
         activation, last = graph.final_activation(main)
-        scores.kind(activation, last.name, last.source, last.path)
+        score_kind.kind(activation, last.name, last.source, last.path)
 
     def check_recipe(self, recipe: Any) -> None:
         if recipe.data.pad:
@@ -126,12 +126,12 @@ class Segmentation(Task):
         from kzoo.tasks import dense
 
         size, channels, output = options["size"], options["channels"], Path(options["output"] or "masks")
-        return dense.predict(model, files, names, size, channels, is_logits(model), output)
+        return dense.predict_masks(model, files, names, size, channels, is_logits(model), output)
 
     def table(self, result: dict[str, Any]) -> str:
         from kzoo.tasks import dense
 
-        return dense.table(result)
+        return dense.masks_table(result)
 
 
 from kzoo.tasks import register_task  # noqa: E402

@@ -6,7 +6,7 @@ member's accuracy, then the ensemble's by the mean of the probabilities and
 by majority vote (ties go to the class with the larger mean probability).
 
 Test-time augmentation averages the probabilities over the image and its
-variants: ``flip`` (left-right mirror) and ``crop`` (the image shifted by
+views: ``flip`` (left-right mirror) and ``crop`` (the image shifted by
 ``shift`` pixels in each of the four diagonal directions, zero-padded).
 """
 
@@ -29,7 +29,7 @@ from kzoo.train.rundir import RECIPE
 TTA = ("flip", "crop")
 
 
-def variants(images: Any, tta: list[str], shift: int = 2) -> list[Any]:
+def views(images: Any, tta: list[str], shift: int = 2) -> list[Any]:
 
     bad = [t for t in tta if t not in TTA]
     if bad:
@@ -56,12 +56,12 @@ def main_output(outputs: Any) -> np.ndarray:
 def probabilities(model: Any, images: Any, tta: list[str], logits: bool) -> np.ndarray:
     """A batch's class probabilities, averaged over its test-time augmentation views (``logits``: the model's
     outputs are logits, :func:`kzoo.keras.scores.is_logits`)."""
-    views = [to_probabilities(main_output(model(np.asarray(v), training=False)), logits) for v in variants(images, tta)]
-    return np.mean(views, axis=0)
+    each = [to_probabilities(main_output(model(np.asarray(v), training=False)), logits) for v in views(images, tta)]
+    return np.mean(each, axis=0)
 
 
-def predict(model: Any, dataset: Any, tta: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities (averaged over the TTA variants) and labels of a batched dataset."""
+def dataset_probabilities(model: Any, dataset: Any, tta: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (averaged over the TTA views) and labels of a batched dataset."""
     probs, labels, logits = [], [], is_logits(model)
     for images, y in dataset:
         probs.append(probabilities(model, images, tta, logits))
@@ -101,7 +101,7 @@ def evaluate(runs: list[str], data: str | None = None, tta: list[str] | None = N
 
     if not runs:
         raise SpecError("evaluate needs at least one run directory or .keras file")
-    variants(np.zeros((1, 2, 2, 1), "float32"), tta or [])  # an unknown TTA name fails before any loading
+    views(np.zeros((1, 2, 2, 1), "float32"), tta or [])  # an unknown TTA name fails before any loading
     models, specs, unflipped = [], [], []
     for run in runs:
         path = Path(run)

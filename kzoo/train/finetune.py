@@ -37,7 +37,7 @@ from kzoo.tasks import task_of
 from kzoo.train.data import check_source, load_data
 from kzoo.train.fit import check_data, compile_model, evaluate_test, fit_phase, report_finished, run_path, write_results
 from kzoo.train.pipeline import normalization
-from kzoo.train.recipe import AugmentSpec, dump, resolve_recipe
+from kzoo.train.recipe import AugmentSection, dump, resolve_recipe
 from kzoo.train.rundir import MODEL, RECIPE, RunDir
 from kzoo.train.strategy import scope, start
 from kzoo.transfer import HEAD, attach_head, cut, freeze, head_model, select, unfreeze
@@ -269,7 +269,7 @@ def _features(
     # The features are fixed: no augmentation; best.keras would hold the head alone, so no checkpoint.
     plain = recipe.model_copy(
         update={
-            "augment": AugmentSpec(),
+            "augment": AugmentSection(),
             "callbacks": recipe.callbacks.model_copy(update={"checkpoint": False}),
             "preprocess": recipe.preprocess.model_copy(update={"normalize": False, "scale": None}),
         }

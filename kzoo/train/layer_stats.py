@@ -107,7 +107,7 @@ def require_tensorflow(what: str) -> None:
 
 
 def _is_logits(model: Any) -> bool:
-    """True when the output holds logits (kzoo.scores); a diagnostic reads scores of any other kind as logits."""
+    """True when the output holds logits (kzoo.score_kind); a diagnostic reads scores of any other kind as logits."""
     try:
         return is_logits(model)
     except KzooError:

@@ -35,7 +35,7 @@ class Part(BaseModel):
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
-class DataSpec(Part):
+class DataSection(Part):
     """Where the images come from and how they are split."""
 
     source: str = Field(
@@ -60,7 +60,7 @@ class DataSpec(Part):
     )
 
     @model_validator(mode="after")
-    def _splits_leave_training_images(self) -> DataSpec:
+    def _splits_leave_training_images(self) -> DataSection:
         if self.validation_split + self.test_split >= 1:
             raise ValueError(
                 f"validation_split {self.validation_split:g} and test_split {self.test_split:g} hold out every image,"
@@ -69,7 +69,7 @@ class DataSpec(Part):
         return self
 
 
-class PreprocessSpec(Part):
+class PreprocessSection(Part):
     normalize: bool = Field(True, description="per-channel zero mean, unit variance from the training split")
     scale: Annotated[list[float], Field(min_length=2, max_length=2)] | None = Field(
         None,
@@ -78,18 +78,18 @@ class PreprocessSpec(Part):
     )
 
     @model_validator(mode="after")
-    def _scale_is_a_range(self) -> PreprocessSpec:
+    def _scale_is_a_range(self) -> PreprocessSection:
         if self.scale is not None and not self.scale[0] < self.scale[1]:
             raise ValueError(f"scale: [background, foreground] with background < foreground, not {self.scale}")
         return self
 
 
-class ElasticSpec(Part):
+class ElasticSection(Part):
     alpha: float = Field(34.0, gt=0, description="displacement scale in pixels (Simard et al. 2003)")
     sigma: float = Field(4.0, gt=0, description="Gaussian smoothing of the displacement field")
 
 
-class AugmentSpec(Part):
+class AugmentSection(Part):
     """On-the-fly augmentation in tf.data (applied to training batches only)."""
 
     crop_padding: int = Field(0, ge=0, description="pad by this many pixels, then crop back at random")
@@ -98,10 +98,10 @@ class AugmentSpec(Part):
     shift: Fraction = Field(0.0, description="random translation, as a fraction of the size")
     rotation: float = Field(0.0, ge=0, le=180, description="degrees")
     color_pca: float = Field(0.0, ge=0, description="std of AlexNet's PCA colour noise (0.1 in the paper)")
-    elastic: ElasticSpec | None = None
+    elastic: ElasticSection | None = None
 
 
-class OptimizerSpec(Part):
+class OptimizerSection(Part):
     name: Literal["sgd", "rmsprop", "adagrad", "adadelta", "adam"] = Field("sgd", description="the optimizer")
     lr: float = Field(0.01, gt=0, description="the learning rate")
     momentum: float = Field(0.9, ge=0, le=1, description="sgd, rmsprop")
@@ -115,7 +115,7 @@ class OptimizerSpec(Part):
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 
 
-class PlateauSpec(Part):
+class PlateauSection(Part):
     monitor: Monitor = Field("val_accuracy", description="the metric that must improve")
     patience: int = Field(5, ge=1, description="epochs without improvement before a drop")
     factor: float = Field(10.0, gt=1, description="divide the learning rate by this")
@@ -123,17 +123,17 @@ class PlateauSpec(Part):
     min_delta: float = Field(0.0, ge=0, description="the least change that counts as an improvement")
 
 
-class ScheduleSpec(Part):
+class ScheduleSection(Part):
     """Warm-up, step drops and plateau drops, composed by one controller."""
 
     warmup_epochs: float = Field(0.0, ge=0, description="the learning rate rises linearly from 0 over these epochs")
     scale_batch: int | None = Field(None, ge=1, description="linear rule: lr * global_batch / scale_batch")
     step_drops: list[int] = Field(default_factory=list, description="epochs at which to divide lr by step_factor")
     step_factor: float = Field(10.0, gt=1, description="each drop divides the learning rate by it")
-    plateau: PlateauSpec | None = None
+    plateau: PlateauSection | None = None
 
 
-class MomentumRampSpec(Part):
+class MomentumRampSection(Part):
     start: float = Field(0.5, ge=0, le=1, description="SGD's momentum at the start")
     end: float = Field(0.9, ge=0, le=1, description="its value after the ramp")
     epochs: float = Field(10.0, gt=0, description="the half-cosine ramp's length")
@@ -142,7 +142,7 @@ class MomentumRampSpec(Part):
 SMALL_VALIDATION = 200  # validation images below which one epoch's score is mostly noise
 
 
-class EarlyStoppingSpec(Part):
+class EarlyStoppingSection(Part):
     monitor: Monitor = Field("val_loss", description="the metric that must improve")
     patience: int | Literal["auto"] = Field(
         "auto", description="epochs without improvement; auto: 10, or a third of the epochs on a small validation set"
@@ -171,8 +171,8 @@ class EarlyStoppingSpec(Part):
         return max(1, int(patience)), int(start)
 
 
-class CallbacksSpec(Part):
-    early_stopping: EarlyStoppingSpec | None = Field(default_factory=EarlyStoppingSpec)
+class CallbacksSection(Part):
+    early_stopping: EarlyStoppingSection | None = Field(default_factory=EarlyStoppingSection)
     checkpoint: bool = Field(True, description="keep the best model as best.keras")
     csv: bool = Field(True, description="write log.csv (metrics, learning rate, momentum per epoch)")
     tensorboard: bool = Field(True, description="write TensorBoard logs to tensorboard/")
@@ -181,7 +181,7 @@ class CallbacksSpec(Part):
     )
 
 
-class FinetuneSpec(Part):
+class FinetuneSection(Part):
     """How ``kzoo finetune`` adapts a trained network (its ``epochs`` are the recipe's, for the head)."""
 
     cut: str | None = Field(None, description="layer whose output feeds the new head; default: the classifier's input")
@@ -200,14 +200,14 @@ class FinetuneSpec(Part):
 class Recipe(Part):
     """A whole training recipe; every field has a default."""
 
-    data: DataSpec = Field(default_factory=DataSpec)
-    preprocess: PreprocessSpec = Field(default_factory=PreprocessSpec, description="how pixels are scaled")
-    augment: AugmentSpec = Field(default_factory=AugmentSpec)
+    data: DataSection = Field(default_factory=DataSection)
+    preprocess: PreprocessSection = Field(default_factory=PreprocessSection, description="how pixels are scaled")
+    augment: AugmentSection = Field(default_factory=AugmentSection)
     batch_size: int = Field(32, ge=1, le=1_000_000, description="global batch (all replicas together)")
     epochs: int = Field(30, ge=1, le=100_000, description="passes over the training data")
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec, description="the optimizer and its settings")
-    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
-    momentum_ramp: MomentumRampSpec | None = Field(None, description="a half-cosine ramp of SGD's momentum")
+    optimizer: OptimizerSection = Field(default_factory=OptimizerSection, description="the optimizer and its settings")
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    momentum_ramp: MomentumRampSection | None = Field(None, description="a half-cosine ramp of SGD's momentum")
     weight_decay: float = Field(0.0, ge=0, description="L2 coefficient lambda of every conv and dense kernel")
     loss: Literal["crossentropy", "map"] = Field(
         "crossentropy",
@@ -219,7 +219,7 @@ class Recipe(Part):
         description="the loss's weight of each class (one per class), or balanced: median-frequency weights of the "
         "training targets (Eigen & Fergus 2015); pixels labelled 255 weigh nothing",
     )
-    callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec, description="what a run watches and writes")
+    callbacks: CallbacksSection = Field(default_factory=CallbacksSection, description="what a run watches and writes")
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = Field(
         "float32", description="Keras' dtype policy, set before the strategy"
     )
@@ -237,7 +237,7 @@ class Recipe(Part):
         1,
         description="0 silent, 1 a progress bar (one line per epoch when stdout is not a terminal), 2 a line per epoch",
     )
-    finetune: FinetuneSpec = Field(default_factory=FinetuneSpec)
+    finetune: FinetuneSection = Field(default_factory=FinetuneSection)
 
 
 def _set_dotted(data: YMap, key: str, value: Any, mark: Mark) -> None:

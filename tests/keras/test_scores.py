@@ -1,4 +1,4 @@
-"""Class scores: which outputs hold probabilities, which logits, which neither (kzoo.scores, kzoo.keras.scores)."""
+"""Class scores: which outputs hold probabilities, which logits, which neither (kzoo.score_kind, kzoo.keras.scores)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kzoo import scores
+from kzoo import score_kind
 from kzoo.errors import KzooError, Mark, SpecError
 from kzoo.keras.scores import output_kind, to_probabilities
 from kzoo.ops.functions import ACTIVATIONS
@@ -14,16 +14,16 @@ from kzoo.ops.functions import ACTIVATIONS
 
 def test_every_registered_activation_is_probabilities_logits_or_refused():
     for name in ACTIVATIONS.names():
-        if name in scores.PROBABILITIES:
-            assert scores.kind(name, "out") == "probabilities"
-        elif name in scores.LOGITS:
-            assert scores.kind(name, "out") == "logits"
+        if name in score_kind.PROBABILITIES:
+            assert score_kind.kind(name, "out") == "probabilities"
+        elif name in score_kind.LOGITS:
+            assert score_kind.kind(name, "out") == "logits"
         else:
             with pytest.raises(KzooError, match=f"ends in {name}, which gives no class probabilities"):
-                scores.kind(name, "out")
-    assert scores.PROBABILITIES | scores.LOGITS <= set(ACTIVATIONS.names())
+                score_kind.kind(name, "out")
+    assert score_kind.PROBABILITIES | score_kind.LOGITS <= set(ACTIVATIONS.names())
     with pytest.raises(SpecError) as err:
-        scores.kind("relu", "fc8", Mark("m.yaml", 7, 5), "layers[3].dense")
+        score_kind.kind("relu", "fc8", Mark("m.yaml", 7, 5), "layers[3].dense")
     assert (err.value.line, err.value.path) == (7, "layers[3].dense") and "softmax" in err.value.hint
 
 

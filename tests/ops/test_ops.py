@@ -74,11 +74,11 @@ def test_schema_defaults_validate_and_primary_exists(name):
 
 
 def _args(name):
-    from kzoo.ops import FnSpec
+    from kzoo.ops import FnRef
 
     args = dict(SAMPLES[name][0])
     if "fn" in args:
-        args["fn"] = FnSpec(**args["fn"])
+        args["fn"] = FnRef(**args["fn"])
     return args
 
 
@@ -135,7 +135,7 @@ def test_caffe_variant_mistakes(name, raw, shape, hint):
 
 
 def test_caffe_pooled_sizes():
-    from kzoo.windows import pooled_size
+    from kzoo.window_math import pooled_size
 
     # GoogLeNet at 227: Caffe's rounding up gives 57-28-14-7 where Keras' "same" gives 57-29-15-8
     sizes, n = [], 114

@@ -216,9 +216,9 @@ def test_boxes_follow_the_affine_augmentation(flip, zoom, shift):
     import tensorflow as tf
 
     from kzoo.train.augment import affine_transforms
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
-    spec = AugmentSpec(flip=flip, zoom=zoom, shift=shift)
+    spec = AugmentSection(flip=flip, zoom=zoom, shift=shift)
     rows, cols = 40, 50
     box = [0.3, 0.3, 0.6, 0.7]
     for seed in range(6):
@@ -372,7 +372,7 @@ def test_a_tfds_detection_set_built_offline(tmp_path):
     """A TFDS data set with an image and objects of bbox and label (voc's and coco's layout), generated here."""
     tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
 
-    from kzoo.train.recipe import DataSpec
+    from kzoo.train.recipe import DataSection
 
     class KzooTinyBoxes(tfds.core.GeneratorBasedBuilder):
         VERSION = tfds.core.Version("1.0.0")
@@ -397,7 +397,7 @@ def test_a_tfds_detection_set_built_offline(tmp_path):
     KzooTinyBoxes(data_dir=str(tmp_path)).download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False)
     )
-    spec = DataSpec(source="tfds:kzoo_tiny_boxes", data_dir=str(tmp_path), validation_split=0.25)
+    spec = DataSection(source="tfds:kzoo_tiny_boxes", data_dir=str(tmp_path), validation_split=0.25)
     splits = TASKS.get("detection").load_data(spec, (20, 20, 3))
     assert splits.class_names == ["ring", "dot"] and (splits.train_size, splits.val_size, splits.test_size) == (
         15,

@@ -70,7 +70,7 @@ def test_a_coco_folder_trains_evaluates_as_pycocotools_and_predicts_other_sizes(
 
     from kzoo.tasks.boxes import coco_records
     from kzoo.tasks.masks import divide
-    from kzoo.train.recipe import DataSpec
+    from kzoo.train.recipe import DataSection
 
     path, _ = write_coco(tmp_path / "coco", count=60)
     out = tmp_path / "run"
@@ -84,7 +84,7 @@ def test_a_coco_folder_trains_evaluates_as_pycocotools_and_predicts_other_sizes(
     assert rc == 0, err
     report = json.loads(text)
     records, _ = coco_records(path)
-    test, _ = divide(records, (DataSpec(source=f"coco:{path}").test_split,))
+    test, _ = divide(records, (DataSection(source=f"coco:{path}").test_split,))
     assert report["task"] == "detection" and report["test_images"] == len(test) == 9
     scored = report["members"][0]
     assert list(scored["per_class"]) == [f"digit{d}" for d in range(10)]

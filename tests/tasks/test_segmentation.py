@@ -175,13 +175,13 @@ def test_geometric_augmentation_moves_masks_with_their_images_and_ignores_what_c
     import tensorflow as tf
 
     from kzoo.train.augment import make_augmenter
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
     rng = np.random.default_rng(1)
     masks = rng.integers(0, 5, (8, 12, 12)).astype("int32")
     images = (masks[..., None] / 4.0).astype("float32")  # the mask, as an image (whole-pixel moves: exact)
     augment = make_augmenter(
-        AugmentSpec(flip="horizontal", crop_padding=3), (12, 12, 1), None, 3, TASKS.get("segmentation").follow
+        AugmentSection(flip="horizontal", crop_padding=3), (12, 12, 1), None, 3, TASKS.get("segmentation").follow
     )
     moved_images, moved_masks = augment(tf.constant(images), tf.constant(masks), tf.constant(5, tf.int64))
     moved_images, moved_masks = np.asarray(moved_images)[..., 0], np.asarray(moved_masks)
@@ -253,7 +253,7 @@ def test_convolutionalising_a_classifier_keeps_what_it_computes():
 def test_a_pascal_voc_tree_loads_with_its_21_classes_and_val_as_test(tmp_path):
     from test_segmentation_cli import palette_png
 
-    from kzoo.train.recipe import DataSpec
+    from kzoo.train.recipe import DataSection
 
     root = tmp_path / "VOC2012"
     for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
@@ -267,7 +267,7 @@ def test_a_pascal_voc_tree_loads_with_its_21_classes_and_val_as_test(tmp_path):
         palette_png(mask, root / "SegmentationClass" / f"{stem}.png")
     (root / "ImageSets/Segmentation/train.txt").write_text("\n".join(stems[:9]) + "\n")
     (root / "ImageSets/Segmentation/val.txt").write_text("\n".join(stems[9:]) + "\n")
-    splits = TASKS.get("segmentation").load_data(DataSpec(source=f"voc:{root}", validation_split=0.2), (32, 32, 3))
+    splits = TASKS.get("segmentation").load_data(DataSection(source=f"voc:{root}", validation_split=0.2), (32, 32, 3))
     assert splits.classes == 21 and splits.class_names[15] == "person" and splits.task == "segmentation"
     assert (splits.train_size, splits.val_size, splits.test_size) == (7, 2, 3)
     image, mask = next(iter(splits.test))
@@ -275,7 +275,7 @@ def test_a_pascal_voc_tree_loads_with_its_21_classes_and_val_as_test(tmp_path):
     assert set(np.unique(np.asarray(mask))) <= set(range(11)) | {IGNORE}
     (root / "JPEGImages" / f"{stems[10]}.jpg").unlink()
     with pytest.raises(kzoo.SpecError, match=f"val.txt: .*{stems[10]}.jpg is missing"):
-        TASKS.get("segmentation").load_data(DataSpec(source=f"voc:{root}"), (32, 32, 3))
+        TASKS.get("segmentation").load_data(DataSection(source=f"voc:{root}"), (32, 32, 3))
 
 
 def test_class_weights_balanced_are_median_frequency_and_ignored_pixels_weigh_nothing():
@@ -301,7 +301,7 @@ def test_a_tfds_segmentation_set_built_offline(tmp_path):
     """A TFDS data set with an image and a segmentation_mask feature (oxford_iiit_pet's layout), generated here."""
     tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
 
-    from kzoo.train.recipe import DataSpec
+    from kzoo.train.recipe import DataSection
 
     class KzooTinyMasks(tfds.core.GeneratorBasedBuilder):
         VERSION = tfds.core.Version("1.0.0")
@@ -327,7 +327,7 @@ def test_a_tfds_segmentation_set_built_offline(tmp_path):
     KzooTinyMasks(data_dir=str(tmp_path)).download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False)
     )
-    spec = DataSpec(source="tfds:kzoo_tiny_masks", data_dir=str(tmp_path), validation_split=0.25)
+    spec = DataSection(source="tfds:kzoo_tiny_masks", data_dir=str(tmp_path), validation_split=0.25)
     splits = TASKS.get("segmentation").load_data(spec, (16, 16, 3))
     assert splits.classes == 3 and (splits.train_size, splits.val_size, splits.test_size) == (15, 5, 5)
     image, mask = next(iter(splits.test))

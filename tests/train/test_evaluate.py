@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_kzoo
 from kzoo.errors import SpecError
-from kzoo.train.evaluate import ensemble, predict, variants
+from kzoo.train.evaluate import dataset_probabilities, ensemble, views
 
 
 def test_ensemble_mean_and_majority_vote():
@@ -32,12 +32,12 @@ def test_tta_averages_over_the_variants():
     model = keras.Model(x, keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x)))
     images = tf.random.uniform((3, 6, 6, 1), seed=1)
     ds = tf.data.Dataset.from_tensor_slices((images, np.array([0, 1, 0]))).batch(3)
-    probs, labels = predict(model, ds, ["flip"])
+    probs, labels = dataset_probabilities(model, ds, ["flip"])
     want = (np.asarray(model(images)) + np.asarray(model(tf.image.flip_left_right(images)))) / 2
     np.testing.assert_allclose(probs, want, rtol=1e-6)
-    assert len(variants(images, ["flip", "crop"])) == 6
+    assert len(views(images, ["flip", "crop"])) == 6
     with pytest.raises(SpecError, match="unknown test-time augmentation"):
-        variants(images, ["rotate"])
+        views(images, ["rotate"])
 
 
 @pytest.mark.slow

@@ -193,9 +193,9 @@ def test_finetune_cli_end_to_end_on_a_folder_of_images(tmp_path):
     check = run_python(f"""
         import json, kzoo, keras, numpy as np
         from kzoo.train.data import load_data
-        from kzoo.train.recipe import DataSpec
+        from kzoo.train.recipe import DataSection
         m = keras.saving.load_model("{out / "model.keras"}")
-        s = load_data(DataSpec(source="folder:{tmp_path / "photos"}", validation_split=0.2, test_split=0.25),
+        s = load_data(DataSection(source="folder:{tmp_path / "photos"}", validation_split=0.2, test_split=0.25),
                       (32, 32, 1))
         print(m.evaluate(s.test.batch(8), return_dict=True, verbose=0)["accuracy"])
     """)

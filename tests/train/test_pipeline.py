@@ -42,14 +42,14 @@ layers:
 
 def test_preprocess_scale_maps_background_and_foreground_as_lecun_et_al():
     from kzoo.train.pipeline import normalization
-    from kzoo.train.recipe import PreprocessSpec, Recipe
+    from kzoo.train.recipe import PreprocessSection, Recipe
 
-    recipe = Recipe(preprocess=PreprocessSpec(scale=[-0.1, 1.175]))
+    recipe = Recipe(preprocess=PreprocessSection(scale=[-0.1, 1.175]))
     layer = normalization(recipe, None, 1)
     out = np.asarray(layer(np.array([[[[0.0]], [[1.0]], [[0.5]]]], "float32"))).reshape(-1)
     np.testing.assert_allclose(out, [-0.1, 1.175, 0.5375], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="background < foreground"):
-        PreprocessSpec(scale=[1.0, 0.0])
+        PreprocessSection(scale=[1.0, 0.0])
 
 
 def test_loss_map_needs_an_output_with_a_rubbish_class():

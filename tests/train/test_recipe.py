@@ -19,14 +19,14 @@ def test_defaults_are_a_valid_recipe():
 def test_early_stopping_waits_longer_on_a_small_validation_set():
     """36 validation images: a third of the run's patience, no epoch of its first quarter judged; explicit values
     stay as given; an unknown validation size (TFDS) keeps the classic ten."""
-    from kzoo.train.recipe import EarlyStoppingSpec
+    from kzoo.train.recipe import EarlyStoppingSection
 
-    auto = EarlyStoppingSpec()
+    auto = EarlyStoppingSection()
     assert auto.plan(60, 36) == (20, 15) and auto.plan(30, 36) == (10, 7) and auto.plan(60, 200) == (10, 0)
     assert auto.plan(60, -1) == (10, 0)
-    assert EarlyStoppingSpec(patience=5, start_from_epoch=0).plan(60, 36) == (5, 0)
+    assert EarlyStoppingSection(patience=5, start_from_epoch=0).plan(60, 36) == (5, 0)
     with pytest.raises(ValueError):
-        EarlyStoppingSpec(patience=-3)
+        EarlyStoppingSection(patience=-3)
 
 
 def test_layers_architecture_then_file_then_sets(write):

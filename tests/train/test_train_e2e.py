@@ -30,10 +30,10 @@ def test_train_writes_a_complete_run_directory(tmp_path):
     check = run_python(f"""
         import kzoo, keras, numpy as np
         from kzoo.train.data import load_data
-        from kzoo.train.recipe import DataSpec
+        from kzoo.train.recipe import DataSection
         m = keras.saving.load_model("{out / "model.keras"}")
         assert m.layers[1].name == "normalization"   # the training set's statistics travel with the model
-        s = load_data(DataSpec(pad=4), (32, 32, 1))
+        s = load_data(DataSection(pad=4), (32, 32, 1))
         print(m.evaluate(s.test.batch(64), return_dict=True, verbose=0)["accuracy"])
     """)
     assert check.returncode == 0, check.stderr[-2000:]

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from kzoo.ops.base import (
-    FnSpec,
+    FnRef,
     Op,
     OpArgs,
     Pad,
@@ -42,9 +42,9 @@ from kzoo.ops.base import (
 class WeightedArgs(OpArgs):
     use_bias: bool = Field(True, description="add a learned bias per output")
     weight_decay: float = Field(0.0, ge=0, description="this layer's L2 coefficient lambda (0: the recipe's)")
-    init: FnSpec = fn("glorot_uniform", "the kernel's initializer (see Initializers)")
-    bias_init: FnSpec = fn("zeros", "the bias's initializer")
-    activation: FnSpec = fn("linear", "applied to the output (see Activations)")
+    init: FnRef = fn("glorot_uniform", "the kernel's initializer (see Initializers)")
+    bias_init: FnRef = fn("zeros", "the bias's initializer")
+    activation: FnRef = fn("linear", "applied to the output (see Activations)")
 
 
 class ConvArgs(WeightedArgs):
@@ -59,7 +59,7 @@ class ConvArgs(WeightedArgs):
     groups: PosInt = Field(1, description="channel groups, each convolved on its own (AlexNet's two GPUs: 2)")
 
 
-def keras_fn(spec: FnSpec, registry: Any) -> Any:
+def keras_fn(spec: FnRef, registry: Any) -> Any:
     return registry.get(spec.name).make(dict(spec.args))
 
 
