@@ -7,27 +7,30 @@ leaves ``arg`` to the defaults, because each sets it itself or because there is 
 item at all (``defaults: {dense: {units: 256}}`` in a file whose dense layers all give
 ``units``): that is reported where the entry is written. Items are judged as written,
 whatever their ``when:`` (a default used only by a head that a param switches off is
-still used), and an item whose key is an expression reaches every block, so the check holds for every
-value of the params.
+still used), and an item whose key is an expression reaches what it may name - the allowed values of the
+param it is (``"${pooling}"``), else every block - so the check holds for every value of the params.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from kzoo.lang.choices import allowed_values
 from kzoo.lang.expr import is_expression
 from kzoo.lang.loader import YMap
 from kzoo.ops import ACTIVATIONS, OPS
 
 Items = list[tuple[str, frozenset[str]]]  # (op name, the arguments the item sets itself)
+_BARE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}|\$([A-Za-z_]\w*)")  # an expression that is one param
 BODY_KEYS = ("layers", "then")  # the keys of a construct that hold layer lists (``parallel`` holds a list of them)
 
 
 def unused_defaults(data: YMap, fail: Callable[[str, Any, Any, str, str], Exception]) -> None:
     """Raise ``fail(message, container, key, path, hint)`` at the first defaults entry no item it reaches takes."""
     blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
-    reach = _Reach(blocks)
+    reach = _Reach(blocks, allowed_values(data))
     top = [data.get("layers")] + [h.get("layers") for h in (data.get("heads") or {}).values() if isinstance(h, dict)]
     _judge(data.get("defaults"), reach.of_bodies(top), "defaults", fail)
     for where, construct in _constructs(data, blocks):
@@ -90,8 +93,8 @@ def _inside_body(body: Any, path: str) -> Iterator[tuple[str, YMap]]:
 class _Reach:
     """The op items under a construct, through the blocks it calls (each block's items found once)."""
 
-    def __init__(self, blocks: dict):
-        self.blocks = blocks
+    def __init__(self, blocks: dict, choices: dict[str, list[Any]]):
+        self.blocks, self.choices = blocks, choices
         self.done: dict[str, Items] = {}
 
     def of_construct(self, construct: YMap) -> Items:
@@ -132,9 +135,12 @@ class _Reach:
     def named(self, key: Any, args: Any, out: Items) -> None:
         if not isinstance(key, str):
             return
-        if is_expression(key):  # a block chosen by an expression may be any of them
-            for name in self.blocks:
-                self.named(name, args, out)
+        if is_expression(key):  # chosen by an expression: a param's allowed values (${pooling}), else any block
+            param = _BARE.fullmatch(key.strip())
+            names = self.choices.get(param.group(1) or param.group(2)) if param else None
+            for name in names if names is not None else list(self.blocks):
+                if isinstance(name, str) and not is_expression(name):
+                    self.named(name, args, out)
             return
         if key in self.blocks:
             if key not in self.done:

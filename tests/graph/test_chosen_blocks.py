@@ -56,3 +56,27 @@ def test_defaults_reach_every_block_an_expression_may_choose(analyse_text):
     """``padding: same`` is used by the wide block only, which the expression may choose: not an unused default."""
     text = NET.format(kind="narrow", key="${kind}").replace("kernel: 1}}]", "kernel: 1, padding: valid}}]")
     assert analyse_text(text).nodes["body_a"].args.padding == "valid"
+
+
+POOL = """
+name: pools
+input: [8, 8, 3]
+params: {{pool: maxpool}}
+choices: {{pool: [maxpool, avgpool]}}
+defaults: {{{op}: {{pool: 2}}}}
+layers:
+  - conv: {{filters: 2, kernel: 3}}
+  - "${{pool}}": {{name: s2}}
+"""
+
+
+@pytest.mark.parametrize("pool", ["maxpool", "avgpool"])
+def test_a_param_key_names_an_op_among_its_choices(analyse_text, pool):
+    graph = analyse_text(POOL.format(op="avgpool"), pool=pool)
+    assert graph.nodes["s2"].op == pool
+
+
+def test_a_default_no_choice_of_the_param_can_reach_is_still_reported(analyse_text):
+    with pytest.raises(SpecError, match="the default l2pool.pool is used by no layer") as err:
+        analyse_text(POOL.format(op="l2pool"))
+    assert (err.value.line, err.value.col) == (6, 21)  # at the default itself
