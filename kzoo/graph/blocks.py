@@ -19,9 +19,7 @@ from kzoo.errors import did_you_mean
 from kzoo.graph.node import INPUT
 from kzoo.graph.scope import At, Scope
 from kzoo.lang.expr import is_expression
-from kzoo.lang.grammar import check_keys
-from kzoo.lang.loader import YMap, mark_of
-from kzoo.ops import ACTIVATIONS, OPS
+from kzoo.lang.loader import YMap
 
 if TYPE_CHECKING:
     from kzoo.graph.expand import Expander
@@ -50,8 +48,6 @@ class Blocks:
         name_text, from_ = args.pop("name", None), args.pop("from", None)
         bound = self.bind_args(block, bdef, args, scope, path)
         scoped = bdef.get("scoped", True)
-        if not isinstance(scoped, bool):
-            raise self.ex.fail("scoped: is true or false", bdef, "scoped", f"blocks.{block}.scoped")
         if not scoped and name_text is not None:
             raise self.ex.fail(
                 f"block {block!r} is unscoped (scoped: false): a call has no name",
@@ -78,7 +74,7 @@ class Blocks:
             None if scoped else x,
             scope.block_level if scope.block_level is not None or not scoped else len(prefix),
         )
-        inner = self.ex.with_defaults(inner, bdef.get("defaults"), bdef, "defaults", f"blocks.{block}.defaults")
+        inner = self.ex.with_defaults(inner, bdef.get("defaults"))
         if scoped:  # `from: input` inside a block means the block's own input.
             self.ex.names.add_symbol("_".join(inner.prefix + (INPUT,)), x, at.mark(), path)
         if "parallel" in bdef:
@@ -117,34 +113,6 @@ class Blocks:
                     f"{path}.{k}",
                 )
         return bound
-
-    def check(self) -> None:
-        """Every definition: a mapping of known keys, with layers: or parallel:, under a name no op takes."""
-        for name, bdef in self.definitions.items():
-            where = f"blocks.{name}"
-            if name in OPS or name in ACTIVATIONS or name in ("repeat", "parallel"):
-                raise self.ex.fail(
-                    f"block name {name!r} is already an op or activation",
-                    self.definitions,
-                    name,
-                    where,
-                    "rename the block",
-                    of_key=True,
-                )
-            if not isinstance(bdef, YMap):
-                raise self.ex.fail(
-                    "a block is a mapping with args: and layers: (or parallel:)", self.definitions, name, where
-                )
-            check_keys("block", bdef, where, lambda k, b=bdef: mark_of(b, k, of_key=True))
-            if ("layers" in bdef) == ("parallel" in bdef):
-                raise self.ex.fail("a block has either layers: or parallel:", self.definitions, name, where)
-            if "args" in bdef and not isinstance(bdef["args"], YMap):
-                raise self.ex.fail(
-                    "args: maps argument names to a type (int, float, bool, str, list) or a default",
-                    bdef,
-                    "args",
-                    where + ".args",
-                )
 
 
 def _type_of(decl: Any) -> Any:

@@ -25,7 +25,7 @@ from kzoo.graph.reach import unused_defaults
 from kzoo.graph.scope import At, Scope, evaluated, sub_path
 from kzoo.lang.choices import allowed_values, is_allowed
 from kzoo.lang.expr import is_expression, substitute
-from kzoo.lang.grammar import check_keys
+from kzoo.lang.grammar import check_document
 from kzoo.lang.loader import YMap, mark_of
 from kzoo.lang.resolve import Spec
 from kzoo.lang.weights import releases
@@ -65,10 +65,6 @@ class Expander:
     ) -> SpecError:
         return SpecError(message, mark_of(container, key, of_key=of_key), path, hint)
 
-    def check_keys(self, item: YMap, construct: str, path: str) -> None:
-        """``item``'s keys against the grammar's ``construct`` (kzoo.lang.grammar)."""
-        check_keys(construct, item, path, lambda key: mark_of(item, key, of_key=True))
-
     # -- globals ----------------------------------------------------------
     def global_env(self) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -97,31 +93,10 @@ class Expander:
                 )
 
     # -- scopes -----------------------------------------------------------
-    def with_defaults(self, scope: Scope, defaults: Any, container: Any, key: str, path: str) -> Scope:
-        if defaults is None:
-            return scope
-        if not isinstance(defaults, YMap):
-            raise self.fail(
-                "defaults must map op names to arguments", container, key, path, "defaults: {conv: {init: he_normal}}"
-            )
-        for op_name, args in defaults.items():
-            if op_name not in OPS:
-                raise self.fail(
-                    f"defaults for unknown op {op_name!r}",
-                    defaults,
-                    op_name,
-                    f"{path}.{op_name}",
-                    did_you_mean(op_name, OPS.names()),
-                    of_key=True,
-                )
-            if not isinstance(args, YMap):
-                raise self.fail(
-                    f"defaults for {op_name} must be a mapping of arguments", defaults, op_name, f"{path}.{op_name}"
-                )
-            for bad in ("name", "from"):
-                if bad in args:
-                    raise self.fail(f"{bad!r} cannot be a default", args, bad, f"{path}.{op_name}", of_key=True)
-        return replace(scope, defaults=scope.defaults + (defaults,))
+    @staticmethod
+    def with_defaults(scope: Scope, defaults: YMap | None) -> Scope:
+        """``scope`` with a construct's ``defaults:`` in force, innermost last (their shape: the grammar pass)."""
+        return scope if defaults is None else replace(scope, defaults=scope.defaults + (defaults,))
 
     # -- bodies and items -------------------------------------------------
     def body(self, value: Any, container: Any, key: Any, scope: Scope, prev: Any) -> Any:
@@ -129,8 +104,7 @@ class Expander:
         if value is None:
             return prev
         if isinstance(value, YMap):
-            self.check_keys(value, "body", path)
-            inner = self.with_defaults(scope, value.get("defaults"), value, "defaults", path + ".defaults")
+            inner = self.with_defaults(scope, value.get("defaults"))
             if "name" in value:
                 seg = self.names.segment(inner, value["name"], "", At(value, "name", path + ".name"))
                 inner = replace(inner, prefix=inner.prefix + (seg,))
@@ -138,8 +112,6 @@ class Expander:
             if "name" in value:
                 self.names.add_symbol("_".join(inner.prefix), out, mark_of(value), path)
             return out
-        if not isinstance(value, list):
-            raise self.fail("expected a list of layers", container, key, path)
         inner = replace(scope, path=path)
         for i, item in enumerate(value):
             prev = self.item(item, value, i, inner, prev)
@@ -150,8 +122,6 @@ class Expander:
         self.tick(seq, index, path)
         if isinstance(item, str):
             return self.call_or_op(item, None, At(seq, index, path), scope, prev)
-        if not isinstance(item, YMap) or not item:
-            raise self.fail("a layer is an op name or a mapping like {conv: {...}}", seq, index, path)
         if "when" in item:
             cond = self.value(item["when"], scope.env, item, "when", path + ".when")
             if not isinstance(cond, bool):
@@ -166,16 +136,7 @@ class Expander:
             group = item.copy()
             group.pop("when", None)
             return self.body(group, seq, index, scope, prev)
-        keys = [k for k in item if k != "when"]
-        if len(keys) != 1:
-            raise self.fail(
-                f"a layer item has one op or block name (plus when:), got {', '.join(map(str, keys))}",
-                seq,
-                index,
-                path,
-                "write each layer as its own list item",
-            )
-        key = keys[0]
+        (key,) = [k for k in item if k != "when"]  # one, as the grammar pass checked
         name = key
         if is_expression(key):  # a block (or op) chosen by an expression: "${kind}": {filters: 64}
             name = substitute(key, scope.env, mark_of(item, key, of_key=True), f"{path}.{key}")
@@ -196,16 +157,13 @@ class Expander:
 
     # -- constructs -------------------------------------------------------
     def repeat(self, item: YMap, scope: Scope, path: str, prev: Any) -> Any:
-        self.check_keys(item, "repeat", path)
         n = self.value(item["repeat"], scope.env, item, "repeat", path + ".repeat")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
             raise self.fail(
                 f"repeat must be a whole number from 0 to {MAX_REPEAT}, got {n!r}", item, "repeat", path + ".repeat"
             )
         var = item.get("var", "i")
-        if not isinstance(var, str) or not var.isidentifier():
-            raise self.fail(f"var must be a name, got {var!r}", item, "var", path + ".var")
-        inner = self.with_defaults(scope, item.get("defaults"), item, "defaults", path + ".defaults")
+        inner = self.with_defaults(scope, item.get("defaults"))
         for i in range(n):
             self.tick(item, "repeat", path + ".repeat")
             it = replace(inner, env={**inner.env, var: i}, path=path)
@@ -219,8 +177,7 @@ class Expander:
 
     def parallel(self, item: YMap, scope: Scope, path: str, prev: Any, construct: str) -> Any:
         """A parallel item, or a block's parallel body (``construct`` "block": its name is the call's)."""
-        self.check_keys(item, construct, path)
-        inner = self.with_defaults(scope, item.get("defaults"), item, "defaults", path + ".defaults")
+        inner = self.with_defaults(scope, item.get("defaults"))
         named = "name" in item and construct == "parallel"
         if named:
             seg = self.names.segment(inner, item["name"], "", At(item, "name", path + ".name"))
@@ -228,19 +185,7 @@ class Expander:
         inner = replace(inner, path=path)
         (x,) = self.names.inputs(item.get("from"), inner, prev, At(item, "from", path + ".from"))
         branches = item["parallel"]
-        if not isinstance(branches, list) or not branches:
-            raise self.fail(
-                "parallel: expects a list of branches (each a list of layers)", item, "parallel", path + ".parallel"
-            )
         outs = [self.body(b, branches, j, replace(inner, path=path + ".parallel"), x) for j, b in enumerate(branches)]
-        if item.get("merge") is None:
-            raise self.fail(
-                "parallel: needs merge: add or merge: concat",
-                item,
-                "parallel",
-                path,
-                "the branches' outputs must be combined into one",
-            )
         out = self.merged(item, inner, x, outs, path)
         out = self.body(item.get("then"), item, "then", inner, out)
         if named:
@@ -271,19 +216,14 @@ class Expander:
         outs = []
         for name, head in (self.data.get("heads") or {}).items():
             where = f"heads.{name}"
-            if not isinstance(head, YMap):
-                raise self.fail("a head is a mapping with from: and layers:", self.data["heads"], name, where)
-            self.check_keys(head, "head", where)
             if "when" in head:
                 cond = self.value(head["when"], root.env, head, "when", where + ".when")
                 if not isinstance(cond, bool):
                     raise self.fail(f"when: must be true or false, got {cond!r}", head, "when", where + ".when")
                 if not cond:
                     continue
-            if "from" not in head:
-                raise self.fail("a head needs from: (the layer it branches off)", self.data["heads"], name, where)
             scope = replace(root, prefix=(str(name),), path=where)
-            scope = self.with_defaults(scope, head.get("defaults"), head, "defaults", where + ".defaults")
+            scope = self.with_defaults(scope, head.get("defaults"))
             xs = self.names.inputs(head["from"], root, INPUT, At(head, "from", where + ".from"))
             if len(xs) > 1 and head.get("merge") is None:
                 raise self.fail(
@@ -296,12 +236,12 @@ class Expander:
         return outs
 
     def run(self) -> Graph:
-        self.blocks.check()
+        check_document(self.data)  # the grammar pass: every construct's keys and shapes, before any value
         self.globals = self.global_env()
         shape, example = input_shape(self.data, self.globals, self.spec.declared_input)
         start = INPUT if self.data.get("backbone") is None else attach(self, shape, self.depth)
         root = Scope((), self.globals, (), (), "")
-        root = self.with_defaults(root, self.data.get("defaults"), self.data, "defaults", "defaults")
+        root = self.with_defaults(root, self.data.get("defaults"))
         main = self.body(self.data["layers"], self.data, "layers", root, start)
         if main == INPUT:
             raise self.fail("the model has no layers", self.data, "layers", "layers")

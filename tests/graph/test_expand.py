@@ -394,3 +394,16 @@ features: [stage1, stage2_c]
 """
     )
     assert g.features == ["stage1_p", "stage2_c"]
+
+
+def test_the_grammar_pass_checks_every_item_whatever_the_params(analyse_text):
+    """Shapes and keys are checked before expansion, so a mistake under when: false is found too (it would
+    surface the day the param changes)."""
+    text = HEAD + "params: {aux: false}\nlayers:\n  - conv: {filters: 2, kernel: 3}\n  - when: $aux\n    parallel: []\n"
+    with pytest.raises(SpecError, match="parallel: expects a list of branches") as e:
+        analyse_text(text + "    merge: add\n")
+    assert (e.value.line, e.value.col) == (8, 15)
+    with pytest.raises(SpecError, match="unknown key 'merj' in a parallel") as e:
+        analyse_text(text.replace("parallel: []", "parallel: [[relu], []]") + "    merj: add\n")
+    assert (e.value.line, e.value.col) == (9, 5) and "did you mean 'merge'" in str(e.value)
+    assert analyse_text(text.replace("parallel: []", "parallel: [[relu], []]") + "    merge: add\n").name == "t"
