@@ -14,7 +14,7 @@
   kzoo weights [NAME] [--json]                      released checkpoints: sources, params, transforms, accuracy
   kzoo plot FILE|NAME -o FILE.svg [--depth N]       draw the architecture (Graphviz)
   kzoo gallery FOLDER                               FOLDER/zoo.md with every architecture
-  kzoo schema                                       JSON Schema of architecture files
+  kzoo schema [architecture|recipe|study|space]     JSON Schema of a file kind
   kzoo import caffe NET.prototxt [--weights NET.caffemodel] [-o NAME.yaml] [--input R,C,CH]   from Caffe
   kzoo export caffe MODEL -o NAME.caffemodel [--prototxt NAME.prototxt] [--like REF.prototxt]   to Caffe
 
@@ -141,7 +141,14 @@ def parser() -> argparse.ArgumentParser:
     )
     sp = add("gallery", cmd_gallery, "write FOLDER/zoo.md and a diagram of every architecture")
     sp.add_argument("folder", metavar="FOLDER")
-    add("schema", cmd_schema, "print the JSON Schema of architecture files (for editors)")
+    sp = add("schema", cmd_schema, "print the JSON Schema of a file kind (for editors)")
+    sp.add_argument(
+        "kind",
+        nargs="?",
+        default="architecture",
+        choices=["architecture", "recipe", "study", "space"],
+        help="architecture (default), recipe, study or space (kzoo tune's search space)",
+    )
     sp = add("import", cmd_import, "a Caffe network definition (and its weights) as a kzoo architecture file")
     sp.add_argument("format", choices=["caffe"], help="the framework the network comes from")
     sp.add_argument("source", metavar="NET.prototxt", help="a Caffe network definition (deploy or train_val)")

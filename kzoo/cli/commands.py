@@ -271,9 +271,22 @@ def cmd_evaluate(args: argparse.Namespace) -> JSON:
 
 
 def cmd_schema(args: argparse.Namespace) -> JSON:
+    """The JSON Schema of one file kind, from the pydantic schema that validates it."""
     from kzoo.lang.schema import json_schema
 
-    schema = json_schema()
+    if args.kind == "architecture":
+        schema = json_schema()
+    else:
+        from kzoo.search_space import SearchSpace
+        from kzoo.study.schema import StudyFile
+        from kzoo.train.recipe import Recipe
+
+        model = {"recipe": Recipe, "study": StudyFile, "space": SearchSpace}[args.kind]
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **model.model_json_schema(by_alias=True),
+            "title": f"kzoo {args.kind} file",
+        }
     if not args.json:
         say(json.dumps(schema, indent=2))
     return schema

@@ -150,3 +150,27 @@ def test_a_closed_pipe_is_not_an_error(args):
     proc.stdout.close()  # as head does after its lines
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and b"Broken pipe" not in err and b"Traceback" not in err, err.decode()[-2000:]
+
+
+@pytest.mark.parametrize(
+    "kind, files, bad",
+    [
+        ("recipe", "recipes/*.yaml", {"epochs": "many"}),
+        ("study", "studies/*.yaml", {"seeds": [0], "variants": {"a": {"fro": "x"}}}),
+        ("space", None, {"set": {"optimizer.lr": {"min": 0.1, "mx": 1}}}),
+    ],
+)
+def test_every_file_kind_has_a_json_schema_its_shipped_files_meet(capsys, kind, files, bad):
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema comes with the test extras")
+    from kzoo.cli import main
+    from kzoo.lang.loader import load_file
+
+    assert main(["schema", kind, "--json"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    shipped = sorted((ROOT / "kzoo").glob(files)) if files else []
+    assert shipped or kind == "space"
+    for file in shipped:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(json.loads(json.dumps(load_file(file)))))
+        assert error is None, (file, error.message)
+    assert validator.is_valid({"set": {"optimizer.lr": {"min": 1e-4, "max": 0.1, "log": True}}}) or kind != "space"
+    assert not validator.is_valid(bad)
