@@ -14,7 +14,7 @@
   kzoo weights [NAME] [--json]                      released checkpoints: sources, params, transforms, accuracy
   kzoo plot FILE|NAME -o FILE.svg [--depth N]       draw the architecture (Graphviz)
   kzoo gallery FOLDER                               FOLDER/zoo.md with every architecture
-  kzoo schema [architecture|recipe|study|space]     JSON Schema of a file kind
+  kzoo schema [KIND]                                JSON Schema of a file kind (architecture, recipe, study ...)
   kzoo import caffe NET.prototxt [--weights NET.caffemodel] [-o NAME.yaml] [--input R,C,CH]   from Caffe
   kzoo export caffe MODEL -o NAME.caffemodel [--prototxt NAME.prototxt] [--like REF.prototxt]   to Caffe
 
@@ -146,8 +146,8 @@ def parser() -> argparse.ArgumentParser:
         "kind",
         nargs="?",
         default="architecture",
-        choices=["architecture", "recipe", "study", "space"],
-        help="architecture (default), recipe, study or space (kzoo tune's search space)",
+        choices=["architecture", "recipe", "study", "space", "releases"],
+        help="architecture (default), recipe, study, space (kzoo tune's search space) or releases (weights: FILE)",
     )
     sp = add("import", cmd_import, "a Caffe network definition (and its weights) as a kzoo architecture file")
     sp.add_argument("format", choices=["caffe"], help="the framework the network comes from")

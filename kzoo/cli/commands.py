@@ -277,11 +277,12 @@ def cmd_schema(args: argparse.Namespace) -> JSON:
     if args.kind == "architecture":
         schema = json_schema()
     else:
+        from kzoo.lang.schema import ReleasesFile
         from kzoo.search_space import SearchSpace
         from kzoo.study.schema import StudyFile
         from kzoo.train.recipe import Recipe
 
-        model = {"recipe": Recipe, "study": StudyFile, "space": SearchSpace}[args.kind]
+        model = {"recipe": Recipe, "study": StudyFile, "space": SearchSpace, "releases": ReleasesFile}[args.kind]
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             **model.model_json_schema(by_alias=True),

@@ -24,7 +24,7 @@ from typing import Any
 from kzoo.errors import Mark, SpecError, clip, did_you_mean, short
 from kzoo.files import article
 from kzoo.lang.loader import YMap, from_plain, load_file, loads, mark_of
-from kzoo.lang.schema import ArchitectureFile
+from kzoo.lang.schema import ArchitectureFile, ReleasesFile
 from kzoo.lang.validate import validate
 
 MAX_EXTENDS = 16
@@ -125,24 +125,15 @@ def load_releases(data: YMap, path: Path, root: Path) -> None:
     file = find_file(data, path, root, "weights")
     loaded = load_file(file, "releases file")
     where = mark_of(loaded) or Mark(str(file), 1, 1)
-    if not isinstance(loaded, YMap) or not isinstance(loaded.get("releases"), YMap):
+    if not isinstance(loaded, YMap):
         raise SpecError(
             "a releases file is a mapping with releases: (name -> release) and, if they use any, tables:",
             where,
             hint="see kzoo/architectures/weights/resnet.yaml",
         )
-    for key in loaded:
-        if key not in ("releases", "tables"):
-            raise SpecError(
-                f"unknown key {key!r} in a releases file",
-                mark_of(loaded, key, of_key=True),
-                key,
-                did_you_mean(key, ["releases", "tables"]),
-            )
+    validate(ReleasesFile, dict(loaded), loaded, "", "a releases file", where)  # each release: kzoo.lang.weights
     tables = loaded.get("tables")
     if tables is not None:
-        if not isinstance(tables, YMap):
-            raise SpecError("tables: maps table names to tables", mark_of(loaded, "tables"), "tables")
         own = data.get("tables")
         if not isinstance(own, YMap):
             data.take(loaded, "tables")

@@ -147,6 +147,18 @@ def _construct_schema(name: str) -> dict[str, Any]:
     }
 
 
+class ReleasesFile(BaseModel):
+    """A releases file (``weights: weights/resnet.yaml``): an architecture's released checkpoints, apart from it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    releases: dict[str, dict[str, Any]] = Field(
+        min_length=1, description="release name -> release: kind, url, params, names, input ... (kzoo.lang.weights)"
+    )
+    tables: dict[str, dict[Any, Any]] = Field(
+        default_factory=dict, description="lookup tables the releases' expressions use (hashes, accuracies)"
+    )
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of architecture files."""
     from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS

@@ -158,6 +158,7 @@ def test_a_closed_pipe_is_not_an_error(args):
         ("recipe", "recipes/*.yaml", {"epochs": "many"}),
         ("study", "studies/*.yaml", {"seeds": [0], "variants": {"a": {"fro": "x"}}}),
         ("space", None, {"set": {"optimizer.lr": {"min": 0.1, "mx": 1}}}),
+        ("releases", "architectures/weights/*.yaml", {"releases": {}, "tables": []}),
     ],
 )
 def test_every_file_kind_has_a_json_schema_its_shipped_files_meet(capsys, kind, files, bad):
