@@ -13,12 +13,12 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel
 
 from kzoo.files import write_text_atomic
-from kzoo.lang.validate import type_text
+from kzoo.lang.validate import model_in, type_text
 from kzoo.ops import OPS
 from kzoo.ops.base import FnRef
 from kzoo.ops.functions import ACTIVATIONS, INITIALIZERS
@@ -50,9 +50,8 @@ def _cell(text: str) -> str:
 def _section(model: type[BaseModel], field: str) -> type[BaseModel] | None:
     """The model a field's value is a section of (``optimizer`` -> OptimizerSection); an initializer or activation
     (FnRef) is a value, not a section."""
-    info = model.model_fields[field]
-    inner = (info.annotation, *get_args(info.annotation))
-    return next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel) and a is not FnRef), None)
+    nested, through = model_in(model.model_fields[field].annotation)
+    return nested if nested is not FnRef and not through else None
 
 
 def _args_line(model: type[BaseModel]) -> str:

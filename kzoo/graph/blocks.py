@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from kzoo.errors import did_you_mean
 from kzoo.graph.node import INPUT
-from kzoo.graph.scope import At, Scope
+from kzoo.graph.scope import Scope
 from kzoo.lang.expr import is_expression
-from kzoo.lang.loader import YMap
+from kzoo.lang.loader import At, YMap
 
 if TYPE_CHECKING:
     from kzoo.graph.expand import Expander

@@ -22,11 +22,11 @@ from kzoo.graph.names import Names
 from kzoo.graph.node import INPUT, Graph, Node, Ref, toposort
 from kzoo.graph.op_items import OpItems
 from kzoo.graph.reach import unused_defaults
-from kzoo.graph.scope import At, Scope, evaluated, sub_path
+from kzoo.graph.scope import Scope, evaluated
 from kzoo.lang.choices import allowed_values, is_allowed
 from kzoo.lang.expr import is_expression, substitute
 from kzoo.lang.grammar import check_document
-from kzoo.lang.loader import YMap, mark_of
+from kzoo.lang.loader import At, YMap, mark_of, sub_path
 from kzoo.lang.resolve import Spec
 from kzoo.lang.weights import releases
 from kzoo.ops import ACTIVATIONS, OPS
@@ -63,7 +63,7 @@ class Expander:
     def fail(
         self, message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False
     ) -> SpecError:
-        return SpecError(message, mark_of(container, key, of_key=of_key), path, hint)
+        return At(container, key, path).error(message, hint, of_key)
 
     # -- globals ----------------------------------------------------------
     def global_env(self) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kzoo.errors import KzooError, short
-from kzoo.graph.scope import At, evaluated
-from kzoo.lang.loader import YMap
+from kzoo.graph.scope import evaluated
+from kzoo.lang.loader import At, YMap
 from kzoo.lang.schema import NAME
 
 

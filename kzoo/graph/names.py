@@ -17,8 +17,8 @@ from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
 from kzoo.graph.node import INPUT, Ref
-from kzoo.graph.scope import At, Scope, evaluated
-from kzoo.lang.loader import mark_of
+from kzoo.graph.scope import Scope, evaluated
+from kzoo.lang.loader import At, mark_of
 
 
 class Names:

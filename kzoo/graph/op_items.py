@@ -14,8 +14,8 @@ from typing import Any
 from kzoo.errors import Mark, SpecError, short
 from kzoo.graph.names import Names
 from kzoo.graph.node import Node
-from kzoo.graph.scope import At, Scope, evaluated
-from kzoo.lang.loader import YMap, mark_of
+from kzoo.graph.scope import Scope, evaluated
+from kzoo.lang.loader import At, YMap, mark_of
 from kzoo.lang.validate import validate
 from kzoo.ops import ACTIVATIONS, INITIALIZERS, OPS, FnRef
 

@@ -13,17 +13,15 @@ param it is (``"${pooling}"``), else every block - so the check holds for every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from kzoo.lang.choices import allowed_values
-from kzoo.lang.expr import is_expression
+from kzoo.lang.expr import bare_name, is_expression
 from kzoo.lang.loader import YMap
 from kzoo.ops import ACTIVATIONS, OPS
 
 Items = list[tuple[str, frozenset[str]]]  # (op name, the arguments the item sets itself)
-_BARE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}|\$([A-Za-z_]\w*)")  # an expression that is one param
 BODY_KEYS = ("layers", "then")  # the keys of a construct that hold layer lists (``parallel`` holds a list of them)
 
 
@@ -136,8 +134,8 @@ class _Reach:
         if not isinstance(key, str):
             return
         if is_expression(key):  # chosen by an expression: a param's allowed values (${pooling}), else any block
-            param = _BARE.fullmatch(key.strip())
-            names = self.choices.get(param.group(1) or param.group(2)) if param else None
+            param = bare_name(key)
+            names = self.choices.get(param) if param else None
             for name in names if names is not None else list(self.blocks):
                 if isinstance(name, str) and not is_expression(name):
                     self.named(name, args, out)

@@ -74,6 +74,16 @@ def expressions(text: str) -> list[str]:
     return [name.group(1)] if name else _EXPR.findall(text)
 
 
+def bare_name(text: str) -> str | None:
+    """The param a string is and nothing else (``$pooling``, ``${pooling}``), else None."""
+    text = text.strip()
+    name = _NAME.match(text)
+    if name:
+        return name.group(1)
+    whole = _EXPR.fullmatch(text)
+    return whole.group(1).strip() if whole and whole.group(1).strip().isidentifier() else None
+
+
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and (bool(_NAME.match(value)) or "${" in value)
 

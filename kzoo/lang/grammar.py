@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kzoo.errors import Mark, SpecError, did_you_mean
-from kzoo.lang.loader import mark_of
+from kzoo.lang.loader import At, mark_of, sub_path
 
 
 @dataclass(frozen=True)
@@ -82,14 +82,8 @@ def check_keys(construct: str, item: dict, path: str, mark_of_key) -> None:
             raise SpecError(f"unknown key {key!r} in {c.what}", mark, path, did_you_mean(key, c.keys))
 
 
-def _fail(message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False):
-    return SpecError(message, mark_of(container, key, of_key=of_key), path, hint)
-
-
-def _sub(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
+def _at(message: str, container: Any, key: Any, path: str, hint: str | None = None, of_key: bool = False) -> SpecError:
+    return At(container, key, path).error(message, hint, of_key)
 
 
 class _Shapes:
@@ -117,23 +111,23 @@ class _Shapes:
 
         where = f"blocks.{name}"
         if name in OPS or name in ACTIVATIONS or name in ("repeat", "parallel"):
-            raise _fail(
+            raise _at(
                 f"block name {name!r} is already an op or activation", blocks, name, where, "rename the block", True
             )
         if not isinstance(block, dict):
-            raise _fail("a block is a mapping with args: and layers: (or parallel:)", blocks, name, where)
+            raise _at("a block is a mapping with args: and layers: (or parallel:)", blocks, name, where)
         self.keys(block, "block", where)
         if ("layers" in block) == ("parallel" in block):
-            raise _fail("a block has either layers: or parallel:", blocks, name, where)
+            raise _at("a block has either layers: or parallel:", blocks, name, where)
         if "args" in block and not isinstance(block["args"], dict):
-            raise _fail(
+            raise _at(
                 "args: maps argument names to a type (int, float, bool, str, list) or a default",
                 block,
                 "args",
                 where + ".args",
             )
         if "scoped" in block and not isinstance(block["scoped"], bool):
-            raise _fail("scoped: is true or false", block, "scoped", where + ".scoped")
+            raise _at("scoped: is true or false", block, "scoped", where + ".scoped")
         self.defaults(block.get("defaults"), block, "defaults", where + ".defaults")
         if "parallel" in block:
             self.branches(block, where)
@@ -143,10 +137,10 @@ class _Shapes:
     def head(self, heads: Any, name: Any, head: Any) -> None:
         where = f"heads.{name}"
         if not isinstance(head, dict):
-            raise _fail("a head is a mapping with from: and layers:", heads, name, where)
+            raise _at("a head is a mapping with from: and layers:", heads, name, where)
         self.keys(head, "head", where)
         if "from" not in head:
-            raise _fail("a head needs from: (the layer it branches off)", heads, name, where)
+            raise _at("a head needs from: (the layer it branches off)", heads, name, where)
         self.defaults(head.get("defaults"), head, "defaults", where + ".defaults")
         self.body(head.get("layers"), head, "layers", where + ".layers")
 
@@ -156,20 +150,20 @@ class _Shapes:
         if defaults is None:
             return
         if not isinstance(defaults, dict):
-            raise _fail(
+            raise _at(
                 "defaults must map op names to arguments", container, key, path, "defaults: {conv: {init: he_normal}}"
             )
         for op_name, args in defaults.items():
             if op_name not in OPS:
                 hint = did_you_mean(op_name, OPS.names())
-                raise _fail(f"defaults for unknown op {op_name!r}", defaults, op_name, f"{path}.{op_name}", hint, True)
+                raise _at(f"defaults for unknown op {op_name!r}", defaults, op_name, f"{path}.{op_name}", hint, True)
             if not isinstance(args, dict):
-                raise _fail(
+                raise _at(
                     f"defaults for {op_name} must be a mapping of arguments", defaults, op_name, f"{path}.{op_name}"
                 )
             for bad in ("name", "from"):
                 if bad in args:
-                    raise _fail(f"{bad!r} cannot be a default", args, bad, f"{path}.{op_name}", of_key=True)
+                    raise _at(f"{bad!r} cannot be a default", args, bad, f"{path}.{op_name}", of_key=True)
 
     def body(self, value: Any, container: Any, key: Any, path: str) -> None:
         if value is None:
@@ -177,10 +171,10 @@ class _Shapes:
         if isinstance(value, dict):
             self.keys(value, "body", path)
             self.defaults(value.get("defaults"), value, "defaults", path + ".defaults")
-            self.body(value.get("layers"), value, "layers", _sub(path, "layers"))
+            self.body(value.get("layers"), value, "layers", sub_path(path, "layers"))
             return
         if not isinstance(value, list):
-            raise _fail("expected a list of layers", container, key, path)
+            raise _at("expected a list of layers", container, key, path)
         for i, item in enumerate(value):
             self.item(item, value, i, f"{path}[{i}]")
 
@@ -188,12 +182,12 @@ class _Shapes:
         if isinstance(item, str):
             return
         if not isinstance(item, dict) or not item:
-            raise _fail("a layer is an op name or a mapping like {conv: {...}}", seq, index, path)
+            raise _at("a layer is an op name or a mapping like {conv: {...}}", seq, index, path)
         construct = next((c for c in ("repeat", "parallel") if c in item), "group" if "layers" in item else None)
         if construct is None:
             keys = [k for k in item if k != "when"]
             if len(keys) != 1:
-                raise _fail(
+                raise _at(
                     f"a layer item has one op or block name (plus when:), got {', '.join(map(str, keys))}",
                     seq,
                     index,
@@ -208,23 +202,23 @@ class _Shapes:
             and "var" in item
             and not (isinstance(item["var"], str) and item["var"].isidentifier())
         ):
-            raise _fail(f"var must be a name, got {item['var']!r}", item, "var", path + ".var")
+            raise _at(f"var must be a name, got {item['var']!r}", item, "var", path + ".var")
         if construct == "parallel":
             self.branches(item, path)
         else:
-            self.body(item.get("layers"), item, "layers", _sub(path, "layers"))
+            self.body(item.get("layers"), item, "layers", sub_path(path, "layers"))
 
     def branches(self, item: Any, path: str) -> None:
         """A parallel's (or a parallel block's) branches, merge and then."""
         branches = item["parallel"]
         if not isinstance(branches, list) or not branches:
-            raise _fail(
+            raise _at(
                 "parallel: expects a list of branches (each a list of layers)", item, "parallel", path + ".parallel"
             )
         for j, branch in enumerate(branches):
             self.body(branch, branches, j, f"{path}.parallel[{j}]")
         if item.get("merge") is None:
-            raise _fail(
+            raise _at(
                 "parallel: needs merge: add or merge: concat",
                 item,
                 "parallel",

@@ -9,11 +9,14 @@ on PyYAML's output; the scalar parsing itself is PyYAML's.
 Refused with a :class:`SpecError`: tags outside plain YAML (``!!python/...``),
 duplicate keys, documents that expand past :data:`MAX_NODES` values (alias
 bombs) or nest deeper than :data:`MAX_DEPTH`, and more than one document.
+
+:class:`At` names a value's place (its container, its key there, its path) for located errors.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,34 @@ def from_plain(value: Any, mark: Mark | None = None) -> Any:
         seq.mark, seq.marks, seq.raw = mark, [mark] * len(seq), [None] * len(seq)
         return seq
     return value
+
+
+def sub_path(path: str, key: Any) -> str:
+    """The path of ``key`` under ``path`` for messages: ``layers[3]``, ``layers[3].conv``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+@dataclass(frozen=True)
+class At:
+    """A value's place in the document: the mapping or list that holds it, its key there, and its path
+    (``layers[3].conv``) for messages."""
+
+    container: Any
+    key: Any
+    path: str
+
+    def mark(self, of_key: bool = False) -> Mark | None:
+        return mark_of(self.container, self.key, of_key=of_key)
+
+    def error(self, message: str, hint: str | None = None, of_key: bool = False) -> SpecError:
+        """A SpecError located here (at the key itself with ``of_key``)."""
+        return SpecError(message, self.mark(of_key), self.path, hint)
+
+    def field(self, container: Any, key: str) -> At:
+        """The place of ``container[key]``, a field of the value here (``name``, ``from``)."""
+        return At(container, key, sub_path(self.path, key))
 
 
 def raw_of(container: Any, key: Any) -> str | None:

@@ -104,13 +104,13 @@ def _field(model: type[BaseModel], part: Any) -> Any:
     return model.model_fields.get(part) or next((f for f in model.model_fields.values() if f.alias == part), None)
 
 
-def _models_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+def model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     """(the model an annotation holds, whether it is reached through a mapping's values or a list's items)."""
     for a in (annotation, *get_args(annotation)):
         if isinstance(a, type) and issubclass(a, BaseModel):
             return a, False
         if get_origin(a) in (dict, list):
-            inner, _ = _models_in(get_args(a)[-1]) if get_args(a) else (None, False)
+            inner, _ = model_in(get_args(a)[-1]) if get_args(a) else (None, False)
             if inner is not None:
                 return inner, True
     return None, False
@@ -119,13 +119,8 @@ def _models_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 def _other_branch(error: dict, source: Any) -> bool:
     """Whether an error only says the input is not the shape of one member of a union (a list where the
     value is a mapping matched the other member): the member the input's shape chose explains it better."""
-    loc = tuple(error["loc"])
-    return (
-        bool(loc)
-        and error["type"].endswith("_type")
-        and len(_clean_loc(loc, source)) < len(loc)
-        and (_clean_loc(loc, source) == _clean_loc(loc[:-1], source))
-    )
+    loc = tuple(error["loc"])  # the member's tag, last, is what cleaning drops
+    return bool(loc) and error["type"].endswith("_type") and _clean_loc(loc, source) == _clean_loc(loc[:-1], source)
 
 
 def _nested(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
@@ -134,7 +129,7 @@ def _nested(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
     parts = list(loc)
     while parts:
         info = _field(model, parts.pop(0))
-        nested, through = _models_in(info.annotation) if info else (None, False)
+        nested, through = model_in(info.annotation) if info else (None, False)
         if nested is None:
             return model
         if through:
@@ -149,7 +144,17 @@ def _known(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-_TYPE_WORDS = {"int", "float", "str", "bool", "list", "dict", "none", "FnRef", "function-after", "literal"}
+_TYPE_WORDS = {
+    "int",
+    "float",
+    "str",
+    "bool",
+    "list",
+    "dict",
+    "none",
+    "function-after",
+    "literal",
+}  # models: capitalised
 
 
 def _describe(model: type[BaseModel], loc: tuple) -> str | None:
@@ -160,7 +165,7 @@ def _describe(model: type[BaseModel], loc: tuple) -> str | None:
         info = _field(model, parts.pop(0))
         if info is None:
             return None
-        nested, through = _models_in(info.annotation)
+        nested, through = model_in(info.annotation)
         if nested is None or not parts:
             break
         if through:

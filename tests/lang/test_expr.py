@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kzoo.errors import SpecError
-from kzoo.lang.expr import evaluate, is_expression, substitute
+from kzoo.lang.expr import bare_name, evaluate, is_expression, substitute
 
 ENV = {"depth": 50, "s": 2, "widths": [64, 128], "stages": {50: [3, 4, 6, 3]}, "kind": "bottleneck"}
 
@@ -77,3 +77,19 @@ def test_undefined_name_suggests():
 def test_unterminated_interpolation():
     with pytest.raises(SpecError, match="unterminated"):
         substitute("a${b", ENV)
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("$pooling", "pooling"),
+        ("${pooling}", "pooling"),
+        ("${ depth }", "depth"),
+        ("${block_kind[depth]}", None),
+        ("x${a}", None),
+        ("${a}${b}", None),
+        ("plain", None),
+    ],
+)
+def test_bare_name_is_the_one_param_a_string_is(text, name):
+    assert bare_name(text) == name
