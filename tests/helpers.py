@@ -100,3 +100,15 @@ def write_coco(root, count=6, size=(40, 48), seed=0, split="train", name="annota
     doc = {"images": images, "annotations": annotations, "categories": categories}
     (root / name).write_text(json.dumps(doc, indent=1))
     return root / name, made
+
+
+#: The top of a small architecture file (name t, a 32x32 RGB input); a test appends its layers: to it.
+TINY_HEAD = """
+name: t
+input: [32, 32, 3]
+"""
+
+
+def layer_names(graph):
+    """A graph's node names, in order."""
+    return list(graph.nodes)

@@ -4,22 +4,14 @@ located mistakes, through the static pipeline."""
 from __future__ import annotations
 
 import pytest
+from helpers import TINY_HEAD, layer_names
 
 from kzoo.errors import SpecError
-
-HEAD = """
-name: t
-input: [32, 32, 3]
-"""
-
-
-def names(graph):
-    return list(graph.nodes)
 
 
 def test_scoped_defaults_file_block_list(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 defaults:
   conv: {kernel: 3, padding: same, init: he_normal, activation: relu}
@@ -48,7 +40,7 @@ layers:
 
 
 def test_every_conv_and_dense_has_concrete_init_and_activation(analyse_text):
-    g = analyse_text(HEAD + "layers: [{conv: {filters: 2, kernel: 1}}, flatten, {dense: 3}]\n")
+    g = analyse_text(TINY_HEAD + "layers: [{conv: {filters: 2, kernel: 1}}, flatten, {dense: 3}]\n")
     for node in g.nodes.values():
         if node.op in ("conv", "dense"):
             attrs = node.attrs()
@@ -58,7 +50,7 @@ def test_every_conv_and_dense_has_concrete_init_and_activation(analyse_text):
 
 def test_list_level_defaults_body_mapping(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 layers:
   defaults: {conv: {kernel: 1, activation: elu}}
@@ -71,7 +63,7 @@ layers:
 
 def test_repeat_with_loop_index_and_names(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 layers:
   - repeat: 3
@@ -84,13 +76,13 @@ layers:
           - conv: {name: "conv${b + 1}", filters: "${4 * 2**s}", kernel: 3, padding: same}
 """
     )
-    assert names(g) == [f"stage{s}_conv{b}" for s in (1, 2, 3) for b in (1, 2)]
+    assert layer_names(g) == [f"stage{s}_conv{b}" for s in (1, 2, 3) for b in (1, 2)]
     assert g.nodes["stage3_conv2"].args.filters == 16
 
 
 def test_unnamed_layers_are_numbered_per_scope(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 blocks:
   pair:
@@ -99,7 +91,7 @@ blocks:
 layers: [pair, pair, {conv: {filters: 2, kernel: 1}}]
 """
     )
-    assert names(g) == [
+    assert layer_names(g) == [
         "pair1_conv1",
         "pair1_conv2",
         "pair1_relu1",
@@ -112,7 +104,7 @@ layers: [pair, pair, {conv: {filters: 2, kernel: 1}}]
 
 def test_blocks_with_typed_args(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 blocks:
   unit:
@@ -137,7 +129,7 @@ layers:
 
 def test_parallel_add_with_identity_shortcut_and_concat(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 params: {project: false}
 layers:
@@ -162,7 +154,7 @@ layers:
 
 def test_when_with_projection(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 params: {project: true}
 layers:
@@ -181,7 +173,7 @@ layers:
 
 def test_from_makes_arbitrary_dag_edges_and_heads_are_outputs(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 params: {aux: true}
 layers:
@@ -204,7 +196,7 @@ heads:
 
 def test_head_removed_by_option(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 params: {aux: true}
 layers: [{conv: {name: a, filters: 4, kernel: 3}}, flatten]
@@ -218,7 +210,7 @@ heads:
 
 def test_from_resolves_in_enclosing_scopes(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 blocks:
   skip:
@@ -239,7 +231,7 @@ layers:
 
 def test_expressions_in_strings(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 params: {n: 3}
 layers:
@@ -288,23 +280,23 @@ def test_names_are_stable_across_runs(write):
 def test_mistakes_give_spec_errors_with_location(analyse_text, body, message, line, col):
     """Each error points at the offending token: its line and its column."""
     with pytest.raises(SpecError, match=message) as e:
-        analyse_text(HEAD + body + "\n")
+        analyse_text(TINY_HEAD + body + "\n")
     assert (e.value.line, e.value.col) == (line, col) and e.value.file.endswith("m.yaml")
 
 
 def test_did_you_mean_for_unknown_op_and_key(analyse_text):
     with pytest.raises(SpecError) as e:
-        analyse_text(HEAD + "layers: [{maxpol: 2}]\n")
+        analyse_text(TINY_HEAD + "layers: [{maxpol: 2}]\n")
     assert "maxpool" in e.value.hint
     with pytest.raises(SpecError) as e:
-        analyse_text(HEAD + "layers: [{conv: {filters: 2, kernel: 3, strides: 2}}]\n")
+        analyse_text(TINY_HEAD + "layers: [{conv: {filters: 2, kernel: 3, strides: 2}}]\n")
     assert "'stride'" in e.value.hint
 
 
 def test_cycle_is_an_error(analyse_text):
     with pytest.raises(SpecError, match="cycle"):
         analyse_text(
-            HEAD
+            TINY_HEAD
             + """
 layers:
   - conv: {name: a, filters: 2, kernel: 1, from: b}
@@ -316,7 +308,7 @@ layers:
 def test_block_calling_itself_is_an_error(analyse_text):
     with pytest.raises(SpecError, match=r"block 'a' calls itself: a -> b -> a") as e:
         analyse_text(
-            HEAD
+            TINY_HEAD
             + """
 blocks:
   a: {args: {}, layers: [b]}
@@ -330,7 +322,7 @@ layers: [a]
 def test_spatial_size_shrinking_to_zero_names_the_layer(analyse_text):
     with pytest.raises(SpecError, match="layer 'block4_pool'") as e:
         analyse_text(
-            HEAD.replace("[32, 32, 3]", "[8, 8, 3]")
+            TINY_HEAD.replace("[32, 32, 3]", "[8, 8, 3]")
             + """
 layers:
   - repeat: 5
@@ -344,7 +336,7 @@ layers:
 def test_dead_layer_is_an_error(analyse_text):
     with pytest.raises(SpecError, match="does not lead to any output"):
         analyse_text(
-            HEAD
+            TINY_HEAD
             + """
 layers:
   - conv: {name: a, filters: 2, kernel: 1}
@@ -356,7 +348,7 @@ layers:
 
 def test_inline_group_with_when_and_block_input(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 params: {top: true}
 blocks:
@@ -384,7 +376,7 @@ layers:
 
 def test_features_name_layers_or_scopes(analyse_text):
     g = analyse_text(
-        HEAD
+        TINY_HEAD
         + """
 layers:
   - repeat: 2
@@ -399,7 +391,10 @@ features: [stage1, stage2_c]
 def test_the_grammar_pass_checks_every_item_whatever_the_params(analyse_text):
     """Shapes and keys are checked before expansion, so a mistake under when: false is found too (it would
     surface the day the param changes)."""
-    text = HEAD + "params: {aux: false}\nlayers:\n  - conv: {filters: 2, kernel: 3}\n  - when: $aux\n    parallel: []\n"
+    text = (
+        TINY_HEAD
+        + "params: {aux: false}\nlayers:\n  - conv: {filters: 2, kernel: 3}\n  - when: $aux\n    parallel: []\n"
+    )
     with pytest.raises(SpecError, match="parallel: expects a list of branches") as e:
         analyse_text(text + "    merge: add\n")
     assert (e.value.line, e.value.col) == (8, 15)

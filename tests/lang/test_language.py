@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from helpers import TINY_HEAD, layer_names
 
 from kzoo.errors import SpecError
-
-HEAD = """
-name: t
-input: [32, 32, 3]
-"""
-
-
-def names(graph):
-    return list(graph.nodes)
 
 
 def test_params_and_overrides(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 params: {width: 8, classes: 10}
 layers:
@@ -34,7 +26,7 @@ layers:
 
 
 def test_override_errors_name_the_param(analyse_text):
-    text = HEAD + "params: {width: 8}\nlayers: [{conv: {filters: $width, kernel: 3}}]\n"
+    text = TINY_HEAD + "params: {width: 8}\nlayers: [{conv: {filters: $width, kernel: 3}}]\n"
     with pytest.raises(SpecError, match="no param 'widht'") as e:
         analyse_text(text, widht=3)
     assert "did you mean 'width'" in e.value.hint
@@ -45,7 +37,7 @@ def test_override_errors_name_the_param(analyse_text):
 def test_a_list_param_takes_a_python_list_or_tuple_and_says_list_when_refused(analyse_text, capsys):
     from kzoo.cli import main
 
-    text = HEAD + "params: {widths: [4, 8]}\nlayers:\n  - conv: {filters: '${widths[0]}', kernel: 3}\n"
+    text = TINY_HEAD + "params: {widths: [4, 8]}\nlayers:\n  - conv: {filters: '${widths[0]}', kernel: 3}\n"
     text += "  - conv: {filters: '${widths[1]}', kernel: 3}\n"
     for value in ([6, 10], (6, 10)):  # kzoo.load("vgg11", widths=[...]) and a study file's param: hand plain lists
         g = analyse_text(text, widths=value)
@@ -60,7 +52,7 @@ def test_extends_merges_maps_and_replaces_lists(write):
     from kzoo.graph import analyse
 
     write(
-        HEAD
+        TINY_HEAD
         + """
 params: {width: 8, depth: 2}
 defaults: {conv: {kernel: 3, padding: same}}
@@ -73,7 +65,7 @@ layers:
     child = write("extends: families/base.yaml\nname: child\nparams: {depth: 3}\n", "child.yaml")
     g = analyse(child)
     assert g.name == "child"
-    assert names(g) == ["conv1", "conv2", "conv3"]
+    assert layer_names(g) == ["conv1", "conv2", "conv3"]
     assert all(n.args.filters == 8 and n.args.padding == "same" for n in g.nodes.values())
 
 
@@ -88,7 +80,7 @@ def test_extends_cycle_is_an_error(write):
 
 def test_table_lookup_by_param(analyse_text):
     text = (
-        HEAD
+        TINY_HEAD
         + """
 params: {size: small}
 tables:
